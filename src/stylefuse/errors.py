@@ -1,0 +1,26 @@
+"""Errors a user can cause: the CLI prints their message on one line and exits with status 2."""
+
+
+class StylefuseError(Exception):
+    """Base class for every error caused by the user's input, files or settings.
+
+    The message must say what went wrong and how to fix it, on one line.
+    """
+
+    exit_code = 2
+
+
+class ImageReadError(StylefuseError):
+    """An image file is missing, unreadable, corrupt or too large."""
+
+
+class ImageWriteError(StylefuseError):
+    """An output image cannot be written (bad extension, refusing to overwrite the input, ...)."""
+
+
+class WeightsError(StylefuseError):
+    """Pretrained weights are missing, changed or cannot be cached."""
+
+
+class OptionError(StylefuseError):
+    """An option has a value the method cannot use."""

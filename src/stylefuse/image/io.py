@@ -1,0 +1,328 @@
+"""Image files in and out: one value range (float32 RGB in [0, 1], shape (3, H, W)) for every mode.
+
+Reading applies EXIF orientation, takes the first frame of animations, converts every PIL mode
+(1, L, LA, P, PA, RGB, RGBA, CMYK, YCbCr, I;16, I, F, ...) to RGB, keeps the alpha channel apart so that
+it can be put back on output, and keeps 16-bit precision (16-bit RGB PNGs are decoded with pypng
+because PIL truncates them to 8 bits). A pixel limit is checked from the header, before any pixel is
+decoded, so a decompression bomb is never allocated.
+
+Every failure a user can cause raises :class:`ImageReadError` / :class:`ImageWriteError` with a
+one-line message.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import tempfile
+import threading
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from stylefuse.errors import ImageReadError, ImageWriteError
+
+DEFAULT_MAX_PIXELS = 64_000_000
+WRITE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF"}
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_pil_limit_lock = threading.Lock()
+
+
+@dataclass
+class Picture:
+    """A decoded image.
+
+    Attributes:
+        rgb: float32 tensor (3, H, W), values in [0, 1].
+        alpha: float32 tensor (1, H, W) in [0, 1], or None when the image is opaque.
+        bit_depth: bits per channel of the source (8, 16 or 32).
+        source: the file it was read from, if any.
+    """
+
+    rgb: torch.Tensor
+    alpha: torch.Tensor | None = None
+    bit_depth: int = 8
+    source: Path | None = None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) in pixels."""
+        return self.rgb.shape[2], self.rgb.shape[1]
+
+
+def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> Picture:
+    """Read an image file into a :class:`Picture`.
+
+    Args:
+        path: JPEG, PNG, WebP, TIFF, BMP or GIF (first frame) file.
+        max_pixels: refuse images with more pixels than this (checked before decoding).
+
+    Raises:
+        ImageReadError: missing file, a directory, an empty / truncated / non-image file, or an image
+            over the pixel limit.
+    """
+    path = Path(path)
+    _check_is_file(path)
+    with _open_pil(path, max_pixels) as img:
+        if _is_16bit_color_png(path):
+            rgb, alpha = _read_png16_color(path)
+            return Picture(rgb=rgb, alpha=alpha, bit_depth=16, source=path)
+        try:
+            img.seek(0)
+            img.load()
+            img = ImageOps.exif_transpose(img)
+        except (OSError, SyntaxError, ValueError, struct.error, EOFError) as exc:
+            raise ImageReadError(f"cannot read {path}: the file is truncated or corrupt ({exc})") from None
+        return _pil_to_picture(img, path)
+
+
+def _check_is_file(path: Path) -> None:
+    if not path.exists():
+        raise ImageReadError(f"cannot read {path}: no such file")
+    if path.is_dir():
+        raise ImageReadError(f"cannot read {path}: it is a directory, expected an image file")
+    if path.stat().st_size == 0:
+        raise ImageReadError(f"cannot read {path}: the file is empty (0 bytes)")
+
+
+def _open_pil(path: Path, max_pixels: int) -> Image.Image:
+    """Open lazily (header only) and enforce ``max_pixels`` before anything is decoded."""
+    try:
+        with _pil_pixel_limit(max_pixels):
+            img = Image.open(path)
+    except UnidentifiedImageError:
+        raise ImageReadError(f"cannot read {path}: not an image file (or a format PIL cannot decode)") from None
+    except Image.DecompressionBombError:
+        raise ImageReadError(f"cannot read {path}: over the limit of {max_pixels / 1e6:g} MP; "
+                             "raise it with --max-pixels if you trust the file") from None
+    except (OSError, SyntaxError, ValueError, struct.error, EOFError) as exc:
+        raise ImageReadError(f"cannot read {path}: the file is corrupt ({exc})") from None
+    width, height = img.size
+    if width * height > max_pixels:
+        img.close()
+        raise ImageReadError(f"cannot read {path}: {width}x{height} is {width * height / 1e6:.1f} MP, over the "
+                             f"limit of {max_pixels / 1e6:g} MP; raise it with --max-pixels if you trust the file")
+    if width == 0 or height == 0:
+        img.close()
+        raise ImageReadError(f"cannot read {path}: the image has no pixels ({width}x{height})")
+    return img
+
+
+class _pil_pixel_limit:
+    """Let PIL's own bomb check agree with ``max_pixels`` (PIL's default refuses above 179 MP)."""
+
+    def __init__(self, max_pixels: int) -> None:
+        self.max_pixels = max_pixels
+
+    def __enter__(self) -> None:
+        _pil_limit_lock.acquire()
+        self.saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = self.max_pixels
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+
+    def __exit__(self, *exc: Any) -> None:
+        Image.MAX_IMAGE_PIXELS = self.saved
+        _pil_limit_lock.release()
+
+
+def _pil_to_picture(img: Image.Image, path: Path | None) -> Picture:
+    """Convert any PIL mode to a :class:`Picture` (RGB in [0, 1] + optional alpha)."""
+    mode = img.mode
+    bit_depth = 8
+    alpha = None
+    if mode in ("P", "PA"):
+        has_alpha = mode == "PA" or "transparency" in img.info
+        img = img.convert("RGBA" if has_alpha else "RGB")
+        mode = img.mode
+    if mode in ("RGBa", "La"):  # premultiplied alpha
+        img = img.convert("RGBA" if mode == "RGBa" else "LA")
+        mode = img.mode
+    if mode in ("RGBA", "LA"):
+        alpha = _to_unit(np.asarray(img.getchannel("A")), 8)[None]
+        img = img.convert("RGB" if mode == "RGBA" else "L")
+        mode = img.mode
+    if mode.startswith("I;16"):
+        bit_depth = 16
+        gray = _to_unit(np.asarray(img).astype(np.float32), 16)
+    elif mode == "I":
+        values = np.asarray(img)
+        if values.min() < 0 or values.max() > 65535:
+            raise ImageReadError(f"cannot read {path}: 32-bit integer pixels outside 0..65535 are not supported; "
+                                 "save it as 8- or 16-bit")
+        bit_depth = 16
+        gray = _to_unit(values.astype(np.float32), 16)
+    elif mode == "F":
+        values = np.asarray(img, dtype=np.float32)
+        if not np.isfinite(values).all() or values.min() < 0 or values.max() > 1:
+            raise ImageReadError(f"cannot read {path}: floating-point pixels must lie in [0, 1] "
+                                 f"(found {np.nanmin(values):g}..{np.nanmax(values):g}); rescale the image first")
+        bit_depth = 32
+        gray = values
+    elif mode in ("1", "L"):
+        gray = _to_unit(np.asarray(img.convert("L")), 8)
+    else:
+        gray = None
+        rgb = _to_unit(np.asarray(img.convert("RGB")), 8)
+    if gray is not None:
+        rgb = np.repeat(gray[:, :, None], 3, axis=2)
+    rgb_t = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1))).float()
+    alpha_t = None if alpha is None else torch.from_numpy(np.ascontiguousarray(alpha)).float()
+    return Picture(rgb=rgb_t, alpha=alpha_t, bit_depth=bit_depth, source=path)
+
+
+def _to_unit(values: np.ndarray, bits: int) -> np.ndarray:
+    return values.astype(np.float32) / float(2**bits - 1)
+
+
+def _is_16bit_color_png(path: Path) -> bool:
+    """True for PNGs whose header says 16 bits per channel with colour (types 2 = RGB, 6 = RGBA)."""
+    with open(path, "rb") as f:
+        head = f.read(26)
+    return head[:8] == _PNG_SIGNATURE and len(head) == 26 and head[24] == 16 and head[25] in (2, 6)
+
+
+def _read_png16_color(path: Path) -> tuple[torch.Tensor, torch.Tensor | None]:
+    import png  # pypng: PIL keeps only 8 of the 16 bits of RGB PNGs
+
+    try:
+        width, height, rows, info = png.Reader(filename=str(path)).asDirect()
+        values = np.vstack([np.asarray(row, dtype=np.uint16) for row in rows])
+    except (png.Error, ValueError) as exc:
+        raise ImageReadError(f"cannot read {path}: the file is truncated or corrupt ({exc})") from None
+    planes = info["planes"]
+    values = _to_unit(values.reshape(height, width, planes), 16)
+    rgb = torch.from_numpy(np.ascontiguousarray(values[:, :, :3].transpose(2, 0, 1)))
+    alpha = torch.from_numpy(np.ascontiguousarray(values[None, :, :, 3])) if planes == 4 else None
+    return rgb, alpha
+
+
+def to_pil(rgb: torch.Tensor, alpha: torch.Tensor | None = None) -> Image.Image:
+    """Convert a (3, H, W) tensor in [0, 1] (and optional (1, H, W) alpha) to an 8-bit PIL image.
+
+    Values are rounded to the nearest 8-bit level; values outside [0, 1] are an error, not clipped.
+    """
+    _check_rgb(rgb)
+    array = _quantize(rgb.permute(1, 2, 0))
+    if alpha is None:
+        return Image.fromarray(array, "RGB")
+    return Image.fromarray(np.concatenate([array, _quantize(alpha.permute(1, 2, 0))], axis=2), "RGBA")
+
+
+def _quantize(values: torch.Tensor) -> np.ndarray:
+    return (values.detach().float().cpu().numpy() * 255.0 + 0.5).clip(0, 255).astype(np.uint8)
+
+
+def _check_rgb(rgb: torch.Tensor) -> None:
+    if rgb.ndim != 3 or rgb.shape[0] != 3:
+        raise ValueError(f"expected an RGB tensor of shape (3, H, W), got {tuple(rgb.shape)}")
+    tolerance = 1e-3
+    if rgb.min() < -tolerance or rgb.max() > 1 + tolerance:
+        raise ValueError(f"RGB values must lie in [0, 1], found {rgb.min().item():g}..{rgb.max().item():g}")
+
+
+def write_image(path: str | os.PathLike, rgb: torch.Tensor, alpha: torch.Tensor | None = None,
+                quality: int = 95) -> Path:
+    """Write an image, choosing the format from the extension; create parent folders.
+
+    The file is written to a temporary name and renamed, so an interrupted write never leaves a
+    half-written image. JPEG has no alpha: a transparent picture is composited over white.
+
+    Args:
+        path: destination ending in .png, .jpg/.jpeg, .webp or .tif/.tiff.
+        rgb: (3, H, W) tensor in [0, 1].
+        alpha: optional (1, H, W) tensor in [0, 1].
+        quality: JPEG / WebP quality.
+
+    Returns:
+        The path written.
+    """
+    path = Path(path)
+    fmt = WRITE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        known = ", ".join(sorted(WRITE_FORMATS))
+        raise ImageWriteError(f"cannot write {path}: unknown extension {path.suffix!r}; use one of {known}")
+    if path.is_dir():
+        raise ImageWriteError(f"cannot write {path}: it is a directory")
+    if alpha is not None and fmt == "JPEG":
+        rgb = rgb * alpha + (1 - alpha)
+        alpha = None
+    img = to_pil(rgb, alpha)
+    options: dict[str, Any] = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
+        with os.fdopen(fd, "wb") as f:
+            img.save(f, format=fmt, **options)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise ImageWriteError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return path
+
+
+def ensure_not_input(output: Path, inputs: list[Path], overwrite_input: bool = False) -> None:
+    """Refuse to write over one of the input files unless the user said so."""
+    if overwrite_input or not output.exists():
+        return
+    for source in inputs:
+        if source.exists() and output.samefile(source):
+            raise ImageWriteError(f"refusing to overwrite the input {source}; choose another -o or pass "
+                                  "--overwrite-input")
+
+
+def list_image_files(folder: Path) -> list[Path]:
+    """Every regular, non-hidden file directly inside ``folder``, sorted by name.
+
+    Non-image files are included on purpose: reading them fails with a clear message that the caller
+    reports before it skips them, so nothing is ignored silently.
+    """
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+
+
+def as_picture(image: Any, max_pixels: int = DEFAULT_MAX_PIXELS) -> Picture:
+    """Accept a path, a :class:`Picture`, a PIL image, an array (H, W[, C]) or a tensor (3, H, W).
+
+    Arrays of dtype uint8 are read as 0..255, uint16 as 0..65535, floats must already lie in [0, 1].
+    """
+    if isinstance(image, Picture):
+        return image
+    if isinstance(image, (str, os.PathLike)):
+        return read_image(image, max_pixels)
+    if isinstance(image, Image.Image):
+        return _pil_to_picture(ImageOps.exif_transpose(image), None)
+    if isinstance(image, torch.Tensor):
+        image = image.detach().cpu()
+        if image.ndim == 4 and image.shape[0] == 1:
+            image = image[0]
+        if image.ndim != 3 or image.shape[0] not in (1, 3, 4):
+            raise ValueError(f"expected a tensor of shape (C, H, W) with C in 1, 3, 4; got {tuple(image.shape)}")
+        image = image.permute(1, 2, 0).numpy()
+    if isinstance(image, np.ndarray):
+        return _array_to_picture(image)
+    raise TypeError(f"cannot use {type(image).__name__} as an image; pass a path, PIL image, array or tensor")
+
+
+def _array_to_picture(array: np.ndarray) -> Picture:
+    if array.ndim == 2:
+        array = array[:, :, None]
+    if array.ndim != 3 or array.shape[2] not in (1, 3, 4):
+        raise ValueError(f"expected an array of shape (H, W), (H, W, 3) or (H, W, 4); got {array.shape}")
+    if array.dtype == np.uint8:
+        values, bits = _to_unit(array, 8), 8
+    elif array.dtype == np.uint16:
+        values, bits = _to_unit(array, 16), 16
+    elif np.issubdtype(array.dtype, np.floating):
+        values, bits = array.astype(np.float32), 32
+        if not np.isfinite(values).all() or values.min() < 0 or values.max() > 1:
+            raise ValueError("float image arrays must hold finite values in [0, 1]")
+    else:
+        raise ValueError(f"unsupported array dtype {array.dtype}; use uint8, uint16 or float in [0, 1]")
+    tensor = torch.from_numpy(np.ascontiguousarray(values.transpose(2, 0, 1)))
+    channels = tensor.shape[0]
+    alpha = tensor[3:4] if channels == 4 else None
+    rgb = tensor[:3] if channels >= 3 else tensor.expand(3, -1, -1).contiguous()
+    return Picture(rgb=rgb, alpha=alpha, bit_depth=bits)

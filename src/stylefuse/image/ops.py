@@ -1,0 +1,79 @@
+"""Tensor image operations shared by every method: resizing, pyramids and colour handling.
+
+Images are (3, H, W) or (B, 3, H, W) float tensors in [0, 1].
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+# ITU-R BT.601 luma coefficients, as in YIQ / YCbCr.
+_RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114],
+                            [0.596, -0.274, -0.322],
+                            [0.211, -0.523, 0.312]])
+
+
+def size_for_long_side(height: int, width: int, long_side: int) -> tuple[int, int]:
+    """(H, W) scaled so that max(H, W) == long_side, keeping the aspect ratio (each side >= 1)."""
+    if long_side < 1:
+        raise ValueError(f"size must be a positive number of pixels, got {long_side}")
+    scale = long_side / max(height, width)
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def resize(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Resize (B, C, H, W) or (C, H, W) to ``size`` = (H', W'): antialiased bicubic when shrinking,
+    bicubic when enlarging; the result is clamped to [0, 1] (bicubic overshoots at edges)."""
+    batched = images.ndim == 4
+    x = images if batched else images[None]
+    if tuple(x.shape[-2:]) != tuple(size):
+        shrinking = size[0] < x.shape[-2] or size[1] < x.shape[-1]
+        x = F.interpolate(x, size=size, mode="bicubic", align_corners=False, antialias=shrinking).clamp(0, 1)
+    return x if batched else x[0]
+
+
+def resize_long_side(images: torch.Tensor, long_side: int) -> torch.Tensor:
+    """Resize so that the longer side has ``long_side`` pixels (see :func:`resize`)."""
+    height, width = images.shape[-2:]
+    return resize(images, size_for_long_side(height, width, long_side))
+
+
+def pyramid_sizes(height: int, width: int, levels: int) -> list[tuple[int, int]]:
+    """Sizes of a coarse-to-fine pyramid that ends at (height, width), halving per level.
+
+    Returns:
+        ``levels`` sizes, coarsest first.
+    """
+    if levels < 1:
+        raise ValueError(f"a pyramid needs at least one level, got {levels}")
+    return [(max(1, round(height / 2**k)), max(1, round(width / 2**k))) for k in reversed(range(levels))]
+
+
+def rgb_to_yiq(images: torch.Tensor) -> torch.Tensor:
+    """RGB (…, 3, H, W) to YIQ: luminance Y and two chroma channels."""
+    return torch.einsum("ij,...jhw->...ihw", _RGB_TO_YIQ.to(images), images)
+
+
+def yiq_to_rgb(images: torch.Tensor) -> torch.Tensor:
+    """Inverse of :func:`rgb_to_yiq`."""
+    return torch.einsum("ij,...jhw->...ihw", torch.linalg.inv(_RGB_TO_YIQ).to(images), images)
+
+
+def preserve_color(stylized: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+    """Keep the content's colours and take only the luminance of the stylized image
+    (luminance-only transfer, Gatys et al. 2016, "Preserving Color in Neural Artistic Style Transfer").
+
+    The stylized luminance is first matched to the content's luminance mean and std, so the picture
+    keeps the content's brightness.
+
+    Args:
+        stylized, content: (3, H, W) or (B, 3, H, W); content is resized to the stylized size.
+    """
+    content = resize(content, tuple(stylized.shape[-2:]))
+    styl_yiq, cont_yiq = rgb_to_yiq(stylized), rgb_to_yiq(content)
+    y_s, y_c = styl_yiq[..., :1, :, :], cont_yiq[..., :1, :, :]
+    dims = (-2, -1)
+    y = (y_s - y_s.mean(dims, keepdim=True)) / y_s.std(dims, keepdim=True).clamp_min(1e-6)
+    y = y * y_c.std(dims, keepdim=True) + y_c.mean(dims, keepdim=True)
+    return yiq_to_rgb(torch.cat([y, cont_yiq[..., 1:, :, :]], dim=-3)).clamp(0, 1)

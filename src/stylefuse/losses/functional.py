@@ -1,0 +1,128 @@
+"""Loss functions as plain functions; :mod:`stylefuse.losses.perceptual` wraps them in modules.
+
+Every loss is a mean over positions (and channels), so its value, and the weight it needs, does not
+depend on the image resolution.
+
+Shapes: features are (B, C, H, W); images are (B, 3, H, W) in [0, 1].
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def _check_features(features: torch.Tensor, name: str = "features") -> None:
+    if features.ndim != 4:
+        raise ValueError(f"{name} must have shape (B, C, H, W), got {tuple(features.shape)}")
+
+
+def gram_matrix(features: torch.Tensor) -> torch.Tensor:
+    """Gram matrix of feature maps, normalised by the number of positions (Gatys et al. 2016).
+
+    Args:
+        features: (B, C, H, W).
+
+    Returns:
+        (B, C, C): ``F F^T / (H W)`` with F the (C, H W) matrix of each image, i.e. the average outer
+        product of the feature vectors, which does not grow with the resolution.
+    """
+    _check_features(features)
+    b, c, h, w = features.shape
+    flat = features.reshape(b, c, h * w)
+    return torch.bmm(flat, flat.transpose(1, 2)) / (h * w)
+
+
+def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean squared error between feature maps (Gatys et al. 2016, eq. 1; Johnson et al. 2016).
+
+    Args:
+        features, target: (B, C, H, W) of the same shape.
+    """
+    if features.shape != target.shape:
+        raise ValueError(f"content features {tuple(features.shape)} and target {tuple(target.shape)} differ")
+    return F.mse_loss(features, target)
+
+
+def gram_style_loss(features: torch.Tensor, target_gram: torch.Tensor) -> torch.Tensor:
+    """Mean squared error between the Gram matrix of ``features`` and a target Gram matrix
+    (Gatys et al. 2016, eq. 4-5).
+
+    The mean over the C x C entries makes layers of different widths comparable.
+
+    Args:
+        features: (B, C, H, W).
+        target_gram: (B, C, C) or (1, C, C), e.g. from :func:`gram_matrix` of a style image, or a
+            weighted average of several (style blending).
+    """
+    gram = gram_matrix(features)
+    return F.mse_loss(gram, target_gram.expand_as(gram))
+
+
+def mean_std(features: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
+    """Channel-wise mean and standard deviation over positions.
+
+    Args:
+        features: (B, C, H, W).
+
+    Returns:
+        mean, std: each (B, C); std is ``sqrt(var + eps)`` so that its gradient stays finite.
+    """
+    _check_features(features)
+    flat = features.flatten(2)
+    mean = flat.mean(dim=2)
+    std = (flat.var(dim=2, unbiased=False) + eps).sqrt()
+    return mean, std
+
+
+def mean_std_loss(features: torch.Tensor, target_mean: torch.Tensor, target_std: torch.Tensor) -> torch.Tensor:
+    """Style loss on channel statistics, as used to train AdaIN (Huang & Belongie 2017, eq. 11).
+
+    Args:
+        features: (B, C, H, W).
+        target_mean, target_std: (B, C) or (1, C).
+    """
+    mean, std = mean_std(features)
+    return F.mse_loss(mean, target_mean.expand_as(mean)) + F.mse_loss(std, target_std.expand_as(std))
+
+
+def total_variation(images: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference between neighbouring pixels (Mahendran & Vedaldi 2015).
+
+    Args:
+        images: (B, C, H, W) with H, W >= 2.
+    """
+    _check_features(images, "images")
+    dy = images[:, :, 1:, :] - images[:, :, :-1, :]
+    dx = images[:, :, :, 1:] - images[:, :, :, :-1]
+    return dy.pow(2).mean() + dx.pow(2).mean()
+
+
+def histogram_loss(images: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-channel colour histogram distance: the squared 1-D Wasserstein-2 distance between the value
+    distributions of each channel, computed by matching sorted values (quantiles).
+
+    Differentiable almost everywhere (through the sort), resolution independent (both sides are
+    resampled to the same number of quantiles), and 0 iff the channel histograms agree. Similar in aim
+    to the histogram loss of Risser et al. 2017.
+
+    Args:
+        images: (B, C, H, W).
+        target: (B, C, H', W') or (1, C, H', W'); sizes may differ.
+    """
+    _check_features(images, "images")
+    _check_features(target, "target")
+    if images.shape[1] != target.shape[1]:
+        raise ValueError(f"images have {images.shape[1]} channels, target {target.shape[1]}")
+    values = images.flatten(2).sort(dim=2).values
+    target_values = target.flatten(2).sort(dim=2).values
+    target_values = resample_quantiles(target_values, values.shape[2]).expand_as(values)
+    return F.mse_loss(values, target_values)
+
+
+def resample_quantiles(sorted_values: torch.Tensor, count: int) -> torch.Tensor:
+    """Linearly resample sorted values (B, C, N) to (B, C, count) evenly spaced quantiles."""
+    n = sorted_values.shape[2]
+    if n == count:
+        return sorted_values
+    return F.interpolate(sorted_values, size=count, mode="linear", align_corners=True)

@@ -1,0 +1,173 @@
+"""Optimisation-based neural style transfer (Gatys, Ecker & Bethge 2016, "Image Style Transfer Using
+Convolutional Neural Networks"), made faster by a coarse-to-fine pyramid.
+
+The image itself is optimised to minimise α·content + β·style + γ·TV over VGG16 features. Most of the
+work happens at low resolution, where a step costs a fraction of a full-size one: each level starts
+from the upsampled result of the previous one, so the full-size level only refines details (the
+multi-scale scheme of Gatys et al. 2017, "Controlling Perceptual Factors in Neural Style Transfer").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import torch
+
+from stylefuse.errors import OptionError
+from stylefuse.image import ops
+from stylefuse.losses.perceptual import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, LossTerms, \
+    StyleTransferLoss
+from stylefuse.methods._base import Stylizer
+from stylefuse.progress import progress_bar
+from stylefuse.registry import METHODS
+
+INITS = ("content", "noise", "style")
+OPTIMIZERS = ("lbfgs", "adam")
+
+
+@dataclass
+class StepReport:
+    """What a callback sees after every loss evaluation."""
+
+    level: int
+    levels: int
+    step: int
+    terms: LossTerms
+    image: torch.Tensor
+
+
+@METHODS.register("gatys")
+class GatysStylizer(Stylizer):
+    """Gatys style transfer: optimise the pixels of an image.
+
+    Args:
+        size: long side of the result in pixels (None keeps the content's size).
+        steps: optimiser steps at the full-size level; coarser levels get ``coarse_steps`` each.
+        coarse_steps: steps at each coarser level (None: same as ``steps``).
+        levels: pyramid levels (1 = single scale); None picks as many as keep the coarsest level's
+            long side >= ``min_level_size``.
+        min_level_size: smallest long side of the automatic pyramid.
+        content_weight (α), style_weight (β), tv_weight (γ): loss weights; the terms are relative
+            errors (see :class:`StyleTransferLoss`), so these do not depend on the images.
+        content_layers, style_layers: VGG16 layers for the two terms.
+        optimizer: "lbfgs" (default, Gatys et al.) or "adam".
+        lr: step size (L-BFGS: 1; Adam: in pixel units of [0, 1]).
+        init: start from the "content" image, uniform "noise", or the "style" image.
+        style_scale: size of the style image relative to the result's long side.
+        pooling: VGG pooling, "max" or "avg".
+        seed: random seed (noise init); results are deterministic on a given machine.
+        progress: show a progress bar.
+        callback: called with a :class:`StepReport` after every loss evaluation.
+    """
+
+    def __init__(self, size: int | None = 512, steps: int = 100, coarse_steps: int | None = None,
+                 levels: int | None = None, min_level_size: int = 128,
+                 content_weight: float = 1.0, style_weight: float = 10.0, tv_weight: float = 0.0,
+                 content_layers: Sequence[str] = DEFAULT_CONTENT_LAYERS,
+                 style_layers: Sequence[str] = DEFAULT_STYLE_LAYERS,
+                 optimizer: str = "lbfgs", lr: float | None = None, init: str = "content",
+                 style_scale: float = 1.0, pooling: str = "max", seed: int = 0, progress: bool = False,
+                 callback: Callable[[StepReport], None] | None = None) -> None:
+        if optimizer not in OPTIMIZERS:
+            raise OptionError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        if init not in INITS:
+            raise OptionError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
+        if steps < 1 or (coarse_steps is not None and coarse_steps < 0):
+            raise OptionError("steps must be >= 1 (and coarse steps >= 0)")
+        if size is not None and size < 16:
+            raise OptionError(f"size must be at least 16 pixels, got {size}")
+        if levels is not None and levels < 1:
+            raise OptionError(f"levels must be >= 1, got {levels}")
+        if style_scale <= 0:
+            raise OptionError(f"style scale must be > 0, got {style_scale}")
+        self.size, self.steps = size, steps
+        self.coarse_steps = steps if coarse_steps is None else coarse_steps
+        self.levels, self.min_level_size = levels, min_level_size
+        self.optimizer, self.init, self.style_scale, self.seed = optimizer, init, style_scale, seed
+        self.lr = lr if lr is not None else (1.0 if optimizer == "lbfgs" else 0.02)
+        self.progress, self.callback = progress, callback
+        try:
+            self.loss = StyleTransferLoss(content_layers=content_layers, style_layers=style_layers,
+                                          content_weight=content_weight, style_weight=style_weight,
+                                          tv_weight=tv_weight, pooling=pooling)
+        except ValueError as exc:
+            raise OptionError(str(exc)) from None
+        self.interrupted = False
+
+    def level_sizes(self, height: int, width: int) -> list[tuple[int, int]]:
+        """Pyramid sizes for a result of (height, width), coarsest first."""
+        levels = self.levels
+        if levels is None:
+            levels = 1
+            while max(height, width) / 2**levels >= self.min_level_size:
+                levels += 1
+        return ops.pyramid_sizes(height, width, levels)
+
+    def stylize(self, content: torch.Tensor, styles: Sequence[torch.Tensor],
+                weights: Sequence[float] | None = None) -> torch.Tensor:
+        """Stylize ``content`` (3, H, W) with ``styles`` (each (3, h, w), blended by ``weights``).
+
+        Returns:
+            (3, H', W') in [0, 1], H' x W' being the content's size scaled to ``size``. After Ctrl-C the
+            best image so far is returned and ``self.interrupted`` is set.
+        """
+        torch.manual_seed(self.seed)
+        self.interrupted = False
+        height, width = content.shape[-2:]
+        if self.size is not None:
+            height, width = ops.size_for_long_side(height, width, self.size)
+        sizes = self.level_sizes(height, width)
+        step_counts = [self.coarse_steps] * (len(sizes) - 1) + [self.steps]
+        image = None
+        with progress_bar("gatys", total=sum(step_counts), enabled=self.progress) as bar:
+            for level, (level_size, steps) in enumerate(zip(sizes, step_counts)):
+                level_content = ops.resize(content, level_size)[None]
+                style_long_side = max(1, round(max(level_size) * self.style_scale))
+                self.loss.set_content(level_content)
+                self.loss.set_style([ops.resize_long_side(s, style_long_side)[None] for s in styles], weights)
+                image = self._initial_image(level_content, styles) if image is None else ops.resize(image, level_size)
+                image = self._optimize(image, steps, level, len(sizes), bar)
+                if self.interrupted:
+                    return ops.resize(image, (height, width))[0]
+        return image[0]
+
+    def _initial_image(self, content: torch.Tensor, styles: Sequence[torch.Tensor]) -> torch.Tensor:
+        if self.init == "noise":
+            return torch.rand_like(content)
+        if self.init == "style":
+            return ops.resize(styles[0], tuple(content.shape[-2:]))[None]
+        return content.clone()
+
+    def _optimize(self, start: torch.Tensor, steps: int, level: int, levels: int, bar) -> torch.Tensor:
+        """Run ``steps`` optimiser steps from ``start`` (1, 3, h, w); return the best image seen."""
+        pixels = start.clone().requires_grad_(True)
+        if self.optimizer == "lbfgs":
+            # max_iter=1 per call keeps L-BFGS's history across calls at one loss evaluation per step,
+            # which lets us report progress and stop cleanly on Ctrl-C.
+            optimizer = torch.optim.LBFGS([pixels], lr=self.lr, max_iter=1, history_size=50)
+        else:
+            optimizer = torch.optim.Adam([pixels], lr=self.lr)
+        best: dict = {"loss": float("inf"), "image": start.clone(), "terms": None}
+
+        def closure() -> torch.Tensor:
+            optimizer.zero_grad()
+            # The loss is taken on the clamped image, so it is exactly the loss of what is returned.
+            image = pixels.clamp(0, 1)
+            terms = self.loss(image)
+            total = terms.total
+            total.backward()
+            if total.item() < best["loss"]:
+                best["loss"], best["image"] = total.item(), image.detach().clone()
+                best["terms"] = LossTerms(terms.content.detach(), terms.style.detach(), terms.tv.detach())
+            return total
+
+        try:
+            for step in range(steps):
+                total = optimizer.step(closure)
+                bar.update(advance=1, status=f"level {level + 1}/{levels} loss {float(total.detach()):.4g}")
+                if self.callback is not None:
+                    self.callback(StepReport(level, levels, step, best["terms"], best["image"]))
+        except KeyboardInterrupt:
+            self.interrupted = True
+        return best["image"]
