@@ -15,8 +15,8 @@ $(STAMP): pyproject.toml | $(PY)
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/stylefuse stylize examples/chelsea.png --style examples/swirls.png \
-		--method gatys --size 256 -o out/demo.png --overwrite
+	$(VENV)/bin/stylefuse stylize examples/chelsea.jpg --style examples/swirls.png \
+		--method gatys --size 256 -o out/demo.png
 
 test: $(STAMP)
 	$(PY) -m pytest -q

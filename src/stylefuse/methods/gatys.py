@@ -16,8 +16,7 @@ import torch
 
 from stylefuse.errors import OptionError
 from stylefuse.image import ops
-from stylefuse.losses.perceptual import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, LossTerms, \
-    StyleTransferLoss
+from stylefuse.losses.perceptual import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, LossTerms, StyleTransferLoss
 from stylefuse.methods._base import Stylizer
 from stylefuse.progress import progress_bar
 from stylefuse.registry import METHODS
