@@ -99,7 +99,7 @@ class GatysStylizer(Stylizer):
         levels = self.levels
         if levels is None:
             levels = 1
-            while max(height, width) / 2**levels >= self.min_level_size:
+            while max(height, width) / 2**levels >= self.min_level_size and min(height, width) / 2**levels >= 16:
                 levels += 1
         return ops.pyramid_sizes(height, width, levels)
 
@@ -116,6 +116,9 @@ class GatysStylizer(Stylizer):
         height, width = content.shape[-2:]
         if self.size is not None:
             height, width = ops.size_for_long_side(height, width, self.size)
+        if min(height, width) < 16:
+            raise OptionError(f"the result would be {width}x{height}; VGG16 needs at least 16 px on the short side: "
+                              "raise --size")
         sizes = self.level_sizes(height, width)
         step_counts = [self.coarse_steps] * (len(sizes) - 1) + [self.steps]
         image = None

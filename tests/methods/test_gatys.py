@@ -1,0 +1,93 @@
+"""Gatys optimisation on tiny images: convergence, options, determinism, interruption."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from stylefuse.errors import OptionError
+from stylefuse.image import ops
+from stylefuse.methods.gatys import GatysStylizer, StepReport
+
+FAST = dict(size=48, steps=8, coarse_steps=4, style_layers=("relu1_1", "relu2_1", "relu3_1"),
+            content_layers=("relu2_1",))
+
+
+def _run(content: torch.Tensor, style: torch.Tensor, **options) -> tuple[torch.Tensor, list[StepReport]]:
+    reports: list[StepReport] = []
+    stylizer = GatysStylizer(**{**FAST, **options}, callback=reports.append)
+    return stylizer.stylize(content, [style]), reports
+
+
+def test_loss_decreases_and_style_moves_closer(small_content, small_style) -> None:
+    out, reports = _run(small_content, small_style, levels=1, steps=15)
+    first, last = reports[0].terms, reports[-1].terms
+    assert last.total < 0.5 * first.total
+    assert out.shape == (3, 36, 48) and 0 <= out.min() and out.max() <= 1
+    assert float(last.style) < float(first.style)
+
+
+def test_pyramid_levels(small_content, small_style) -> None:
+    stylizer = GatysStylizer(size=512, min_level_size=128)
+    assert stylizer.level_sizes(384, 512) == [(96, 128), (192, 256), (384, 512)]
+    assert GatysStylizer(levels=1).level_sizes(30, 40) == [(30, 40)]
+    _, reports = _run(small_content, small_style, levels=2)
+    assert [r.level for r in reports] == [0] * 4 + [1] * 8
+
+
+def test_deterministic_with_seed(small_content, small_style) -> None:
+    a, _ = _run(small_content, small_style, init="noise", seed=3)
+    b, _ = _run(small_content, small_style, init="noise", seed=3)
+    c, _ = _run(small_content, small_style, init="noise", seed=4)
+    torch.testing.assert_close(a, b)
+    assert (a - c).abs().max() > 1e-3
+
+
+@pytest.mark.parametrize("init", ["content", "noise", "style"])
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_inits_and_optimizers(small_content, small_style, init: str, optimizer: str) -> None:
+    out, reports = _run(small_content, small_style, init=init, optimizer=optimizer, levels=1, steps=6)
+    assert out.shape == (3, 36, 48) and torch.isfinite(out).all()
+    assert reports[-1].terms.total <= reports[0].terms.total
+
+
+def test_blend_of_two_styles_lies_between(small_content, small_style) -> None:
+    flat = torch.stack([torch.full((32, 32), 0.9), torch.full((32, 32), 0.1), torch.full((32, 32), 0.1)])
+    stylizer = GatysStylizer(**FAST, levels=1)
+    stylizer.stylize(small_content, [small_style, flat], [1.0, 0.0])
+    only_stripes = stylizer.loss.style_targets["relu1_1"].clone()
+    stylizer.stylize(small_content, [small_style, flat], [0.5, 0.5])
+    half = stylizer.loss.style_targets["relu1_1"]
+    stylizer.stylize(small_content, [flat], [1.0])
+    only_flat = stylizer.loss.style_targets["relu1_1"]
+    torch.testing.assert_close(half, (only_stripes + only_flat) / 2)
+
+
+def test_interrupt_returns_best_so_far(small_content, small_style) -> None:
+    def stop_after_three(report: StepReport) -> None:
+        if report.step == 2:
+            raise KeyboardInterrupt
+
+    stylizer = GatysStylizer(**FAST, callback=stop_after_three)
+    out = stylizer.stylize(small_content, [small_style])
+    assert stylizer.interrupted and out.shape == (3, 36, 48) and torch.isfinite(out).all()
+
+
+def test_preserve_color_keeps_content_chroma(small_content, small_style) -> None:
+    out, _ = _run(small_content, small_style, levels=1)
+    kept = ops.preserve_color(out, small_content)
+    content = ops.resize(small_content, tuple(out.shape[-2:]))
+    chroma = lambda image: ops.rgb_to_yiq(image)[1:]  # noqa: E731
+    assert (chroma(kept) - chroma(content)).abs().mean() < 0.02
+    assert (chroma(out) - chroma(content)).abs().mean() > (chroma(kept) - chroma(content)).abs().mean()
+
+
+def test_bad_options() -> None:
+    with pytest.raises(OptionError, match="unknown optimizer"):
+        GatysStylizer(optimizer="sgd")
+    with pytest.raises(OptionError, match="unknown init"):
+        GatysStylizer(init="zeros")
+    with pytest.raises(OptionError, match="steps"):
+        GatysStylizer(steps=0)
+    with pytest.raises(OptionError, match="unknown VGG16 layers"):
+        GatysStylizer(style_layers=("relu9_1",))
