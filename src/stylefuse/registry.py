@@ -71,3 +71,4 @@ class Registry:
 
 
 METHODS = Registry("method", "stylefuse.methods")
+NETWORKS = Registry("network", "stylefuse.nn")

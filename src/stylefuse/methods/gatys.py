@@ -43,7 +43,9 @@ class GatysStylizer(Stylizer):
     Args:
         size: long side of the result in pixels (None keeps the content's size).
         steps: optimiser steps at the full-size level; coarser levels get ``coarse_steps`` each.
-        coarse_steps: steps at each coarser level (None: same as ``steps``).
+        coarse_steps: steps at each coarser level (None: half of ``steps``). Coarse steps are cheap (a
+            quarter of the cost per halving) and set the large-scale layout of the strokes; the
+            full-size level then matches the fine-scale statistics.
         levels: pyramid levels (1 = single scale); None picks as many as keep the coarsest level's
             long side >= ``min_level_size``.
         min_level_size: smallest long side of the automatic pyramid.
@@ -81,7 +83,7 @@ class GatysStylizer(Stylizer):
         if style_scale <= 0:
             raise OptionError(f"style scale must be > 0, got {style_scale}")
         self.size, self.steps = size, steps
-        self.coarse_steps = steps if coarse_steps is None else coarse_steps
+        self.coarse_steps = max(1, steps // 2) if coarse_steps is None else coarse_steps
         self.levels, self.min_level_size = levels, min_level_size
         self.optimizer, self.init, self.style_scale, self.seed = optimizer, init, style_scale, seed
         self.lr = lr if lr is not None else (1.0 if optimizer == "lbfgs" else 0.02)

@@ -1,0 +1,93 @@
+"""Model folders: ``config.json`` (the constructor arguments, a format version, the encoder a model
+was trained with) beside ``model.safetensors`` (the weights). A saved model describes itself: loading
+needs no code but the registered class named in the config, and never unpickles anything
+(the pattern of diffusers' ``configuration_utils.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from stylefuse.errors import StylefuseError
+from stylefuse.fileutil import atomic_write
+from stylefuse.registry import NETWORKS
+
+FORMAT_VERSION = 1
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+
+
+class ModelFolderError(StylefuseError):
+    """A model folder is missing, incomplete, of an unknown version or does not fit its class."""
+
+
+def save_model(model: nn.Module, folder: str | os.PathLike, name: str, config: dict[str, Any],
+               extra: dict[str, Any] | None = None, half: bool = True) -> Path:
+    """Write ``model``'s weights and config to ``folder`` atomically.
+
+    Args:
+        model: the network; its state dict is saved (fp16 when ``half``, to keep shipped models small).
+        name: the registered network name (:data:`NETWORKS`) that rebuilds it.
+        config: the constructor arguments: ``NETWORKS.create(name, **config)`` must rebuild ``model``.
+        extra: anything else worth recording (training recipe, encoder id, style names).
+        half: store floating-point tensors as float16.
+    """
+    from safetensors.torch import save_file
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tensors = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu().contiguous()
+               for k, v in model.state_dict().items()}
+    document = {"format_version": FORMAT_VERSION, "network": name, "config": config, **(extra or {})}
+    atomic_write(folder / WEIGHTS_FILE, lambda path: save_file(tensors, str(path)))
+    atomic_write(folder / CONFIG_FILE, lambda path: path.write_text(json.dumps(document, indent=2)))
+    return folder
+
+
+def read_config(folder: str | os.PathLike) -> dict[str, Any]:
+    """The parsed ``config.json`` of a model folder, checked for completeness and version."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ModelFolderError(f"{folder} is not a model folder (expected a folder with {CONFIG_FILE} and "
+                               f"{WEIGHTS_FILE})")
+    config_path, weights_path = folder / CONFIG_FILE, folder / WEIGHTS_FILE
+    for path in (config_path, weights_path):
+        if not path.is_file():
+            raise ModelFolderError(f"{folder} is not a model folder: {path.name} is missing")
+    try:
+        document = json.loads(config_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelFolderError(f"{config_path} is not valid JSON ({exc})") from None
+    version = document.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ModelFolderError(f"{config_path} has format version {version!r}; this stylefuse reads version "
+                               f"{FORMAT_VERSION}: upgrade stylefuse or re-save the model")
+    if "network" not in document or "config" not in document:
+        raise ModelFolderError(f"{config_path} lacks 'network' or 'config'")
+    return document
+
+
+def load_model(folder: str | os.PathLike, dtype: torch.dtype = torch.float32) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild the network of a model folder and load its weights.
+
+    Returns:
+        (model in eval mode, the config document).
+    """
+    from safetensors.torch import load_file
+
+    folder = Path(folder)
+    document = read_config(folder)
+    model = NETWORKS.create(document["network"], **document["config"])
+    try:
+        state = load_file(str(folder / WEIGHTS_FILE))
+        model.load_state_dict({k: v.to(dtype) if v.is_floating_point() else v for k, v in state.items()})
+    except (RuntimeError, OSError) as exc:
+        first_line = str(exc).strip().splitlines()[0]
+        raise ModelFolderError(f"{folder / WEIGHTS_FILE} does not fit {document['network']} ({first_line})") from None
+    return model.eval(), document

@@ -1,0 +1,1 @@
+"""Networks: building blocks, generators and discriminators, registered in :data:`stylefuse.hub.NETWORKS`."""

@@ -1,0 +1,91 @@
+"""Building blocks shared by the networks: normalisation chosen by name, padded convolutions,
+residual blocks, weight initialisation."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from torch import nn
+
+NORMS: dict[str, Callable[[int], nn.Module]] = {
+    "instance": lambda channels: nn.InstanceNorm2d(channels, affine=False),
+    "instance_affine": lambda channels: nn.InstanceNorm2d(channels, affine=True),
+    "batch": lambda channels: nn.BatchNorm2d(channels),
+    "none": lambda channels: nn.Identity(),
+}
+
+
+def norm_layer(name: str, channels: int) -> nn.Module:
+    """A normalisation layer from :data:`NORMS` for ``channels`` feature maps."""
+    try:
+        return NORMS[name](channels)
+    except KeyError:
+        raise ValueError(f"unknown norm {name!r}; choose from {', '.join(NORMS)}") from None
+
+
+def conv(in_channels: int, out_channels: int, kernel: int, stride: int = 1, padding: str = "reflect",
+         bias: bool = True) -> nn.Module:
+    """A same-size (stride 1) or downsampling convolution with explicit padding ("reflect" avoids
+    border artefacts in image-to-image networks; "zeros" is the classic choice)."""
+    pad = kernel // 2
+    if padding == "zeros":
+        return nn.Conv2d(in_channels, out_channels, kernel, stride, pad, bias=bias)
+    pads = {"reflect": nn.ReflectionPad2d, "replicate": nn.ReplicationPad2d}
+    if padding not in pads:
+        raise ValueError(f"unknown padding {padding!r}; choose reflect, replicate or zeros")
+    return nn.Sequential(pads[padding](pad), nn.Conv2d(in_channels, out_channels, kernel, stride, 0, bias=bias))
+
+
+class ResidualBlock(nn.Module):
+    """conv-norm-ReLU-conv-norm with an identity shortcut (He et al. 2016; Johnson et al. 2016).
+
+    Shape: (B, C, H, W) -> (B, C, H, W).
+    """
+
+    def __init__(self, channels: int, norm: str = "instance", padding: str = "reflect", dropout: float = 0.0) -> None:
+        super().__init__()
+        layers = [conv(channels, channels, 3, padding=padding), norm_layer(norm, channels), nn.ReLU(True)]
+        if dropout:
+            layers.append(nn.Dropout(dropout))
+        layers += [conv(channels, channels, 3, padding=padding), norm_layer(norm, channels)]
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+def upsample_conv(in_channels: int, out_channels: int, padding: str = "reflect", mode: str = "nearest") -> nn.Module:
+    """2x upsampling followed by a 3x3 convolution; "nearest" + conv avoids the checkerboard artefacts
+    of transposed convolutions (Odena et al. 2016), "transpose" is the classic alternative."""
+    if mode == "transpose":
+        return nn.ConvTranspose2d(in_channels, out_channels, 3, stride=2, padding=1, output_padding=1)
+    if mode != "nearest":
+        raise ValueError(f"unknown upsampling {mode!r}; choose nearest or transpose")
+    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
+                         conv(in_channels, out_channels, 3, padding=padding))
+
+
+INIT_SCHEMES = ("normal", "xavier", "kaiming", "default")
+
+
+def init_weights(module: nn.Module, scheme: str = "normal", gain: float = 0.02) -> nn.Module:
+    """Initialise conv / linear weights: N(0, gain) as in DCGAN / pix2pix / CycleGAN, Xavier-normal
+    with ``gain``, Kaiming-normal, or PyTorch's "default"; norm scales start at N(1, gain), biases 0."""
+    if scheme not in INIT_SCHEMES:
+        raise ValueError(f"unknown init {scheme!r}; choose from {', '.join(INIT_SCHEMES)}")
+    if scheme == "default":
+        return module
+    for layer in module.modules():
+        if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            if scheme == "normal":
+                nn.init.normal_(layer.weight, 0.0, gain)
+            elif scheme == "xavier":
+                nn.init.xavier_normal_(layer.weight, gain=gain)
+            else:
+                nn.init.kaiming_normal_(layer.weight, a=0, mode="fan_in")
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+        elif isinstance(layer, (nn.BatchNorm2d, nn.InstanceNorm2d)) and layer.weight is not None:
+            nn.init.normal_(layer.weight, 1.0, gain)
+            nn.init.zeros_(layer.bias)
+    return module
