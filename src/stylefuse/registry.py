@@ -72,3 +72,4 @@ class Registry:
 
 METHODS = Registry("method", "stylefuse.methods")
 NETWORKS = Registry("network", "stylefuse.nn")
+TRAINABLE = Registry("training method", "stylefuse.methods")

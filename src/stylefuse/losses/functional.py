@@ -126,3 +126,53 @@ def resample_quantiles(sorted_values: torch.Tensor, count: int) -> torch.Tensor:
     if n == count:
         return sorted_values
     return F.interpolate(sorted_values, size=count, mode="linear", align_corners=True)
+
+
+# --- adversarial losses -------------------------------------------------------------------------
+# Each takes raw discriminator logits (any shape, or a list of them for multi-scale discriminators)
+# and returns a scalar; "target_real" says which side the logits should be pushed to.
+
+GAN_LOSSES = ("bce", "lsgan", "hinge")
+
+
+def _mean_over(logits: torch.Tensor | list[torch.Tensor], per_map) -> torch.Tensor:
+    if isinstance(logits, (list, tuple)):
+        return sum(per_map(item) for item in logits) / len(logits)
+    return per_map(logits)
+
+
+def gan_loss(logits: torch.Tensor | list[torch.Tensor], target_real: bool, kind: str = "lsgan",
+             for_discriminator: bool = True) -> torch.Tensor:
+    """Adversarial loss on discriminator logits.
+
+    Args:
+        logits: (B, ...) raw scores, or a list of them (multi-scale discriminators are averaged).
+        target_real: True for real samples (discriminator) or for the generator's fakes (generator).
+        kind: "bce" (non-saturating, Goodfellow et al. 2014), "lsgan" (Mao et al. 2017) or "hinge"
+            (Lim & Ye 2017; Miyato et al. 2018: the generator maximises the raw score).
+        for_discriminator: selects the hinge variant; ignored by the other kinds.
+    """
+    if kind == "bce":
+        def per_map(x):
+            return F.binary_cross_entropy_with_logits(x, torch.full_like(x, 1.0 if target_real else 0.0))
+    elif kind == "lsgan":
+        def per_map(x):
+            return F.mse_loss(x, torch.full_like(x, 1.0 if target_real else 0.0))
+    elif kind == "hinge":
+        if for_discriminator:
+            def per_map(x):
+                return F.relu(1.0 - x).mean() if target_real else F.relu(1.0 + x).mean()
+        else:
+            def per_map(x):
+                return -x.mean()
+    else:
+        raise ValueError(f"unknown GAN loss {kind!r}; choose from {', '.join(GAN_LOSSES)}")
+    return _mean_over(logits, per_map)
+
+
+def r1_penalty(real_logits: torch.Tensor | list[torch.Tensor], real_images: torch.Tensor) -> torch.Tensor:
+    """R1 gradient penalty: mean over the batch of ||d D(x) / d x||^2 on real images
+    (Mescheder et al. 2018). ``real_images`` must require grad and ``real_logits`` come from them."""
+    total = sum(item.sum() for item in real_logits) if isinstance(real_logits, (list, tuple)) else real_logits.sum()
+    (grad,) = torch.autograd.grad(total, real_images, create_graph=True)
+    return grad.pow(2).flatten(1).sum(1).mean()

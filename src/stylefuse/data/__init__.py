@@ -1,0 +1,1 @@
+"""Training data: image folders, paired and unpaired sets, crops that depend only on (seed, step)."""

@@ -1,0 +1,89 @@
+"""What the GAN methods share: value-range conversion, the options every one of them takes, and
+export of the trained generator as a model folder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from stylefuse.hub import save_model
+from stylefuse.losses.functional import gan_loss, r1_penalty
+from stylefuse.train.loop import GanTask, Trainer, TrainOptions
+
+
+def to_gan_range(images: torch.Tensor) -> torch.Tensor:
+    """[0, 1] -> [-1, 1], the range of tanh generators."""
+    return images * 2 - 1
+
+
+def from_gan_range(images: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] -> [0, 1], clamped."""
+    return ((images + 1) / 2).clamp(0, 1)
+
+
+@dataclass
+class GanRecipe:
+    """Options common to the GAN methods (each method adds its own).
+
+    Args:
+        size: training crop size in pixels.
+        batch_size: images per step.
+        gan_loss: "bce", "lsgan" or "hinge".
+        diff_augment: DiffAugment policy for discriminator inputs ("" = off).
+        r1: R1 penalty weight on real images (0 = off).
+        spectral_norm: spectral normalisation in the discriminator.
+    """
+
+    size: int = 128
+    batch_size: int = 1
+    gan_loss: str = "lsgan"
+    diff_augment: str = ""
+    r1: float = 0.0
+    spectral_norm: bool = False
+
+
+class TrainableGan(GanTask):
+    """A GAN method: a task for the loop plus the recipe that built it and how to export it.
+
+    Subclasses set ``network_name`` / ``network_config`` (the inference generator's registry name and
+    constructor arguments) and ``method_name``.
+    """
+
+    method_name: str = ""
+    network_name: str = ""
+    network_config: dict[str, Any] = {}
+    recipe: GanRecipe
+
+    def export(self, trainer: Trainer, folder: str | Path, extra: dict[str, Any] | None = None) -> Path:
+        """Save the inference generator (EMA when present) as a model folder."""
+        generator: nn.Module = trainer.inference_generator()
+        record = {"method": self.method_name, "value_range": "[-1, 1]", "train_size": self.recipe.size,
+                  "steps": trainer.step, **(extra or {})}
+        return save_model(generator, folder, self.network_name, self.network_config, extra=record)
+
+
+def train_options(steps: int, **overrides: Any) -> TrainOptions:
+    """TrainOptions with ``steps`` and any overrides that are not None."""
+    return TrainOptions(steps=steps, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def real_fake_loss(discriminate: Callable[[torch.Tensor], Any], real: torch.Tensor, fake: torch.Tensor,
+                   kind: str, r1: float = 0.0) -> torch.Tensor:
+    """Discriminator loss: half real-as-real plus half fake-as-fake, plus the R1 penalty on reals
+    (Mescheder et al. 2018) when ``r1`` > 0.
+
+    Args:
+        discriminate: images (B, C, H, W) -> logits (the discriminator, with any augmentation).
+        real, fake: (B, C, H, W) in [-1, 1]; ``fake`` detached.
+    """
+    if r1:
+        real = real.detach().requires_grad_(True)
+    real_logits = discriminate(real)
+    loss = 0.5 * (gan_loss(real_logits, True, kind) + gan_loss(discriminate(fake), False, kind))
+    if r1:
+        loss = loss + 0.5 * r1 * r1_penalty(real_logits, real)
+    return loss

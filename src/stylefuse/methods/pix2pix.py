@@ -1,0 +1,76 @@
+"""pix2pix: paired image-to-image translation (Isola et al. 2017, "Image-to-Image Translation with
+Conditional Adversarial Networks").
+
+A U-Net generator G(a) and a conditional PatchGAN D(a, b) that sees the input beside the output;
+loss = adversarial + λ_L1·|G(a) - b|.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from stylefuse.losses.functional import gan_loss
+from stylefuse.methods._gan import GanRecipe, TrainableGan, from_gan_range, real_fake_loss, to_gan_range
+from stylefuse.nn.discriminators import PatchDiscriminator
+from stylefuse.nn.generators import UnetGenerator
+from stylefuse.registry import TRAINABLE
+from stylefuse.train.augment import diff_augment
+
+
+@dataclass
+class Pix2PixRecipe(GanRecipe):
+    """pix2pix options (see :class:`GanRecipe` for the shared ones).
+
+    Args:
+        depth: U-Net levels; crops must be multiples of 2**depth (7 for 128 px, 8 for 256 px).
+        base: channels of the first generator / discriminator layer.
+        lambda_l1: weight of the L1 reconstruction loss (100 in the paper).
+        norm: "batch" (paper) or "instance".
+    """
+
+    depth: int = 7
+    base: int = 32
+    lambda_l1: float = 100.0
+    norm: str = "instance"
+
+
+@TRAINABLE.register("pix2pix")
+class Pix2Pix(TrainableGan):
+    """Paired translation A -> B; batches are ``(a, b)`` aligned crops in [0, 1]."""
+
+    method_name = "pix2pix"
+    network_name = "unet_generator"
+
+    def __init__(self, recipe: Pix2PixRecipe | None = None) -> None:
+        self.recipe = recipe = recipe or Pix2PixRecipe()
+        self.network_config = dict(depth=recipe.depth, base=recipe.base, norm=recipe.norm)
+        self.generators = nn.ModuleDict({"G": UnetGenerator(**self.network_config)})
+        self.discriminators = nn.ModuleDict({"D": PatchDiscriminator(in_channels=6, base=recipe.base * 2,
+                                                                     spectral=recipe.spectral_norm)})
+
+    def _d(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        pair = diff_augment(torch.cat([a, b], dim=1), self.recipe.diff_augment)
+        return self.discriminators["D"](pair)
+
+    def generator_loss(self, batch: tuple[torch.Tensor, torch.Tensor]) -> dict[str, torch.Tensor]:
+        a, b = (to_gan_range(x) for x in batch)
+        fake = self.generators["G"](a)
+        terms = {"adversarial": gan_loss(self._d(a, fake), True, self.recipe.gan_loss, for_discriminator=False),
+                 "l1": self.recipe.lambda_l1 * F.l1_loss(fake, b)}
+        terms["total"] = terms["adversarial"] + terms["l1"]
+        return terms
+
+    def discriminator_loss(self, batch: tuple[torch.Tensor, torch.Tensor]) -> dict[str, torch.Tensor]:
+        a, b = (to_gan_range(x) for x in batch)
+        with torch.no_grad():
+            fake = self.generators["G"](a)
+        loss = real_fake_loss(lambda x: self._d(a, x), b, fake, self.recipe.gan_loss, self.recipe.r1)
+        return {"total": loss}
+
+    def samples(self, batch: tuple[torch.Tensor, torch.Tensor], generator: nn.Module) -> torch.Tensor:
+        a, b = batch[0][:4], batch[1][:4]
+        return torch.cat([a, from_gan_range(generator(to_gan_range(a))), b])

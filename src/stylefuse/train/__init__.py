@@ -1,0 +1,1 @@
+"""Training: the one GAN loop, resumable checkpoints, augmentation, image pools."""

@@ -1,0 +1,287 @@
+"""The one GAN training loop, used by every adversarial method.
+
+A method supplies a :class:`GanTask` (its networks and its two losses); the loop owns everything else:
+alternating D/G phases with Adam, the linear LR decay, EMA of the generator, AMP on CUDA, a guard that
+skips non-finite steps, TensorBoard scalars (``metrics.jsonl`` always), sample grids, a progress bar,
+atomic checkpoints that resume exactly, Ctrl-C that saves, and early stopping on a validation metric.
+
+Exact resumption needs every batch to be a function of the step alone: ``batches(step)`` must not
+draw from the global RNG (the datasets in :mod:`stylefuse.data` seed a generator per step). Global
+RNG states (dropout, pools, DiffAugment) are saved in the checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from stylefuse.progress import progress_bar
+from stylefuse.train.augment import ema_update, linear_decay, make_ema
+from stylefuse.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+
+Batch = Any
+
+
+class GanTask(ABC):
+    """The method-specific part of GAN training.
+
+    Attributes:
+        generators: trained by the generator optimiser (e.g. ``{"G": ...}`` or ``{"G_ab", "G_ba"}``).
+        discriminators: trained by the discriminator optimiser.
+        ema_generator: the key in ``generators`` whose weights are averaged (None: no EMA).
+    """
+
+    generators: nn.ModuleDict
+    discriminators: nn.ModuleDict
+    ema_generator: str | None = "G"
+
+    @abstractmethod
+    def discriminator_loss(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """Loss terms for the discriminators; ``"total"`` is minimised."""
+
+    @abstractmethod
+    def generator_loss(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """Loss terms for the generators; ``"total"`` is minimised."""
+
+    @abstractmethod
+    def samples(self, batch: Batch, generator: nn.Module) -> torch.Tensor:
+        """Images (N, 3, H, W) in [0, 1] to show how training goes (inputs beside outputs)."""
+
+    def extra_state(self) -> dict[str, Any]:
+        """Task state beyond the networks (image pools) to put in checkpoints."""
+        return {}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:  # noqa: B027 - optional hook
+        """Restore :meth:`extra_state`."""
+
+
+@dataclass
+class TrainOptions:
+    """Settings of :class:`Trainer`.
+
+    Args:
+        steps: total training steps (one D and one G update each).
+        lr, betas: Adam settings (Radford et al. 2016 defaults for GANs).
+        decay_from: fraction of ``steps`` after which the LR decays linearly to 0.
+        ema_decay: EMA decay of the generator weights (None disables).
+        checkpoint_every, sample_every, log_every: intervals in steps (0 disables checkpoints/samples).
+        validate_every, patience: early stopping: validate every N steps, stop after ``patience``
+            validations without improvement (0 disables).
+        seed: seed of the global RNG at the start.
+        amp: mixed precision, used only on CUDA.
+        device: "cpu" or "cuda".
+        progress: show a progress bar.
+    """
+
+    steps: int = 1000
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    decay_from: float = 0.5
+    ema_decay: float | None = 0.999
+    checkpoint_every: int = 500
+    sample_every: int = 500
+    log_every: int = 10
+    validate_every: int = 0
+    patience: int = 0
+    seed: int = 0
+    amp: bool = True
+    device: str = "cpu"
+    progress: bool = True
+
+
+class Trainer:
+    """Runs a :class:`GanTask`.
+
+    Args:
+        task: the networks and losses.
+        batches: ``batches(step) -> batch``, deterministic in ``step``.
+        options: :class:`TrainOptions`.
+        out_dir: where checkpoints, samples, metrics.jsonl and TensorBoard logs go.
+        validate: optional ``validate(generator) -> float`` (lower is better) for early stopping.
+    """
+
+    def __init__(self, task: GanTask, batches: Callable[[int], Batch], options: TrainOptions, out_dir: str | Path,
+                 validate: Callable[[nn.Module], float] | None = None) -> None:
+        self.task, self.batches, self.options = task, batches, options
+        self.out_dir = Path(out_dir)
+        self.validate = validate
+        device = torch.device(options.device)
+        self.task.generators.to(device)
+        self.task.discriminators.to(device)
+        self.opt_g = torch.optim.Adam(task.generators.parameters(), lr=options.lr, betas=options.betas)
+        self.opt_d = torch.optim.Adam(task.discriminators.parameters(), lr=options.lr, betas=options.betas)
+        self.ema = make_ema(task.generators[task.ema_generator]) if task.ema_generator and options.ema_decay else None
+        self.use_amp = options.amp and device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        self.step = 0
+        self.skipped_steps = 0
+        self.best_metric = math.inf
+        self.bad_validations = 0
+        self._writer = None
+
+    # --- the public entry point -------------------------------------------------------------------
+
+    def fit(self, resume: bool = False) -> dict[str, Any]:
+        """Train until ``options.steps`` (or early stopping); return a summary.
+
+        Ctrl-C saves a checkpoint and returns with ``summary["interrupted"] = True``.
+        """
+        if resume:
+            self.load(self.out_dir)
+        else:
+            torch.manual_seed(self.options.seed)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        started, interrupted, stopped_early = time.perf_counter(), False, False
+        last: dict[str, float] = {}
+        with progress_bar("train", total=self.options.steps, enabled=self.options.progress) as bar:
+            bar.update(advance=self.step)
+            try:
+                while self.step < self.options.steps:
+                    last = self.train_step(self.batches(self.step))
+                    self.step += 1
+                    totals = " ".join(f"{k} {v:.3f}" for k, v in last.items() if k.endswith("total"))
+                    bar.update(advance=1, status=totals)
+                    self._periodic(last)
+                    if self._should_stop_early():
+                        stopped_early = True
+                        break
+            except KeyboardInterrupt:
+                interrupted = True
+        self.save(self.out_dir)
+        if self._writer is not None:
+            self._writer.close()
+        return {"steps": self.step, "skipped_steps": self.skipped_steps, "interrupted": interrupted,
+                "stopped_early": stopped_early, "best_metric": self.best_metric, "last": last,
+                "seconds": time.perf_counter() - started}
+
+    def inference_generator(self) -> nn.Module:
+        """The EMA generator when there is one, else the trained one."""
+        return self.ema if self.ema is not None else self.task.generators[self.task.ema_generator or "G"]
+
+    # --- one step ---------------------------------------------------------------------------------
+
+    def train_step(self, batch: Batch) -> dict[str, float]:
+        """One discriminator update then one generator update; non-finite losses skip the update."""
+        factor = linear_decay(self.step, self.options.steps, self.options.decay_from)
+        for optimizer in (self.opt_g, self.opt_d):
+            for group in optimizer.param_groups:
+                group["lr"] = self.options.lr * factor
+        logs: dict[str, float] = {"lr": self.options.lr * factor}
+        self.task.discriminators.requires_grad_(True)
+        logs.update(self._update("D", self.opt_d, self.task.discriminator_loss, batch))
+        self.task.discriminators.requires_grad_(False)
+        logs.update(self._update("G", self.opt_g, self.task.generator_loss, batch))
+        if self.ema is not None:
+            ema_update(self.ema, self.task.generators[self.task.ema_generator], self.options.ema_decay)
+        return logs
+
+    def _update(self, name: str, optimizer: torch.optim.Optimizer, loss_fn, batch: Batch) -> dict[str, float]:
+        optimizer.zero_grad(set_to_none=True)
+        with torch.autocast("cuda", enabled=self.use_amp):
+            terms = loss_fn(batch)
+        total = terms["total"]
+        if not torch.isfinite(total):
+            self.skipped_steps += 1
+            self._log_line({"step": self.step, "event": f"skipped: non-finite {name} loss"})
+            return {f"{name}/{k}": float("nan") for k in terms}
+        self.scaler.scale(total).backward()
+        self.scaler.step(optimizer)
+        self.scaler.update()
+        return {f"{name}/{k}": float(v.detach()) for k, v in terms.items()}
+
+    # --- logging, samples, checkpoints, validation -----------------------------------------------
+
+    def _periodic(self, logs: dict[str, float]) -> None:
+        options, step = self.options, self.step
+        if options.log_every and step % options.log_every == 0:
+            self._log_line({"step": step, **logs})
+            writer = self._tensorboard()
+            if writer is not None:
+                for key, value in logs.items():
+                    writer.add_scalar(key, value, step)
+        if options.sample_every and step % options.sample_every == 0:
+            self.write_samples()
+        if options.checkpoint_every and step % options.checkpoint_every == 0:
+            self.save(self.out_dir)
+
+    def _should_stop_early(self) -> bool:
+        options = self.options
+        if not (self.validate and options.validate_every and self.step % options.validate_every == 0):
+            return False
+        metric = float(self.validate(self.inference_generator()))
+        self._log_line({"step": self.step, "validation": metric})
+        if metric < self.best_metric:
+            self.best_metric, self.bad_validations = metric, 0
+            torch.save({k: v.detach().cpu() for k, v in self.inference_generator().state_dict().items()},
+                       self.out_dir / "best_generator.pt")
+            return False
+        self.bad_validations += 1
+        return bool(options.patience) and self.bad_validations >= options.patience
+
+    def write_samples(self) -> Path:
+        """Save a grid of the task's samples for the current step."""
+        from torchvision.utils import save_image
+
+        generator = self.inference_generator()
+        with torch.no_grad():
+            grid = self.task.samples(self.batches(0), generator).clamp(0, 1)
+        path = self.out_dir / "samples" / f"step_{self.step:06d}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_image(grid, path, nrow=max(1, grid.shape[0] // 2))
+        writer = self._tensorboard()
+        if writer is not None:
+            from torchvision.utils import make_grid
+
+            writer.add_image("samples", make_grid(grid, nrow=max(1, grid.shape[0] // 2)), self.step)
+        return path
+
+    def _log_line(self, record: dict[str, Any]) -> None:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.out_dir / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+    def _tensorboard(self):
+        if self._writer is None:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError:  # tensorboard is optional: metrics.jsonl has the same numbers
+                self._writer = False
+                return None
+            self._writer = SummaryWriter(str(self.out_dir / "tensorboard"))
+        return self._writer or None
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"step": self.step, "skipped_steps": self.skipped_steps, "best_metric": self.best_metric,
+                "bad_validations": self.bad_validations, "generators": self.task.generators.state_dict(),
+                "discriminators": self.task.discriminators.state_dict(), "opt_g": self.opt_g.state_dict(),
+                "opt_d": self.opt_d.state_dict(), "ema": self.ema.state_dict() if self.ema is not None else {},
+                "scaler": self.scaler.state_dict(), "task": self.task.extra_state(), "rng": rng_state(),
+                "options": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self.options).items()}}
+
+    def save(self, folder: str | Path) -> Path:
+        """Write a checkpoint (atomically)."""
+        return save_checkpoint(folder, self.state_dict())
+
+    def load(self, folder: str | Path) -> None:
+        """Restore a checkpoint written by :meth:`save`, RNG states included."""
+        state = load_checkpoint(folder)
+        self.task.generators.load_state_dict(state["generators"])
+        self.task.discriminators.load_state_dict(state["discriminators"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        if self.ema is not None and state["ema"]:
+            self.ema.load_state_dict(state["ema"])
+        if state["scaler"]:
+            self.scaler.load_state_dict(state["scaler"])
+        self.task.load_extra_state(state["task"])
+        self.step, self.skipped_steps = state["step"], state["skipped_steps"]
+        self.best_metric, self.bad_validations = state["best_metric"], state["bad_validations"]
+        set_rng_state(state["rng"])

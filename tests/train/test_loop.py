@@ -1,0 +1,122 @@
+"""The GAN loop: exact resumption, NaN guard, early stopping, Ctrl-C, convergence on a toy problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from stylefuse.data.folders import ImageFolder, PairedCrops, UnpairedCrops
+from stylefuse.image.io import write_image
+from stylefuse.methods.cyclegan import CycleGAN, CycleGANRecipe
+from stylefuse.methods.pix2pix import Pix2Pix, Pix2PixRecipe
+from stylefuse.train.loop import Trainer, TrainOptions
+
+TINY_CYCLE = CycleGANRecipe(size=32, blocks=1, base=4, pool=3, diff_augment="color,translation,cutout", r1=0.1)
+
+
+def _folder(root: Path, name: str, count: int, seed: int) -> Path:
+    generator = torch.Generator().manual_seed(seed)
+    for index in range(count):
+        write_image(root / name / f"img{index}.png", torch.rand(3, 40, 48, generator=generator))
+    return root / name
+
+
+def _cyclegan_trainer(tmp_path: Path, out: str, steps: int) -> Trainer:
+    a = ImageFolder(_folder(tmp_path, "a", 3, 1))
+    b = ImageFolder(_folder(tmp_path, "b", 3, 2))
+    options = TrainOptions(steps=steps, checkpoint_every=2, sample_every=0, log_every=1, progress=False)
+    torch.manual_seed(options.seed)  # the initial weights, as `stylefuse train` does before building
+    return Trainer(CycleGAN(TINY_CYCLE), UnpairedCrops([a, b], 32, batch_size=2), options, tmp_path / out)
+
+
+def _weights(trainer: Trainer) -> dict[str, torch.Tensor]:
+    state = {f"g.{k}": v for k, v in trainer.task.generators.state_dict().items()}
+    state.update({f"d.{k}": v for k, v in trainer.task.discriminators.state_dict().items()})
+    state.update({f"ema.{k}": v for k, v in trainer.ema.state_dict().items()})
+    return state
+
+
+def test_resume_gives_the_same_weights_as_a_straight_run(tmp_path: Path) -> None:
+    straight = _cyclegan_trainer(tmp_path, "straight", 4)
+    straight.fit()
+    first = _cyclegan_trainer(tmp_path, "resumed", 2)
+    first.fit()
+    second = _cyclegan_trainer(tmp_path, "resumed", 4)
+    summary = second.fit(resume=True)
+    assert summary["steps"] == 4
+    expected, got = _weights(straight), _weights(second)
+    assert expected.keys() == got.keys()
+    for key in expected:
+        assert torch.equal(expected[key], got[key]), key
+
+
+def test_non_finite_loss_skips_the_step(tmp_path: Path) -> None:
+    trainer = _cyclegan_trainer(tmp_path, "nan", 2)
+    before = {k: v.clone() for k, v in trainer.task.discriminators.state_dict().items()}
+    original = trainer.task.discriminator_loss
+    trainer.task.discriminator_loss = lambda batch: {**original(batch), "total": torch.tensor(float("nan"))}
+    trainer.train_step(trainer.batches(0))
+    assert trainer.skipped_steps == 1
+    for key, value in trainer.task.discriminators.state_dict().items():
+        assert torch.equal(value, before[key])
+    assert "skipped: non-finite D loss" in (tmp_path / "nan" / "metrics.jsonl").read_text()
+
+
+def test_interrupt_saves_a_checkpoint(tmp_path: Path) -> None:
+    trainer = _cyclegan_trainer(tmp_path, "interrupt", 10)
+    real_step = trainer.train_step
+    calls = {"n": 0}
+
+    def step_then_interrupt(batch):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real_step(batch)
+
+    trainer.train_step = step_then_interrupt
+    summary = trainer.fit()
+    assert summary["interrupted"] and summary["steps"] == 1
+    resumed = _cyclegan_trainer(tmp_path, "interrupt", 3)
+    assert resumed.fit(resume=True)["steps"] == 3
+
+
+def test_early_stopping(tmp_path: Path) -> None:
+    a = ImageFolder(_folder(tmp_path, "a", 2, 1))
+    options = TrainOptions(steps=50, checkpoint_every=0, sample_every=0, validate_every=1, patience=2,
+                           progress=False)
+    scores = iter([3.0, 2.0, 2.5, 2.6, 1.0])
+    trainer = Trainer(CycleGAN(TINY_CYCLE), UnpairedCrops([a, a], 32), options, tmp_path / "early",
+                      validate=lambda generator: next(scores))
+    summary = trainer.fit()
+    assert summary["stopped_early"] and summary["steps"] == 4 and summary["best_metric"] == 2.0
+    assert (tmp_path / "early" / "best_generator.pt").is_file()
+
+
+def test_resume_without_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
+    from stylefuse.errors import StylefuseError
+
+    with pytest.raises(StylefuseError, match="start without --resume"):
+        _cyclegan_trainer(tmp_path, "none", 2).fit(resume=True)
+
+
+def test_pix2pix_learns_a_colour_inversion(tmp_path: Path) -> None:
+    generator = torch.Generator().manual_seed(0)
+    for index in range(4):
+        smooth = torch.nn.functional.interpolate(torch.rand(1, 3, 4, 4, generator=generator), size=(32, 32),
+                                                 mode="bilinear", align_corners=False)[0]
+        write_image(tmp_path / "a" / f"{index}.png", smooth)
+        write_image(tmp_path / "b" / f"{index}.png", 1 - smooth)
+    data = PairedCrops(ImageFolder(tmp_path / "a"), ImageFolder(tmp_path / "b"), 32, batch_size=4)
+    recipe = Pix2PixRecipe(size=32, depth=5, base=8)
+    options = TrainOptions(steps=60, lr=2e-3, checkpoint_every=0, sample_every=0, ema_decay=None, progress=False)
+    task = Pix2Pix(recipe)
+    trainer = Trainer(task, data, options, tmp_path / "p2p")
+    a, b = data(999)
+    with torch.no_grad():
+        error_before = (task.generators["G"](a * 2 - 1) - (b * 2 - 1)).abs().mean()
+    trainer.fit()
+    with torch.no_grad():
+        error_after = (task.generators["G"].eval()(a * 2 - 1) - (b * 2 - 1)).abs().mean()
+    assert error_after < 0.5 * error_before
