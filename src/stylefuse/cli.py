@@ -33,10 +33,11 @@ def _err(message: str) -> None:
 @app.command()
 def stylize(
     content: Path = typer.Argument(..., help="Content image, or a folder: every image in it is stylized."),
-    style: List[str] = typer.Option(..., "--style", "-s", help="Style image, optionally PATH:WEIGHT; repeat to blend."),
+    style: List[str] = typer.Option([], "--style", "-s", help="Style image, optionally PATH:WEIGHT; repeat to blend."),
     output: Optional[Path] = typer.Option(None, "--output", "-o",
                                           help="Output file (a folder when CONTENT is a folder)."),
     method: Optional[str] = typer.Option(None, "--method", "-m", help="Method (see `stylefuse list`)."),
+    model: Optional[Path] = typer.Option(None, "--model", help="A trained model folder (no --style needed)."),
     size: Optional[int] = typer.Option(None, help="Long side of the result in pixels."),
     steps: Optional[int] = typer.Option(None, help="Optimisation steps at full size."),
     coarse_steps: Optional[int] = typer.Option(None, help="Steps at each coarser pyramid level."),
@@ -54,13 +55,17 @@ def stylize(
     threads: Optional[int] = typer.Option(None, help="CPU threads (default: all cores)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
-    """Stylize CONTENT (a file or a folder) with one or more styles."""
+    """Stylize CONTENT (a file or a folder) with one or more styles, or with a trained --model."""
     from stylefuse import api
-    from stylefuse.image.io import ensure_not_input, read_image, write_image
+    from stylefuse.image.io import read_image
 
     api.set_threads(threads)
-    specs = [api.parse_style_argument(text) for text in style]
-    specs = api.normalize_styles(specs)
+    if model is not None:
+        _translate_inputs(model, content, output, max_pixels, overwrite_input, preserve_color)
+        return
+    if not style:
+        raise OptionError("give at least one --style image (or a trained --model folder)")
+    specs = api.normalize_styles([api.parse_style_argument(text) for text in style])
     options: dict[str, Any] = {key: value for key, value in dict(
         size=size, steps=steps, coarse_steps=coarse_steps, levels=levels, content_weight=content_weight,
         style_weight=style_weight, tv_weight=tv_weight, optimizer=optimizer, init=init,
@@ -71,20 +76,51 @@ def stylize(
     weights = [spec.weight for spec in specs]
     stylizer = api.create_method(name, **options)
 
+    def process(picture):
+        return api.run_method(stylizer, picture, styles, weights, preserve_color), stylizer.interrupted
+
+    _run_over_inputs(content, output, [Path(spec.image) for spec in specs], max_pixels, overwrite_input, process)
+
+
+def _translate_inputs(model: Path, content: Path, output: Optional[Path], max_pixels: int, overwrite_input: bool,
+                      preserve_color: bool = False, tile: int = 512) -> None:
+    from stylefuse.image import ops
+    from stylefuse.image.io import Picture
+    from stylefuse.translate import GeneratorModel
+
+    generator = GeneratorModel(model)
+
+    def process(picture):
+        rgb = generator.translate(picture.rgb, tile=tile)
+        if preserve_color:
+            rgb = ops.preserve_color(rgb, picture.rgb)
+        return Picture(rgb=rgb, alpha=picture.alpha), False
+
+    _run_over_inputs(content, output, [], max_pixels, overwrite_input, process)
+
+
+def _run_over_inputs(content: Path, output: Optional[Path], protected: list[Path], max_pixels: int,
+                     overwrite_input: bool, process) -> None:
+    """Apply ``process(picture) -> (picture, interrupted)`` to a file or to every file of a folder.
+
+    In a folder, a file that fails is reported on one line and skipped, the rest goes on, and the
+    exit status is 2 if anything was skipped.
+    """
+    from stylefuse.image.io import ensure_not_input, read_image, write_image
+
     if content.is_dir():
         jobs = _folder_jobs(content, output)
     else:
         if not content.exists():
             raise ImageReadError(f"cannot read {content}: no such file or folder")
         jobs = [(content, output or Path(f"{content.stem}-stylized.png"))]
-    inputs = [spec.image for spec in specs] + [source for source, _ in jobs]
+    inputs = protected + [source for source, _ in jobs]
     written, skipped = 0, []
     for source, target in jobs:
         started = time.perf_counter()
         try:
-            ensure_not_input(target, [Path(p) for p in inputs], overwrite_input)
-            picture = read_image(source, max_pixels)
-            result = api.run_method(stylizer, picture, styles, weights, preserve_color)
+            ensure_not_input(target, inputs, overwrite_input)
+            result, interrupted = process(read_image(source, max_pixels))
             write_image(target, result.rgb, result.alpha)
         except StylefuseError as exc:
             if len(jobs) == 1:
@@ -94,14 +130,126 @@ def stylize(
             continue
         written += 1
         height, width = result.rgb.shape[-2:]
-        note = " (interrupted: best result so far)" if stylizer.interrupted else ""
+        note = " (interrupted: best result so far)" if interrupted else ""
         typer.echo(f"wrote {target} ({width}x{height}, {time.perf_counter() - started:.1f} s){note}")
-        if stylizer.interrupted:
+        if interrupted:
             raise typer.Exit(130)
     if len(jobs) > 1:
         typer.echo(f"{written} written, {len(skipped)} skipped")
     if skipped:
         raise typer.Exit(2)
+
+
+@app.command()
+def train(
+    method: str = typer.Argument(..., help="cyclegan, pix2pix, adversarial_style or dcgan."),
+    out: Path = typer.Option(..., "--out", help="Model folder: weights, config, checkpoint, samples, logs."),
+    a: Optional[Path] = typer.Option(None, "--a", help="Domain A folder (cyclegan, pix2pix)."),
+    b: Optional[Path] = typer.Option(None, "--b", help="Domain B folder; pix2pix pairs A/B by file name."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Photo folder (adversarial_style) or images (dcgan)."),
+    style: Optional[Path] = typer.Option(None, "--style", help="Folder of artworks (adversarial_style)."),
+    size: Optional[int] = typer.Option(None, help="Training crop size in pixels."),
+    steps: int = typer.Option(1000, help="Training steps."),
+    batch_size: Optional[int] = typer.Option(None, help="Images per step."),
+    lr: float = typer.Option(2e-4, help="Adam learning rate."),
+    gan_loss: Optional[str] = typer.Option(None, help="bce, lsgan or hinge."),
+    diff_augment: Optional[str] = typer.Option(None, help="DiffAugment policy, e.g. color,translation,cutout."),
+    r1: Optional[float] = typer.Option(None, help="R1 penalty weight."),
+    spectral_norm: Optional[bool] = typer.Option(None, "--spectral-norm/--no-spectral-norm"),
+    set_: List[str] = typer.Option([], "--set", help="Method option KEY=VALUE, e.g. --set lambda_cycle=5."),
+    checkpoint_every: int = typer.Option(200, help="Steps between checkpoints."),
+    sample_every: int = typer.Option(200, help="Steps between sample grids."),
+    seed: int = typer.Option(0, help="Random seed."),
+    device: str = typer.Option("cpu", help="cpu or cuda."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint.pt."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Train a GAN method; the result is a model folder for `translate`, `stylize --model` or `generate`."""
+    import torch
+
+    from stylefuse.registry import TRAINABLE
+    from stylefuse.train.loop import Trainer, TrainOptions
+
+    cls = TRAINABLE.get(method)
+    folders = {"a": a, "b": b, "data": data, "style": style}
+    missing = [f"--{name}" for name in cls.data_folders if folders[name] is None]
+    if missing:
+        needed = ", ".join("--" + name for name in cls.data_folders)
+        raise OptionError(f"{method} trains on {needed}; missing {', '.join(missing)}")
+    common = dict(size=size, batch_size=batch_size, gan_loss=gan_loss, diff_augment=diff_augment, r1=r1,
+                  spectral_norm=spectral_norm)
+    recipe = _build_recipe(cls.recipe_class, {k: v for k, v in common.items() if v is not None}, set_)
+    torch.manual_seed(seed)
+    task = cls(recipe)
+    batches = cls.make_batches(recipe, {k: v for k, v in folders.items() if v is not None}, seed, report=_err)
+    options = TrainOptions(steps=steps, lr=lr, checkpoint_every=checkpoint_every, sample_every=sample_every,
+                           seed=seed, device=device, progress=not quiet)
+    trainer = Trainer(task, batches, options, out)
+    summary = trainer.fit(resume=resume)
+    task.export(trainer, out)
+    state = "interrupted" if summary["interrupted"] else "done"
+    typer.echo(f"{state} at step {summary['steps']} ({summary['seconds']:.0f} s, {summary['skipped_steps']} skipped); "
+               f"model folder {out}")
+    if summary["interrupted"]:
+        raise typer.Exit(130)
+
+
+def _build_recipe(recipe_class, values: dict[str, Any], assignments: list[str]):
+    """The method's recipe from common options and KEY=VALUE strings, typed by the recipe's defaults."""
+    import dataclasses
+    import json
+
+    defaults = {f.name: getattr(recipe_class(), f.name) for f in dataclasses.fields(recipe_class)}
+    for text in assignments:
+        key, sep, raw = text.partition("=")
+        if not sep or key not in defaults:
+            raise OptionError(f"--set takes KEY=VALUE with KEY one of {', '.join(defaults)}; got {text!r}")
+        default = defaults[key]
+        try:
+            value = json.loads(raw) if not isinstance(default, str) else raw
+        except json.JSONDecodeError:
+            raise OptionError(f"--set {key}: {raw!r} is not a valid value") from None
+        values[key] = type(default)(value) if isinstance(default, (int, float)) and not isinstance(default, bool) \
+            else value
+    try:
+        return recipe_class(**values)
+    except (TypeError, ValueError) as exc:
+        raise OptionError(str(exc)) from None
+
+
+@app.command()
+def translate(
+    content: Path = typer.Argument(..., help="Image or folder to translate."),
+    model: Path = typer.Option(..., "--model", help="Model folder from `stylefuse train`."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file (a folder for a folder)."),
+    tile: int = typer.Option(512, help="Images larger than this go through overlapping tiles."),
+    max_pixels: int = typer.Option(64_000_000, help="Refuse input images with more pixels than this."),
+    overwrite_input: bool = typer.Option(False, "--overwrite-input", help="Allow writing over an input file."),
+) -> None:
+    """Translate an image (or a folder) with a trained generator (cyclegan, pix2pix, adversarial_style)."""
+    _translate_inputs(model, content, output, max_pixels, overwrite_input, tile=tile)
+
+
+@app.command()
+def generate(
+    model: Path = typer.Option(..., "--model", help="A dcgan model folder."),
+    count: int = typer.Option(64, "-n", help="How many images."),
+    output: Path = typer.Option(Path("generated.png"), "--output", "-o", help="Grid image to write."),
+    seed: int = typer.Option(0, help="Noise seed."),
+) -> None:
+    """Generate a grid of images from noise with a trained DCGAN."""
+    import math
+
+    from torchvision.utils import make_grid
+
+    from stylefuse.image.io import write_image
+    from stylefuse.translate import GeneratorModel
+
+    if count < 1:
+        raise OptionError("-n must be at least 1")
+    images = GeneratorModel(model).generate(count, seed)
+    write_image(output, make_grid(images, nrow=math.ceil(math.sqrt(count)), padding=2))
+    typer.echo(f"wrote {output} ({count} images)")
 
 
 def _folder_jobs(folder: Path, output: Optional[Path]) -> list[tuple[Path, Path]]:
@@ -112,7 +260,7 @@ def _folder_jobs(folder: Path, output: Optional[Path]) -> list[tuple[Path, Path]
         raise OptionError(f"{out_dir} is a file; with a folder of images, -o must be a folder")
     files = list_image_files(folder)
     if not files:
-        raise ImageReadError(f"{folder} holds no files to stylize")
+        raise ImageReadError(f"{folder} holds no files to process")
     jobs = []
     for source in files:
         suffix = source.suffix.lower() if source.suffix.lower() in WRITE_FORMATS else ".png"

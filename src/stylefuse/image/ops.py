@@ -77,3 +77,60 @@ def preserve_color(stylized: torch.Tensor, content: torch.Tensor) -> torch.Tenso
     y = (y_s - y_s.mean(dims, keepdim=True)) / y_s.std(dims, keepdim=True).clamp_min(1e-6)
     y = y * y_c.std(dims, keepdim=True) + y_c.mean(dims, keepdim=True)
     return yiq_to_rgb(torch.cat([y, cont_yiq[..., 1:, :, :]], dim=-3)).clamp(0, 1)
+
+
+def apply_padded(fn, images: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Run ``fn`` on (B, C, H, W) padded (replicating edges) up to multiples of ``multiple``, then crop
+    back, for networks that need sizes divisible by their total stride."""
+    height, width = images.shape[-2:]
+    pad_h, pad_w = (-height) % multiple, (-width) % multiple
+    padded = F.pad(images, [0, pad_w, 0, pad_h], mode="replicate") if pad_h or pad_w else images
+    return fn(padded)[..., :height, :width]
+
+
+def _tile_starts(length: int, tile: int, overlap: int) -> list[int]:
+    if length <= tile:
+        return [0]
+    starts = list(range(0, length - tile, tile - overlap))
+    return starts + [length - tile]
+
+
+def _ramp(length: int, overlap: int, fade_in: bool, fade_out: bool) -> torch.Tensor:
+    weight = torch.ones(length)
+    ramp = torch.linspace(0, 1, overlap + 2)[1:-1]
+    if fade_in and overlap:
+        weight[:overlap] = ramp
+    if fade_out and overlap:
+        weight[-overlap:] = ramp.flip(0)
+    return weight
+
+
+def apply_tiled(fn, images: torch.Tensor, tile: int = 512, overlap: int = 64, multiple: int = 1) -> torch.Tensor:
+    """Run an image-to-image ``fn`` on overlapping tiles and blend the seams with linear ramps, so
+    that memory stays bounded by the tile size whatever the image size.
+
+    Args:
+        fn: (B, C, h, w) -> (B, C', h, w), fully convolutional.
+        images: (B, C, H, W).
+        tile: tile side in pixels; images no larger than this run in one piece.
+        overlap: pixels shared by neighbouring tiles, blended linearly.
+        multiple: tiles are padded to multiples of this (the network's total stride).
+    """
+    if overlap >= tile:
+        raise ValueError(f"overlap ({overlap}) must be smaller than the tile ({tile})")
+    height, width = images.shape[-2:]
+    if height <= tile and width <= tile:
+        return apply_padded(fn, images, multiple)
+    ys, xs = _tile_starts(height, tile, overlap), _tile_starts(width, tile, overlap)
+    out, total = None, torch.zeros(1, 1, height, width, device=images.device)
+    for top in ys:
+        for left in xs:
+            h, w = min(tile, height - top), min(tile, width - left)
+            result = apply_padded(fn, images[..., top:top + h, left:left + w], multiple)
+            if out is None:
+                out = torch.zeros(images.shape[0], result.shape[1], height, width, device=images.device)
+            weight = (_ramp(h, overlap, top > 0, top + h < height)[:, None]
+                      * _ramp(w, overlap, left > 0, left + w < width)[None, :]).to(images.device)
+            out[..., top:top + h, left:left + w] += result * weight
+            total[..., top:top + h, left:left + w] += weight
+    return out / total

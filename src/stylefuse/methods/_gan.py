@@ -10,6 +10,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from stylefuse.data.folders import ImageFolder, PairedCrops, UnpairedCrops
 from stylefuse.hub import save_model
 from stylefuse.losses.functional import gan_loss, r1_penalty
 from stylefuse.train.loop import GanTask, Trainer, TrainOptions
@@ -57,6 +58,21 @@ class TrainableGan(GanTask):
     network_name: str = ""
     network_config: dict[str, Any] = {}
     recipe: GanRecipe
+    recipe_class: type[GanRecipe] = GanRecipe
+    data_folders: tuple[str, ...] = ("data",)
+    """The folders the method trains on, by CLI option name: ("a", "b"), ("data",), ("data", "style")."""
+    paired: bool = False
+    """True when the two folders hold pairs matched by file name."""
+
+    @classmethod
+    def make_batches(cls, recipe: GanRecipe, folders: dict[str, Path], seed: int = 0,
+                     report: Callable[[str], None] | None = None) -> Callable[[int], Any]:
+        """``batches(step)`` over random crops of the method's folders (images are first scaled so that
+        their short side is at most twice the crop size, so crops show whole structures)."""
+        images = [ImageFolder(folders[name], max_side=2 * recipe.size, report=report) for name in cls.data_folders]
+        if cls.paired:
+            return PairedCrops(images[0], images[1], recipe.size, recipe.batch_size, seed)
+        return UnpairedCrops(images, recipe.size, recipe.batch_size, seed)
 
     def export(self, trainer: Trainer, folder: str | Path, extra: dict[str, Any] | None = None) -> Path:
         """Save the inference generator (EMA when present) as a model folder."""

@@ -46,6 +46,8 @@ class CycleGAN(TrainableGan):
     """Unpaired translation A -> B with cycle consistency; batches are ``[a, b]`` in [0, 1]."""
 
     method_name = "cyclegan"
+    recipe_class = CycleGANRecipe
+    data_folders = ("a", "b")
     network_name = "resnet_generator"
 
     def __init__(self, recipe: CycleGANRecipe | None = None) -> None:

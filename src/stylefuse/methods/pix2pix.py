@@ -43,6 +43,9 @@ class Pix2Pix(TrainableGan):
     """Paired translation A -> B; batches are ``(a, b)`` aligned crops in [0, 1]."""
 
     method_name = "pix2pix"
+    recipe_class = Pix2PixRecipe
+    data_folders = ("a", "b")
+    paired = True
     network_name = "unet_generator"
 
     def __init__(self, recipe: Pix2PixRecipe | None = None) -> None:
