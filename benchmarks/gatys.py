@@ -94,7 +94,8 @@ def stylefuse_time_to(content: torch.Tensor, style: torch.Tensor, size: int, tar
     seconds = history[-1][0] if history else float("inf")
     steps_at_full_size = len(history)
     return {"seconds": seconds, "reached": reached, "loss": history[-1][1] if history else None,
-            "full_size_steps": steps_at_full_size, "within_default_steps": reached and steps_at_full_size <= default.steps,
+            "full_size_steps": steps_at_full_size,
+            "within_default_steps": reached and steps_at_full_size <= default.steps,
             "image": last.get("image")}
 
 

@@ -44,7 +44,8 @@ def test_blend_and_preserve_color(tmp_path, images, capsys, monkeypatch) -> None
     args = ["stylize", images["content"], "-s", f"{images['style']}:0.7", "-s", f"{images['content']}:0.3",
             "--preserve-color", "-o", out, *FAST]
     code, _, err = run_cli(args, capsys, monkeypatch)
-    assert code == 0, err and out.is_file()
+    assert code == 0, err
+    assert out.is_file()
 
 
 def test_folder_with_broken_files_goes_on(tmp_path, images, capsys, monkeypatch) -> None:

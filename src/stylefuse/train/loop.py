@@ -75,6 +75,7 @@ class TrainOptions:
         checkpoint_every, sample_every, log_every: intervals in steps (0 disables checkpoints/samples).
         validate_every, patience: early stopping: validate every N steps, stop after ``patience``
             validations without improvement (0 disables).
+        max_seconds: stop after this much wall time (a time budget), None for no limit.
         seed: seed of the global RNG at the start.
         amp: mixed precision, used only on CUDA.
         device: "cpu" or "cuda".
@@ -91,6 +92,7 @@ class TrainOptions:
     log_every: int = 10
     validate_every: int = 0
     patience: int = 0
+    max_seconds: float | None = None
     seed: int = 0
     amp: bool = True
     device: str = "cpu"
@@ -153,6 +155,8 @@ class Trainer:
                     if self._should_stop_early():
                         stopped_early = True
                         break
+                    if self.options.max_seconds and time.perf_counter() - started > self.options.max_seconds:
+                        break
             except KeyboardInterrupt:
                 interrupted = True
         self.save(self.out_dir)
@@ -201,7 +205,7 @@ class Trainer:
 
     def _periodic(self, logs: dict[str, float]) -> None:
         options, step = self.options, self.step
-        if options.log_every and step % options.log_every == 0:
+        if options.log_every and (step % options.log_every == 0 or step == options.steps):
             self._log_line({"step": step, **logs})
             writer = self._tensorboard()
             if writer is not None:

@@ -1,0 +1,52 @@
+"""Image operations: resizing, pyramids, colour preservation, tiling, the pointillism filter."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from stylefuse.image import ops
+from stylefuse.image.pointillism import pointillism
+
+
+def test_sizes_and_pyramid() -> None:
+    assert ops.size_for_long_side(300, 451, 256) == (170, 256)
+    assert ops.pyramid_sizes(384, 512, 3) == [(96, 128), (192, 256), (384, 512)]
+    with pytest.raises(ValueError):
+        ops.pyramid_sizes(10, 10, 0)
+    assert ops.resize(torch.rand(3, 40, 50), (20, 25)).shape == (3, 20, 25)
+
+
+def test_yiq_round_trip() -> None:
+    x = torch.rand(2, 3, 5, 7)
+    torch.testing.assert_close(ops.yiq_to_rgb(ops.rgb_to_yiq(x)), x, atol=1e-5, rtol=0)
+
+
+def test_tiled_equals_untiled_for_a_local_filter() -> None:
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(3, 3, 5, padding=2, padding_mode="replicate")
+    image = torch.rand(1, 3, 150, 230)
+    with torch.no_grad():
+        whole = conv(image)
+        tiled = ops.apply_tiled(conv, image, tile=64, overlap=16)
+    # a 5x5 filter only differs within 2 px of a tile edge, where the blend gives that tile < 1/8 weight
+    assert tiled.shape == whole.shape and (tiled - whole).abs().max() < 0.1
+    assert (tiled - whole).abs().mean() < 2e-3
+    with pytest.raises(ValueError, match="overlap"):
+        ops.apply_tiled(conv, image, tile=16, overlap=16)
+
+
+def test_apply_padded_restores_the_size() -> None:
+    seen = []
+    result = ops.apply_padded(lambda x: seen.append(x.shape) or x * 2, torch.ones(1, 3, 30, 33), multiple=16)
+    assert seen == [(1, 3, 32, 48)] and result.shape == (1, 3, 30, 33)
+
+
+def test_pointillism_is_deterministic_dotted_and_keeps_colour() -> None:
+    image = torch.zeros(3, 64, 64)
+    image[0] = 0.8  # red
+    a, b, c = pointillism(image, seed=1), pointillism(image, seed=1), pointillism(image, seed=2)
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert a.shape == image.shape and 0 <= a.min() and a.max() <= 1
+    red_dots = (a[0] > 0.7) & (a[1] < 0.3)
+    assert 0.3 < red_dots.float().mean() < 0.95  # dots over a pale canvas

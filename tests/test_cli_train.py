@@ -1,0 +1,78 @@
+"""`stylefuse train / translate / generate / stylize --model` end to end on tiny data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from stylefuse.image.io import read_image, write_image
+from stylefuse.registry import TRAINABLE
+from tests.test_cli import run_cli
+
+TINY = {"cyclegan": ["--set", "blocks=1", "--set", "base=4"],
+        "pix2pix": ["--set", "depth=5", "--set", "base=4"],
+        "adversarial_style": ["--set", "blocks=1", "--set", "base=4", "--batch-size", "2"],
+        "dcgan": ["--set", "base=4", "--batch-size", "4"]}
+
+
+@pytest.fixture
+def folders(tmp_path: Path) -> dict[str, Path]:
+    generator = torch.Generator().manual_seed(0)
+    for name in ("a", "b"):
+        for index in range(3):
+            write_image(tmp_path / name / f"{index}.png", torch.rand(3, 40, 36, generator=generator))
+    (tmp_path / "a" / "broken.png").write_bytes(b"nope")
+    return {"a": tmp_path / "a", "b": tmp_path / "b", "data": tmp_path / "a", "style": tmp_path / "b"}
+
+
+def test_every_trainable_method_has_a_tiny_recipe() -> None:
+    assert set(TRAINABLE.names()) == set(TINY)
+
+
+@pytest.mark.parametrize("method", sorted(TINY))
+def test_train_then_use(method, folders, tmp_path, capsys, monkeypatch) -> None:
+    cls = TRAINABLE.get(method)
+    data = [arg for name in cls.data_folders for arg in (f"--{name}", folders[name])]
+    out = tmp_path / "model"
+    size = "32"
+    code, stdout, err = run_cli(["train", method, *data, "--size", size, "--steps", "2", "--out", out, "-q",
+                                 "--checkpoint-every", "1", "--sample-every", "1", *TINY[method]], capsys, monkeypatch)
+    assert code == 0, err
+    assert "skipped broken.png" in err
+    assert {"config.json", "model.safetensors", "checkpoint.pt", "metrics.jsonl"} <= {p.name for p in out.iterdir()}
+    assert list((out / "samples").glob("*.png"))
+    assert json.loads((out / "config.json").read_text())["method"] == method
+    code, _, err = run_cli(["train", method, *data, "--size", size, "--steps", "3", "--out", out, "-q", "--resume",
+                            *TINY[method]], capsys, monkeypatch)
+    assert code == 0, err
+    assert json.loads((out / "config.json").read_text())["steps"] == 3
+    if method == "dcgan":
+        grid = tmp_path / "grid.png"
+        code, _, err = run_cli(["generate", "--model", out, "-n", "4", "-o", grid], capsys, monkeypatch)
+        assert code == 0, err
+        assert read_image(grid).size == (2 + 2 * 34, 2 + 2 * 34)
+        return
+    code, stdout, err = run_cli(["translate", folders["b"] / "0.png", "--model", out, "-o", tmp_path / "t.png"],
+                                capsys, monkeypatch)
+    assert code == 0, err
+    assert read_image(tmp_path / "t.png").size == (36, 40)
+    code, _, err = run_cli(["stylize", folders["b"] / "1.png", "--model", out, "-o", tmp_path / "s.png", "-q"],
+                           capsys, monkeypatch)
+    assert code == 0, err
+    assert (tmp_path / "s.png").is_file()
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["train", "cyclegan", "--a", "A"], "missing --b"),
+    (["train", "pix2pix", "--a", "A", "--b", "A", "--set", "nonsense=1"], "--set takes KEY=VALUE"),
+    (["train", "gatys", "--data", "A"], "unknown training method"),
+    (["train", "dcgan", "--data", "nowhere"], "is not a folder"),
+    (["translate", "IMG", "--model", "nowhere"], "not a model folder"),
+])
+def test_train_errors(args, expected, folders, tmp_path, capsys, monkeypatch) -> None:
+    args = [str(folders["a"]) if a == "A" else str(folders["b"] / "0.png") if a == "IMG" else a for a in args]
+    code, _, err = run_cli([*args, "--out", tmp_path / "o"] if args[0] == "train" else args, capsys, monkeypatch)
+    assert code == 2 and expected in err and len(err.strip().splitlines()) == 1
