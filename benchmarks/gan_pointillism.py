@@ -99,7 +99,8 @@ def main() -> None:
     encoder = MultiLayerEncoder(["relu2_1", "relu3_1"])
     report = {"benchmark": "gan_pointillism", "held_out": len(photos), "train_minutes_each": args.minutes,
               "identity": evaluate(photos_t, truths_t, encoder)}
-    recipes = {"cyclegan": dict(blocks=6, base=32), "pix2pix": dict(depth=7, base=32, batch_size=4)}
+    # Small networks: on 2 CPU cores a 6-block, 32-channel CycleGAN step takes 1.9 s, this one 0.4 s.
+    recipes = {"cyclegan": dict(blocks=4, base=16), "pix2pix": dict(depth=7, base=16, batch_size=4)}
     for method, overrides in recipes.items():
         folder, training = train(method, args.work, args.minutes, overrides)
         model = GeneratorModel(folder)

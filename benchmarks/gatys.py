@@ -84,7 +84,8 @@ def stylefuse_time_to(content: torch.Tensor, style: torch.Tensor, size: int, tar
                 raise TargetReached
 
     default = GatysStylizer(size=size)
-    stylizer = GatysStylizer(size=size, steps=max_steps, callback=watch)
+    # Default options; only the full-size step cap is raised so that the target can be reached.
+    stylizer = GatysStylizer(size=size, steps=max_steps, coarse_steps=default.coarse_steps, callback=watch)
     reached = True
     try:
         stylizer.stylize(content, [style])
