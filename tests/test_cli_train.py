@@ -76,3 +76,21 @@ def test_train_errors(args, expected, folders, tmp_path, capsys, monkeypatch) ->
     args = [str(folders["a"]) if a == "A" else str(folders["b"] / "0.png") if a == "IMG" else a for a in args]
     code, _, err = run_cli([*args, "--out", tmp_path / "o"] if args[0] == "train" else args, capsys, monkeypatch)
     assert code == 2 and expected in err and len(err.strip().splitlines()) == 1
+
+
+def test_early_stopping_from_the_cli(tmp_path, capsys, monkeypatch) -> None:
+    for index in range(2):
+        image = torch.rand(3, 40, 40, generator=torch.Generator().manual_seed(index))
+        write_image(tmp_path / "a" / f"{index}.png", image)
+        write_image(tmp_path / "b" / f"{index}.png", 1 - image)
+    out = tmp_path / "model"
+    args = ["train", "pix2pix", "--a", tmp_path / "a", "--b", tmp_path / "b", "--size", "32", "--steps", "30",
+            "--out", out, "-q", "--validate-every", "1", "--patience", "1", "--lr", "0.5", *TINY["pix2pix"]]
+    code, stdout, err = run_cli(args, capsys, monkeypatch)
+    assert code == 0, err
+    assert "stopped early" in stdout  # a learning rate of 0.5 cannot keep improving
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert any("validation" in record for record in records)
+    code, _, err = run_cli(["train", "dcgan", "--data", tmp_path / "a", "--size", "32", "--steps", "2", "--out",
+                            tmp_path / "d", "--validate-every", "1", "-q"], capsys, monkeypatch)
+    assert code == 2 and "no validation metric" in err

@@ -159,6 +159,8 @@ def train(
     set_: List[str] = typer.Option([], "--set", help="Method option KEY=VALUE, e.g. --set lambda_cycle=5."),
     checkpoint_every: int = typer.Option(200, help="Steps between checkpoints."),
     sample_every: int = typer.Option(200, help="Steps between sample grids."),
+    validate_every: int = typer.Option(0, help="Early stopping: steps between validations (0 = off)."),
+    patience: int = typer.Option(5, help="Early stopping: validations without improvement before stopping."),
     seed: int = typer.Option(0, help="Random seed."),
     device: str = typer.Option("cpu", help="cpu or cuda."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint.pt."),
@@ -183,11 +185,13 @@ def train(
     task = cls(recipe)
     batches = cls.make_batches(recipe, {k: v for k, v in folders.items() if v is not None}, seed, report=_err)
     options = TrainOptions(steps=steps, lr=lr, checkpoint_every=checkpoint_every, sample_every=sample_every,
+                           validate_every=validate_every, patience=patience if validate_every else 0,
                            seed=seed, device=device, progress=not quiet)
-    trainer = Trainer(task, batches, options, out)
+    validate = task.validator(batches) if validate_every else None
+    trainer = Trainer(task, batches, options, out, validate=validate)
     summary = trainer.fit(resume=resume)
     task.export(trainer, out)
-    state = "interrupted" if summary["interrupted"] else "done"
+    state = "interrupted" if summary["interrupted"] else "stopped early" if summary["stopped_early"] else "done"
     typer.echo(f"{state} at step {summary['steps']} ({summary['seconds']:.0f} s, {summary['skipped_steps']} skipped); "
                f"model folder {out}")
     if summary["interrupted"]:

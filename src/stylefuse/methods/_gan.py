@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from stylefuse.data.folders import ImageFolder, PairedCrops, UnpairedCrops
+from stylefuse.errors import OptionError
 from stylefuse.hub import save_model
 from stylefuse.losses.functional import gan_loss, r1_penalty
 from stylefuse.train.loop import GanTask, Trainer, TrainOptions
@@ -73,6 +74,26 @@ class TrainableGan(GanTask):
         if cls.paired:
             return PairedCrops(images[0], images[1], recipe.size, recipe.batch_size, seed)
         return UnpairedCrops(images, recipe.size, recipe.batch_size, seed)
+
+    def validation_metric(self, batch: Any, generator: nn.Module) -> float:
+        """A number to early-stop on (lower is better), from a held-out batch and the inference
+        generator; methods without a meaningful one raise :class:`OptionError`."""
+        raise OptionError(f"{self.method_name} has no validation metric; train without --validate-every")
+
+    def validator(self, batches: Callable[[int], Any], count: int = 4) -> Callable[[nn.Module], float]:
+        """``validate(generator)``: the mean :meth:`validation_metric` over ``count`` fixed batches that
+        training never draws (steps -1, -2, ...)."""
+        fixed = [batches(-1 - index) for index in range(count)]
+
+        @torch.no_grad()
+        def validate(generator: nn.Module) -> float:
+            was_training = generator.training
+            generator.eval()
+            value = sum(self.validation_metric(batch, generator) for batch in fixed) / len(fixed)
+            generator.train(was_training)
+            return value
+
+        return validate
 
     def export(self, trainer: Trainer, folder: str | Path, extra: dict[str, Any] | None = None) -> Path:
         """Save the inference generator (EMA when present) as a model folder."""

@@ -99,6 +99,12 @@ class AdversarialStyle(TrainableGan):
             fake = self.generators["G"](to_gan_range(photos))
         return {"total": real_fake_loss(self._d, to_gan_range(artworks), fake, self.recipe.gan_loss, self.recipe.r1)}
 
+    def validation_metric(self, batch: list[torch.Tensor], generator: nn.Module) -> float:
+        """α·content + β·style of held-out photos (the perceptual part of the objective)."""
+        photos, artworks = batch
+        terms = self.perceptual_terms(photos, from_gan_range(generator(to_gan_range(photos))), artworks)
+        return (self.recipe.alpha * terms["content"] + self.recipe.beta * terms["style"]).item()
+
     def samples(self, batch: list[torch.Tensor], generator: nn.Module) -> torch.Tensor:
         photos = batch[0][:4]
         return torch.cat([photos, from_gan_range(generator(to_gan_range(photos)))])

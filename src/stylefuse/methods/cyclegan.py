@@ -89,6 +89,11 @@ class CycleGAN(TrainableGan):
         terms["total"] = terms["D_a"] + terms["D_b"]
         return terms
 
+    def validation_metric(self, batch: list[torch.Tensor], generator: nn.Module) -> float:
+        """Cycle error of A images through the (EMA) G_ab and the current G_ba, in [0, 1] units."""
+        a = to_gan_range(batch[0])
+        return 0.5 * F.l1_loss(self.generators["G_ba"](generator(a)), a).item()
+
     def samples(self, batch: list[torch.Tensor], generator: nn.Module) -> torch.Tensor:
         a = batch[0][:4]
         return torch.cat([a, from_gan_range(generator(to_gan_range(a)))])

@@ -74,6 +74,10 @@ class Pix2Pix(TrainableGan):
         loss = real_fake_loss(lambda x: self._d(a, x), b, fake, self.recipe.gan_loss, self.recipe.r1)
         return {"total": loss}
 
+    def validation_metric(self, batch: tuple[torch.Tensor, torch.Tensor], generator: nn.Module) -> float:
+        """L1 distance of G(a) to b in [0, 1]."""
+        return F.l1_loss(from_gan_range(generator(to_gan_range(batch[0]))), batch[1]).item()
+
     def samples(self, batch: tuple[torch.Tensor, torch.Tensor], generator: nn.Module) -> torch.Tensor:
         a, b = batch[0][:4], batch[1][:4]
         return torch.cat([a, from_gan_range(generator(to_gan_range(a))), b])
