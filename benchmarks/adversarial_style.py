@@ -34,14 +34,13 @@ from stylefuse.image.io import read_image, write_image
 from stylefuse.losses import functional as LF
 from stylefuse.methods.adversarial_style import AdversarialStyle, AdversarialStyleRecipe
 from stylefuse.methods.gatys import GatysStylizer
-from stylefuse.train.loop import Trainer, TrainOptions
 from stylefuse.translate import GeneratorModel
 
-BENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "bench"
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import BENCH, HELD_OUT, require_bench, train_for_minutes  # noqa: E402
+
 COLLECTION = ("vangogh_starry_night", "monet_water_lilies_1919", "seurat_sunday_grande_jatte",
               "turner_shipwreck_of_the_minotaur")
-HELD_OUT = ("animal_cat_chelsea", "building_china_summer_palace", "landscape_forest_path", "object_colorful_cups",
-            "portrait_grace_hopper")
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 SIZE = 256
 
@@ -88,21 +87,13 @@ def main() -> None:
     parser.add_argument("--gatys-steps", type=int, default=40)
     parser.add_argument("--work", type=Path, default=Path("out/adversarial_style"))
     args = parser.parse_args()
-    if not BENCH.is_dir():
-        sys.exit(f"error: {BENCH} not found; the benchmark reads ../shared/data/bench")
-    torch.set_num_threads(2)
+    require_bench()
     started = time.perf_counter()
     prepare(args.work)
-    recipe = AdversarialStyleRecipe(size=128)
-    torch.manual_seed(0)
-    task = AdversarialStyle(recipe)
-    batches = AdversarialStyle.make_batches(recipe, {"data": args.work / "photos", "style": args.work / "collection"})
-    options = TrainOptions(steps=100_000, decay_from=1.0, checkpoint_every=0, sample_every=0, progress=False,
-                           max_seconds=args.minutes * 60)
-    trainer = Trainer(task, batches, options, args.work / "model")
-    summary = trainer.fit()
-    task.export(trainer, args.work / "model")
-    generator = GeneratorModel(args.work / "model")
+    folders = {"data": args.work / "photos", "style": args.work / "collection"}
+    folder, training = train_for_minutes(AdversarialStyle, AdversarialStyleRecipe(size=128), folders,
+                                         args.work / "model", args.minutes)
+    generator = GeneratorModel(folder)
 
     collection = [read_image(BENCH / "style" / f"{name}.jpg").rgb for name in COLLECTION]
     scorer = Scorer(collection)
@@ -110,7 +101,7 @@ def main() -> None:
               for name in HELD_OUT[: args.photos]]
     gan_outputs = [generator.translate(photo) for photo in photos]
     report = {"benchmark": "adversarial_style_vs_gatys", "collection": COLLECTION, "size": SIZE,
-              "training": {"steps": summary["steps"], "seconds": round(summary["seconds"], 1)},
+              "training": training,
               "adversarial_style": mean_scores([scorer(o, p) for o, p in zip(gan_outputs, photos)]),
               "photo_itself": mean_scores([scorer(p, p) for p in photos]), "gatys": {}}
     gatys_outputs = {}

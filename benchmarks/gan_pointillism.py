@@ -27,12 +27,11 @@ from stylefuse.image import ops
 from stylefuse.image.io import read_image, write_image
 from stylefuse.image.pointillism import pointillism
 from stylefuse.registry import TRAINABLE
-from stylefuse.train.loop import Trainer, TrainOptions
 from stylefuse.translate import GeneratorModel
 
-BENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "bench"
-HELD_OUT = ("animal_cat_chelsea", "building_china_summer_palace", "landscape_forest_path", "object_colorful_cups",
-            "portrait_grace_hopper")
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import BENCH, HELD_OUT, require_bench, train_for_minutes  # noqa: E402
+
 WORK_SIDE = 256  # photos are scaled to this short side before filtering and training
 
 
@@ -50,22 +49,6 @@ def build_domains(work: Path) -> tuple[list[Path], list[Path]]:
         if split == "test":
             held.append(path.stem)
     return [work / "test" / "a" / f"{s}.png" for s in held], [work / "test" / "b" / f"{s}.png" for s in held]
-
-
-def train(method: str, work: Path, minutes: float, overrides: dict) -> tuple[Path, dict]:
-    """Train ``method`` on the A/B folders for ``minutes`` of wall time; return its model folder."""
-    cls = TRAINABLE.get(method)
-    recipe = cls.recipe_class(size=128, **overrides)
-    torch.manual_seed(0)
-    task = cls(recipe)
-    batches = cls.make_batches(recipe, {"a": work / "train" / "a", "b": work / "train" / "b"}, seed=0)
-    out = work / "models" / method
-    options = TrainOptions(steps=100_000, checkpoint_every=0, sample_every=0, progress=False, decay_from=1.0,
-                           max_seconds=minutes * 60)
-    trainer = Trainer(task, batches, options, out)
-    summary = trainer.fit()
-    task.export(trainer, out)
-    return out, {"steps": summary["steps"], "seconds": round(summary["seconds"], 1)}
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -89,9 +72,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=11.0, help="training time per method")
     parser.add_argument("--work", type=Path, default=Path("out/gan_pointillism"))
     args = parser.parse_args()
-    if not BENCH.is_dir():
-        sys.exit(f"error: {BENCH} not found; the benchmark reads ../shared/data/bench")
-    torch.set_num_threads(2)
+    require_bench()
     started = time.perf_counter()
     photos, truths = build_domains(args.work)
     photos_t = [read_image(p).rgb for p in photos]
@@ -102,7 +83,10 @@ def main() -> None:
     # Small networks: on 2 CPU cores a 6-block, 32-channel CycleGAN step takes 1.9 s, this one 0.4 s.
     recipes = {"cyclegan": dict(blocks=4, base=16), "pix2pix": dict(depth=7, base=16, batch_size=4)}
     for method, overrides in recipes.items():
-        folder, training = train(method, args.work, args.minutes, overrides)
+        cls = TRAINABLE.get(method)
+        folders = {"a": args.work / "train" / "a", "b": args.work / "train" / "b"}
+        folder, training = train_for_minutes(cls, cls.recipe_class(size=128, **overrides), folders,
+                                             args.work / "models" / method, args.minutes)
         model = GeneratorModel(folder)
         outputs = [model.translate(photo) for photo in photos_t]
         for photo_path, output in zip(photos, outputs):

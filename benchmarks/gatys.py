@@ -31,7 +31,9 @@ from stylefuse.image import ops
 from stylefuse.image.io import read_image, write_image
 from stylefuse.methods.gatys import GatysStylizer, StepReport
 
-BENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "bench"
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import BENCH, require_bench  # noqa: E402
+
 PAIRS = [("animal_cat_chelsea", "vangogh_starry_night"),
          ("building_china_summer_palace", "hokusai_great_wave"),
          ("portrait_astronaut_eileen_collins", "kandinsky_composition_vii")]
@@ -107,9 +109,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=len(PAIRS))
     parser.add_argument("--save", type=Path, default=None, help="folder for the stylefuse results")
     args = parser.parse_args()
-    if not BENCH.is_dir():
-        sys.exit(f"error: {BENCH} not found; the benchmark reads ../shared/data/bench")
-    torch.set_num_threads(2)
+    require_bench()
     started = time.perf_counter()
     load_vgg16_weights.cache_clear()
     load_vgg16_weights()
