@@ -259,6 +259,7 @@ def generate(
 def _folder_jobs(folder: Path, output: Optional[Path]) -> list[tuple[Path, Path]]:
     from stylefuse.image.io import WRITE_FORMATS, list_image_files
 
+    folder = folder.resolve()  # "." has no name to derive the output folder from
     out_dir = output or folder.with_name(folder.name + "-stylized")
     if out_dir.exists() and not out_dir.is_dir():
         raise OptionError(f"{out_dir} is a file; with a folder of images, -o must be a folder")

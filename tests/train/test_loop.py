@@ -120,3 +120,25 @@ def test_pix2pix_learns_a_colour_inversion(tmp_path: Path) -> None:
     with torch.no_grad():
         error_after = (task.generators["G"].eval()(a * 2 - 1) - (b * 2 - 1)).abs().mean()
     assert error_after < 0.5 * error_before
+
+
+@pytest.mark.parametrize("recipe", [
+    CycleGANRecipe(size=64, generator="unet", base=4, discriminator_scales=2, gan_loss="hinge", spectral_norm=True),
+    CycleGANRecipe(size=64, blocks=1, base=4, gan_loss="bce", r1=1.0, discriminator_scales=2),
+])
+def test_cyclegan_variants_train(tmp_path: Path, recipe: CycleGANRecipe) -> None:
+    a = ImageFolder(_folder(tmp_path, "a", 2, 1))
+    options = TrainOptions(steps=2, checkpoint_every=0, sample_every=0, progress=False)
+    task = CycleGAN(recipe)
+    trainer = Trainer(task, UnpairedCrops([a, a], recipe.size), options, tmp_path / "v")
+    summary = trainer.fit()
+    assert summary["steps"] == 2 and summary["skipped_steps"] == 0
+    export = task.export(trainer, tmp_path / "model")
+    assert (export / "model.safetensors").is_file()
+
+
+def test_unknown_generator_is_an_option_error() -> None:
+    from stylefuse.errors import OptionError
+
+    with pytest.raises(OptionError, match="unknown generator"):
+        CycleGAN(CycleGANRecipe(generator="transformer"))

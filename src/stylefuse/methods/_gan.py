@@ -14,6 +14,7 @@ from stylefuse.data.folders import ImageFolder, PairedCrops, UnpairedCrops
 from stylefuse.errors import OptionError
 from stylefuse.hub import save_model
 from stylefuse.losses.functional import gan_loss, r1_penalty
+from stylefuse.nn.discriminators import MultiScaleDiscriminator, PatchDiscriminator
 from stylefuse.train.loop import GanTask, Trainer, TrainOptions
 
 
@@ -38,6 +39,8 @@ class GanRecipe:
         diff_augment: DiffAugment policy for discriminator inputs ("" = off).
         r1: R1 penalty weight on real images (0 = off).
         spectral_norm: spectral normalisation in the discriminator.
+        discriminator_scales: 1 for a 70x70 PatchGAN, more for a multi-scale discriminator
+            (pix2pixHD) judging the image at 1, 1/2, 1/4, ... resolution.
     """
 
     size: int = 128
@@ -46,6 +49,15 @@ class GanRecipe:
     diff_augment: str = ""
     r1: float = 0.0
     spectral_norm: bool = False
+    discriminator_scales: int = 1
+
+
+def patch_discriminator(recipe: GanRecipe, base: int, in_channels: int = 3) -> nn.Module:
+    """The recipe's PatchGAN, or a multi-scale one when ``recipe.discriminator_scales`` > 1."""
+    options = dict(in_channels=in_channels, base=base, spectral=recipe.spectral_norm)
+    if recipe.discriminator_scales > 1:
+        return MultiScaleDiscriminator(scales=recipe.discriminator_scales, **options)
+    return PatchDiscriminator(**options)
 
 
 class TrainableGan(GanTask):

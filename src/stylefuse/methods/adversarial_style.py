@@ -18,8 +18,14 @@ from torch import nn
 from stylefuse.encoders.vgg import ENCODER_ID, MultiLayerEncoder
 from stylefuse.losses import functional as LF
 from stylefuse.losses.functional import gan_loss
-from stylefuse.methods._gan import GanRecipe, TrainableGan, from_gan_range, real_fake_loss, to_gan_range
-from stylefuse.nn.discriminators import PatchDiscriminator
+from stylefuse.methods._gan import (
+    GanRecipe,
+    TrainableGan,
+    from_gan_range,
+    patch_discriminator,
+    real_fake_loss,
+    to_gan_range,
+)
 from stylefuse.nn.generators import ResnetGenerator
 from stylefuse.registry import TRAINABLE
 from stylefuse.train.augment import diff_augment
@@ -60,8 +66,7 @@ class AdversarialStyle(TrainableGan):
         self.recipe = recipe = recipe or AdversarialStyleRecipe()
         self.network_config = dict(blocks=recipe.blocks, base=recipe.base)
         self.generators = nn.ModuleDict({"G": ResnetGenerator(**self.network_config)})
-        self.discriminators = nn.ModuleDict({"D": PatchDiscriminator(base=recipe.base * 2,
-                                                                     spectral=recipe.spectral_norm)})
+        self.discriminators = nn.ModuleDict({"D": patch_discriminator(recipe, recipe.base * 2)})
         self.encoder = MultiLayerEncoder(list(recipe.content_layers) + list(recipe.style_layers))
 
     def perceptual_terms(self, photos: torch.Tensor, outputs: torch.Tensor,

@@ -14,11 +14,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from stylefuse.errors import OptionError
 from stylefuse.losses.functional import gan_loss
-from stylefuse.methods._gan import GanRecipe, TrainableGan, from_gan_range, real_fake_loss, to_gan_range
-from stylefuse.nn.discriminators import PatchDiscriminator
-from stylefuse.nn.generators import ResnetGenerator
-from stylefuse.registry import TRAINABLE
+from stylefuse.methods._gan import (
+    GanRecipe,
+    TrainableGan,
+    from_gan_range,
+    patch_discriminator,
+    real_fake_loss,
+    to_gan_range,
+)
+from stylefuse.registry import NETWORKS, TRAINABLE
 from stylefuse.train.augment import ImagePool, diff_augment
 
 
@@ -27,13 +33,15 @@ class CycleGANRecipe(GanRecipe):
     """CycleGAN options (see :class:`GanRecipe` for the shared ones).
 
     Args:
-        blocks: residual blocks in each generator (6 for 128 px, 9 for 256 px in the paper).
+        generator: "resnet" (the paper's) or "unet" (depth 7 for 128 px crops, 8 for 256 px).
+        blocks: residual blocks in each ResNet generator (6 for 128 px, 9 for 256 px in the paper).
         base: channels of the first generator / discriminator layer.
         lambda_cycle: weight of the cycle-consistency L1 loss.
         lambda_identity: identity loss weight, relative to ``lambda_cycle``.
         pool: size of the history image pool.
     """
 
+    generator: str = "resnet"
     blocks: int = 6
     base: int = 32
     lambda_cycle: float = 10.0
@@ -52,11 +60,18 @@ class CycleGAN(TrainableGan):
 
     def __init__(self, recipe: CycleGANRecipe | None = None) -> None:
         self.recipe = recipe = recipe or CycleGANRecipe()
-        self.network_config = dict(blocks=recipe.blocks, base=recipe.base)
-        self.generators = nn.ModuleDict({"G": ResnetGenerator(**self.network_config),
-                                         "G_ba": ResnetGenerator(**self.network_config)})
-        disc = dict(base=recipe.base * 2, spectral=recipe.spectral_norm)
-        self.discriminators = nn.ModuleDict({"D_b": PatchDiscriminator(**disc), "D_a": PatchDiscriminator(**disc)})
+        if recipe.generator == "resnet":
+            self.network_name, self.network_config = "resnet_generator", dict(blocks=recipe.blocks, base=recipe.base)
+        elif recipe.generator == "unet":
+            depth = max(5, recipe.size.bit_length() - 1)  # down to 1 px at the bottleneck
+            self.network_name, self.network_config = "unet_generator", dict(depth=depth, base=recipe.base,
+                                                                             norm="instance")
+        else:
+            raise OptionError(f"unknown generator {recipe.generator!r}; choose resnet or unet")
+        network = NETWORKS.get(self.network_name)
+        self.generators = nn.ModuleDict({"G": network(**self.network_config), "G_ba": network(**self.network_config)})
+        self.discriminators = nn.ModuleDict({"D_b": patch_discriminator(recipe, recipe.base * 2),
+                                             "D_a": patch_discriminator(recipe, recipe.base * 2)})
         self.pool_a, self.pool_b = ImagePool(recipe.pool), ImagePool(recipe.pool)
 
     def _d(self, name: str, images: torch.Tensor) -> torch.Tensor:

@@ -14,8 +14,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from stylefuse.losses.functional import gan_loss
-from stylefuse.methods._gan import GanRecipe, TrainableGan, from_gan_range, real_fake_loss, to_gan_range
-from stylefuse.nn.discriminators import PatchDiscriminator
+from stylefuse.methods._gan import (
+    GanRecipe,
+    TrainableGan,
+    from_gan_range,
+    patch_discriminator,
+    real_fake_loss,
+    to_gan_range,
+)
 from stylefuse.nn.generators import UnetGenerator
 from stylefuse.registry import TRAINABLE
 from stylefuse.train.augment import diff_augment
@@ -52,8 +58,7 @@ class Pix2Pix(TrainableGan):
         self.recipe = recipe = recipe or Pix2PixRecipe()
         self.network_config = dict(depth=recipe.depth, base=recipe.base, norm=recipe.norm)
         self.generators = nn.ModuleDict({"G": UnetGenerator(**self.network_config)})
-        self.discriminators = nn.ModuleDict({"D": PatchDiscriminator(in_channels=6, base=recipe.base * 2,
-                                                                     spectral=recipe.spectral_norm)})
+        self.discriminators = nn.ModuleDict({"D": patch_discriminator(recipe, recipe.base * 2, in_channels=6)})
 
     def _d(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         pair = diff_augment(torch.cat([a, b], dim=1), self.recipe.diff_augment)
