@@ -160,7 +160,7 @@ class Trainer:
             except KeyboardInterrupt:
                 interrupted = True
         self.save(self.out_dir)
-        if self._writer is not None:
+        if self._writer:  # None: never opened; False: tensorboard is not installed
             self._writer.close()
         return {"steps": self.step, "skipped_steps": self.skipped_steps, "interrupted": interrupted,
                 "stopped_early": stopped_early, "best_metric": self.best_metric, "last": last,
