@@ -15,7 +15,7 @@ from stylefuse.errors import OptionError
 from stylefuse.hub import save_model
 from stylefuse.losses.functional import gan_loss, r1_penalty
 from stylefuse.nn.discriminators import MultiScaleDiscriminator, PatchDiscriminator
-from stylefuse.train.loop import GanTask, Trainer, TrainOptions
+from stylefuse.train.loop import GanTask, Trainer
 
 
 def to_gan_range(images: torch.Tensor) -> torch.Tensor:
@@ -113,11 +113,6 @@ class TrainableGan(GanTask):
         record = {"method": self.method_name, "value_range": "[-1, 1]", "train_size": self.recipe.size,
                   "steps": trainer.step, **(extra or {})}
         return save_model(generator, folder, self.network_name, self.network_config, extra=record)
-
-
-def train_options(steps: int, **overrides: Any) -> TrainOptions:
-    """TrainOptions with ``steps`` and any overrides that are not None."""
-    return TrainOptions(steps=steps, **{k: v for k, v in overrides.items() if v is not None})
 
 
 def real_fake_loss(discriminate: Callable[[torch.Tensor], Any], real: torch.Tensor, fake: torch.Tensor,
