@@ -56,7 +56,6 @@ class CycleGAN(TrainableGan):
     method_name = "cyclegan"
     recipe_class = CycleGANRecipe
     data_folders = ("a", "b")
-    network_name = "resnet_generator"
 
     def __init__(self, recipe: CycleGANRecipe | None = None) -> None:
         self.recipe = recipe = recipe or CycleGANRecipe()
