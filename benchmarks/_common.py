@@ -27,10 +27,55 @@ def train_for_minutes(cls, recipe, folders: dict[str, Path], out: Path, minutes:
     would; export the model folder to ``out`` and return it with the step count and seconds."""
     torch.manual_seed(0)
     task = cls(recipe)
-    batches = cls.make_batches(recipe, folders, seed=0)
+    batches = task.make_batches(folders, seed=0)
     options = TrainOptions(steps=1_000_000, decay_from=1.0, checkpoint_every=0, sample_every=0, progress=False,
                            max_seconds=minutes * 60)
     trainer = Trainer(task, batches, options, out)
     summary = trainer.fit()
     task.export(trainer, out)
     return out, {"steps": summary["steps"], "seconds": round(summary["seconds"], 1)}
+
+
+class QualityLosses:
+    """Content and style losses of a result, as the fast benchmarks report them: relative VGG16 feature
+    error at relu3_3 to the photo, and relative Gram error at relu1_2..relu4_3 to the style image (the
+    perceptual loss of Johnson et al. 2016, with the style image at the result's long side)."""
+
+    CONTENT = ("relu3_3",)
+    STYLE = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+
+    def __init__(self) -> None:
+        from stylefuse.encoders.vgg import MultiLayerEncoder
+
+        self.encoder = MultiLayerEncoder(self.CONTENT + self.STYLE)
+
+    @torch.inference_mode()
+    def __call__(self, result: torch.Tensor, content: torch.Tensor, style: torch.Tensor) -> dict[str, float]:
+        """Losses of ``result`` (3, H, W) against ``content`` (3, H, W) and ``style`` (3, h, w), in [0, 1]."""
+        from stylefuse.image import ops
+        from stylefuse.losses import functional as LF
+
+        got = self.encoder(result[None])
+        want = self.encoder(ops.resize(content, tuple(result.shape[-2:]))[None], self.CONTENT)
+        style_features = self.encoder(ops.resize_long_side(style, max(result.shape[-2:]))[None], self.STYLE)
+        content_loss = sum(LF.content_loss(got[k], t) / t.pow(2).mean() for k, t in want.items()) / len(want)
+        style_loss = 0.0
+        for name, features in style_features.items():
+            target = LF.gram_matrix(features)
+            style_loss += float(LF.gram_style_loss(got[name], target) / target.pow(2).mean())
+        return {"content": round(float(content_loss), 4), "style": round(style_loss / len(style_features), 4)}
+
+
+def median_seconds(fn, runs: int = 5, warmup: int = 1) -> float:
+    """Median wall time of ``fn()`` over ``runs`` calls after ``warmup`` calls."""
+    import statistics
+    import time
+
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)

@@ -29,9 +29,27 @@ class StyleSpec:
     weight: float = 1.0
 
 
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif")
+
+
+def is_style_name(item: Any) -> bool:
+    """True for a named style such as ``"starry-night"``: a string that is not an existing file and
+    does not look like a path (no folder separator, no image extension)."""
+    if not isinstance(item, str) or os.path.exists(item):
+        return False
+    return "/" not in item and os.sep not in item and not item.lower().endswith(IMAGE_SUFFIXES)
+
+
+def split_style_list(text: str) -> list[str]:
+    """Split ``"a:0.6,b:0.4"`` into its items; a text naming an existing file is kept whole."""
+    if os.path.exists(text):
+        return [text]
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
 def parse_style_argument(text: str) -> StyleSpec:
-    """Parse ``PATH[:WEIGHT]`` as given on the command line; a colon that is not followed by a number
-    belongs to the path."""
+    """Parse ``PATH[:WEIGHT]`` or ``NAME[:WEIGHT]`` as given on the command line; a colon that is not
+    followed by a number belongs to the path."""
     head, sep, tail = text.rpartition(":")
     if sep and head:
         try:
@@ -98,18 +116,49 @@ def run_method(method: Stylizer, content: Picture, styles: list[Picture], weight
     return Picture(rgb=rgb, alpha=alpha, bit_depth=8, source=None)
 
 
+def named_style_mix(specs: list[StyleSpec]) -> list[tuple[str, float]] | None:
+    """``[(name, weight), ...]`` when every style is a name, None when every style is an image;
+    mixing names and images is an error."""
+    names = [is_style_name(spec.image) for spec in specs]
+    if all(names):
+        return [(spec.image, spec.weight) for spec in specs]
+    if any(names):
+        raise OptionError("mix either named styles or style images, not both (a name is a style of "
+                          "`stylefuse list`; an image is a path)")
+    return None
+
+
+def stylize_named(content: Picture, mix: list[tuple[str, float]], model: Any = None, strength: float = 1.0,
+                  preserve_color: bool = False) -> Picture:
+    """Stylize a decoded picture with a mix of named styles of a multi-style model (None: built-in)."""
+    from stylefuse.styles import BUILTIN_FOLDER, load_style_model
+
+    if model is None and not (BUILTIN_FOLDER / "config.json").is_file():
+        raise OptionError("this installation ships no built-in styles; give a style image or --model")
+    style_model = load_style_model(None if model is None else str(model))
+    rgb = style_model.stylize(content.rgb, style_model.style_vector(mix), strength)
+    if preserve_color:
+        rgb = ops.preserve_color(rgb, content.rgb)
+    return Picture(rgb=rgb, alpha=content.alpha, bit_depth=8, source=None)
+
+
 def stylize(content: Any, style: Any, method: str | None = None, *, preserve_color: bool = False,
-            max_pixels: int = DEFAULT_MAX_PIXELS, **options: Any) -> Image.Image:
+            max_pixels: int = DEFAULT_MAX_PIXELS, strength: float = 1.0, model: Any = None,
+            **options: Any) -> Image.Image:
     """Stylize an image.
 
     Args:
         content: path, PIL image, array (H, W[, C]) or tensor (3, H, W).
         style: one style image, a list of them, ``(image, weight)`` pairs, ``"path:weight"`` strings,
-            or a mapping ``{image: weight}``; several styles are blended by weight.
+            or a mapping ``{image: weight}``; several styles are blended by weight. Names of built-in
+            styles (``"starry-night"``, ``"starry-night:0.6,the-scream:0.4"``) use the fast built-in
+            model (or the multi-style ``model`` folder given).
         method: a registered method name (``stylefuse.METHODS.names()``); None picks the best one
             available for the styles given.
         preserve_color: keep the content's colours, take only the stylized luminance.
         max_pixels: refuse input images larger than this.
+        strength: named styles only: blend of the stylized result with the content, 0..1.
+        model: named styles only: a multi-style model folder (default: the built-in one).
         **options: the method's own options, e.g. ``size=384, steps=50`` for ``gatys``.
 
     Returns:
@@ -118,8 +167,18 @@ def stylize(content: Any, style: Any, method: str | None = None, *, preserve_col
     Example:
         >>> import stylefuse
         >>> stylefuse.stylize("photo.jpg", "painting.jpg", size=256).save("out.png")  # doctest: +SKIP
+        >>> stylefuse.stylize("photo.jpg", "starry-night:0.7,the-scream:0.3").save("out.png")  # doctest: +SKIP
     """
+    if isinstance(style, str):
+        style = split_style_list(style)
     specs = normalize_styles(style)
+    mix = named_style_mix(specs)
+    if mix is not None:
+        if method is not None or options:
+            raise OptionError("named styles use the fast multi-style model, which takes no method or options "
+                              "besides strength and preserve_color")
+        result = stylize_named(as_picture(content, max_pixels), mix, model, strength, preserve_color)
+        return to_pil(result.rgb, result.alpha)
     name = method or choose_method(specs)
     stylizer = create_method(name, **options)
     picture = as_picture(content, max_pixels)

@@ -33,7 +33,8 @@ def _err(message: str) -> None:
 @app.command()
 def stylize(
     content: Path = typer.Argument(..., help="Content image, or a folder: every image in it is stylized."),
-    style: List[str] = typer.Option([], "--style", "-s", help="Style image, optionally PATH:WEIGHT; repeat to blend."),
+    style: List[str] = typer.Option([], "--style", "-s", help="Style image (PATH[:WEIGHT]) or built-in style name "
+                                    "(NAME[:WEIGHT], see `stylefuse list`); repeat or separate with commas to blend."),
     output: Optional[Path] = typer.Option(None, "--output", "-o",
                                           help="Output file (a folder when CONTENT is a folder)."),
     method: Optional[str] = typer.Option(None, "--method", "-m", help="Method (see `stylefuse list`)."),
@@ -42,7 +43,11 @@ def stylize(
     steps: Optional[int] = typer.Option(None, help="Optimisation steps at full size."),
     coarse_steps: Optional[int] = typer.Option(None, help="Steps at each coarser pyramid level."),
     levels: Optional[int] = typer.Option(None, help="Pyramid levels (1 = single scale)."),
-    content_weight: Optional[float] = typer.Option(None, "--content-weight", "--alpha", help="Content weight α."),
+    alpha: Optional[float] = typer.Option(None, "--alpha", help="α: content weight (gatys) or style strength "
+                                          "0..1 (adain, wct, named styles)."),
+    strength: Optional[float] = typer.Option(None, "--strength", help="Style strength 0..1 (named styles, adain, "
+                                             "wct); same as --alpha there."),
+    content_weight: Optional[float] = typer.Option(None, "--content-weight", help="Content weight α (gatys)."),
     style_weight: Optional[float] = typer.Option(None, "--style-weight", "--beta", help="Style weight β."),
     tv_weight: Optional[float] = typer.Option(None, help="Total-variation weight."),
     optimizer: Optional[str] = typer.Option(None, help="lbfgs or adam."),
@@ -60,18 +65,41 @@ def stylize(
     from stylefuse.image.io import read_image
 
     api.set_threads(threads)
-    if model is not None:
+    if alpha is not None and strength is not None:
+        raise OptionError("give --alpha or --strength, not both")
+    texts = [item for text in style for item in api.split_style_list(text)]
+    specs = api.normalize_styles([api.parse_style_argument(text) for text in texts]) if texts else []
+    mix = api.named_style_mix(specs) if specs else None
+    if model is not None and not _is_style_model(model):
         _translate_inputs(model, content, output, max_pixels, overwrite_input, preserve_color)
         return
+    if model is not None or mix is not None:
+        mix = mix or _only_style_of(model)
+        level = 1.0 if strength is None and alpha is None else (strength if strength is not None else alpha)
+
+        def process_named(picture):
+            return api.stylize_named(picture, mix, model, level, preserve_color), False
+
+        _run_over_inputs(content, output, [], max_pixels, overwrite_input, process_named)
+        return
     if not style:
-        raise OptionError("give at least one --style image (or a trained --model folder)")
-    specs = api.normalize_styles([api.parse_style_argument(text) for text in style])
+        raise OptionError("give at least one --style image or built-in style name (or a trained --model folder)")
+    name = method or api.choose_method(specs)
+    strength_option = getattr(api.METHODS.get(name), "strength_option", None)
+    if strength is not None and strength_option is None:
+        raise OptionError(f"--strength applies to named styles, adain and wct, not to {name}")
+    if alpha is not None:
+        if strength_option is None:
+            content_weight = alpha if content_weight is None else content_weight
+        else:
+            strength = alpha
     options: dict[str, Any] = {key: value for key, value in dict(
         size=size, steps=steps, coarse_steps=coarse_steps, levels=levels, content_weight=content_weight,
         style_weight=style_weight, tv_weight=tv_weight, optimizer=optimizer, init=init,
         style_scale=style_scale, seed=seed).items() if value is not None}
+    if strength is not None:
+        options[strength_option] = strength
     options["progress"] = not quiet
-    name = method or api.choose_method(specs)
     styles = [read_image(spec.image, max_pixels) for spec in specs]
     weights = [spec.weight for spec in specs]
     stylizer = api.create_method(name, **options)
@@ -80,6 +108,22 @@ def stylize(
         return api.run_method(stylizer, picture, styles, weights, preserve_color), stylizer.interrupted
 
     _run_over_inputs(content, output, [Path(spec.image) for spec in specs], max_pixels, overwrite_input, process)
+
+
+def _is_style_model(model: Path) -> bool:
+    from stylefuse.hub import read_config
+
+    return read_config(model)["network"] == "fast_stylizer"
+
+
+def _only_style_of(model: Optional[Path]) -> list[tuple[str, float]]:
+    """The style of a one-style model folder; several styles need --style NAME."""
+    from stylefuse.hub import read_config
+
+    names = read_config(model).get("style_names") or [] if model is not None else []
+    if len(names) != 1:
+        raise OptionError(f"this model has several styles; choose with --style NAME ({', '.join(names)})")
+    return [(names[0], 1.0)]
 
 
 def _translate_inputs(model: Path, content: Path, output: Optional[Path], max_pixels: int, overwrite_input: bool,
@@ -142,16 +186,18 @@ def _run_over_inputs(content: Path, output: Optional[Path], protected: list[Path
 
 @app.command()
 def train(
-    method: str = typer.Argument(..., help="cyclegan, pix2pix, adversarial_style or dcgan."),
+    method: str = typer.Argument(..., help="fast, inverter, cyclegan, pix2pix, adversarial_style or dcgan."),
     out: Path = typer.Option(..., "--out", help="Model folder: weights, config, checkpoint, samples, logs."),
     a: Optional[Path] = typer.Option(None, "--a", help="Domain A folder (cyclegan, pix2pix)."),
     b: Optional[Path] = typer.Option(None, "--b", help="Domain B folder; pix2pix pairs A/B by file name."),
-    data: Optional[Path] = typer.Option(None, "--data", help="Photo folder (adversarial_style) or images (dcgan)."),
-    style: Optional[Path] = typer.Option(None, "--style", help="Folder of artworks (adversarial_style)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Photo folder (fast, inverter, adversarial_style) "
+                                        "or images (dcgan)."),
+    style: List[Path] = typer.Option([], "--style", help="Style images, repeatable (fast), or a folder of artworks "
+                                     "(adversarial_style)."),
     size: Optional[int] = typer.Option(None, help="Training crop size in pixels."),
     steps: int = typer.Option(1000, help="Training steps."),
     batch_size: Optional[int] = typer.Option(None, help="Images per step."),
-    lr: float = typer.Option(2e-4, help="Adam learning rate."),
+    lr: Optional[float] = typer.Option(None, help="Adam learning rate (default: the method's own)."),
     gan_loss: Optional[str] = typer.Option(None, help="bce, lsgan or hinge."),
     diff_augment: Optional[str] = typer.Option(None, help="DiffAugment policy, e.g. color,translation,cutout."),
     r1: Optional[float] = typer.Option(None, help="R1 penalty weight."),
@@ -162,6 +208,7 @@ def train(
     validate_every: int = typer.Option(0, help="Early stopping: steps between validations (0 = off)."),
     patience: int = typer.Option(5, help="Early stopping: validations without improvement before stopping."),
     seed: int = typer.Option(0, help="Random seed."),
+    max_minutes: Optional[float] = typer.Option(None, help="Stop (and save) after this much wall time."),
     device: str = typer.Option("cpu", help="cpu or cuda."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint.pt."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
@@ -173,7 +220,7 @@ def train(
     from stylefuse.train.loop import Trainer, TrainOptions
 
     cls = TRAINABLE.get(method)
-    folders = {"a": a, "b": b, "data": data, "style": style}
+    folders = {"a": a, "b": b, "data": data, "style": style or None}
     missing = [f"--{name}" for name in cls.data_folders if folders[name] is None]
     if missing:
         needed = ", ".join("--" + name for name in cls.data_folders)
@@ -183,10 +230,12 @@ def train(
     recipe = _build_recipe(cls.recipe_class, {k: v for k, v in common.items() if v is not None}, set_)
     torch.manual_seed(seed)
     task = cls(recipe)
-    batches = cls.make_batches(recipe, {k: v for k, v in folders.items() if v is not None}, seed, report=_err)
-    options = TrainOptions(steps=steps, lr=lr, checkpoint_every=checkpoint_every, sample_every=sample_every,
+    batches = task.make_batches({k: v for k, v in folders.items() if v is not None}, seed, report=_err)
+    options = TrainOptions(steps=steps, lr=lr or cls.default_lr, betas=cls.default_betas,
+                           checkpoint_every=checkpoint_every, sample_every=sample_every,
                            validate_every=validate_every, patience=patience if validate_every else 0,
-                           seed=seed, device=device, progress=not quiet)
+                           seed=seed, device=device, progress=not quiet,
+                           max_seconds=max_minutes * 60 if max_minutes else None)
     validate = task.validator(batches) if validate_every else None
     trainer = Trainer(task, batches, options, out, validate=validate)
     summary = trainer.fit(resume=resume)
@@ -204,6 +253,9 @@ def _build_recipe(recipe_class, values: dict[str, Any], assignments: list[str]):
     import json
 
     defaults = {f.name: getattr(recipe_class(), f.name) for f in dataclasses.fields(recipe_class)}
+    foreign = [key.replace("_", "-") for key in values if key not in defaults]
+    if foreign:
+        raise OptionError(f"this method does not take --{', --'.join(foreign)}")
     for text in assignments:
         key, sep, raw = text.partition("=")
         if not sep or key not in defaults:
@@ -281,8 +333,43 @@ def list_command() -> None:
     typer.echo("methods:")
     for name, summary in api.method_summaries():
         typer.echo(f"  {name:12s} {summary}")
-    typer.echo("built-in models:")
-    typer.echo("  (none shipped yet)")
+    from stylefuse.styles import builtin_style_names
+
+    names = builtin_style_names()
+    typer.echo("built-in styles (stylefuse stylize photo.jpg --style NAME):")
+    typer.echo("  " + (", ".join(names) if names else "(none shipped)"))
+
+
+@app.command()
+def sheet(
+    content: Path = typer.Argument(..., help="Photo to render in every style."),
+    output: Path = typer.Option(Path("sheet.jpg"), "--output", "-o", help="Contact sheet image to write."),
+    model: Optional[Path] = typer.Option(None, "--model", help="A multi-style model folder (default: built-in)."),
+    size: int = typer.Option(384, help="Long side of each rendered image."),
+    columns: Optional[int] = typer.Option(None, help="Images per row."),
+    max_pixels: int = typer.Option(64_000_000, help="Refuse input images with more pixels than this."),
+) -> None:
+    """Render a photo in every style of a multi-style model on one contact sheet."""
+    from stylefuse import api
+    from stylefuse.image import ops
+    from stylefuse.image.io import as_picture, ensure_not_input, read_image, write_image
+    from stylefuse.image.sheet import contact_sheet
+    from stylefuse.styles import builtin_style_names, load_style_model
+
+    if size < 16:
+        raise OptionError("--size must be at least 16")
+    ensure_not_input(output, [content], False)
+    picture = read_image(content, max_pixels)
+    rgb = ops.resize_long_side(picture.rgb, size).clamp(0, 1)
+    names = builtin_style_names() if model is None else load_style_model(str(model)).names
+    if not names:
+        raise OptionError("this installation ships no built-in styles; give a multi-style --model")
+    cells = [("original", rgb)]
+    for name in names:
+        cells.append((name, api.stylize_named(api.Picture(rgb=rgb, alpha=None), [(name, 1.0)], model).rgb))
+    image = contact_sheet(cells, columns=columns, cell_size=size)
+    write_image(output, as_picture(image).rgb)
+    typer.echo(f"wrote {output} ({len(names)} styles)")
 
 
 @app.command()

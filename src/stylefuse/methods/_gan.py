@@ -1,21 +1,16 @@
-"""What the GAN methods share: value-range conversion, the options every one of them takes, and
-export of the trained generator as a model folder."""
+"""What the GAN methods share: value-range conversion, the options every one of them takes, the
+PatchGAN discriminator choice and the discriminator loss."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable
 
 import torch
 from torch import nn
 
-from stylefuse.data.folders import ImageFolder, PairedCrops, UnpairedCrops
-from stylefuse.errors import OptionError
-from stylefuse.hub import save_model
 from stylefuse.losses.functional import gan_loss, r1_penalty
 from stylefuse.nn.discriminators import MultiScaleDiscriminator, PatchDiscriminator
-from stylefuse.train.loop import GanTask, Trainer
 
 
 def to_gan_range(images: torch.Tensor) -> torch.Tensor:
@@ -58,61 +53,6 @@ def patch_discriminator(recipe: GanRecipe, base: int, in_channels: int = 3) -> n
     if recipe.discriminator_scales > 1:
         return MultiScaleDiscriminator(scales=recipe.discriminator_scales, **options)
     return PatchDiscriminator(**options)
-
-
-class TrainableGan(GanTask):
-    """A GAN method: a task for the loop plus the recipe that built it and how to export it.
-
-    Subclasses set ``network_name`` / ``network_config`` (the inference generator's registry name and
-    constructor arguments) and ``method_name``.
-    """
-
-    method_name: str = ""
-    network_name: str = ""
-    network_config: dict[str, Any] = {}
-    recipe: GanRecipe
-    recipe_class: type[GanRecipe] = GanRecipe
-    data_folders: tuple[str, ...] = ("data",)
-    """The folders the method trains on, by CLI option name: ("a", "b"), ("data",), ("data", "style")."""
-    paired: bool = False
-    """True when the two folders hold pairs matched by file name."""
-
-    @classmethod
-    def make_batches(cls, recipe: GanRecipe, folders: dict[str, Path], seed: int = 0,
-                     report: Callable[[str], None] | None = None) -> Callable[[int], Any]:
-        """``batches(step)`` over random crops of the method's folders (images are first scaled so that
-        their short side is at most twice the crop size, so crops show whole structures)."""
-        images = [ImageFolder(folders[name], max_side=2 * recipe.size, report=report) for name in cls.data_folders]
-        if cls.paired:
-            return PairedCrops(images[0], images[1], recipe.size, recipe.batch_size, seed)
-        return UnpairedCrops(images, recipe.size, recipe.batch_size, seed)
-
-    def validation_metric(self, batch: Any, generator: nn.Module) -> float:
-        """A number to early-stop on (lower is better), from a held-out batch and the inference
-        generator; methods without a meaningful one raise :class:`OptionError`."""
-        raise OptionError(f"{self.method_name} has no validation metric; train without --validate-every")
-
-    def validator(self, batches: Callable[[int], Any], count: int = 4) -> Callable[[nn.Module], float]:
-        """``validate(generator)``: the mean :meth:`validation_metric` over ``count`` fixed batches that
-        training never draws (steps -1, -2, ...)."""
-        fixed = [batches(-1 - index) for index in range(count)]
-
-        @torch.no_grad()
-        def validate(generator: nn.Module) -> float:
-            was_training = generator.training
-            generator.eval()
-            value = sum(self.validation_metric(batch, generator) for batch in fixed) / len(fixed)
-            generator.train(was_training)
-            return value
-
-        return validate
-
-    def export(self, trainer: Trainer, folder: str | Path, extra: dict[str, Any] | None = None) -> Path:
-        """Save the inference generator (EMA when present) as a model folder."""
-        generator: nn.Module = trainer.inference_generator()
-        record = {"method": self.method_name, "value_range": "[-1, 1]", "train_size": self.recipe.size,
-                  "steps": trainer.step, **(extra or {})}
-        return save_model(generator, folder, self.network_name, self.network_config, extra=record)
 
 
 def real_fake_loss(discriminate: Callable[[torch.Tensor], Any], real: torch.Tensor, fake: torch.Tensor,

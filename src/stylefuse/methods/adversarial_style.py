@@ -20,12 +20,12 @@ from stylefuse.losses import functional as LF
 from stylefuse.losses.functional import gan_loss
 from stylefuse.methods._gan import (
     GanRecipe,
-    TrainableGan,
     from_gan_range,
     patch_discriminator,
     real_fake_loss,
     to_gan_range,
 )
+from stylefuse.methods._trainable import TrainableMethod
 from stylefuse.nn.generators import ResnetGenerator
 from stylefuse.registry import TRAINABLE
 from stylefuse.train.augment import diff_augment
@@ -54,7 +54,7 @@ class AdversarialStyleRecipe(GanRecipe):
 
 
 @TRAINABLE.register("adversarial_style")
-class AdversarialStyle(TrainableGan):
+class AdversarialStyle(TrainableMethod):
     """Photo -> painting in the style of a collection; batches are ``[photos, artworks]`` in [0, 1]."""
 
     method_name = "adversarial_style"

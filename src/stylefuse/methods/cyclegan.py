@@ -18,12 +18,12 @@ from stylefuse.errors import OptionError
 from stylefuse.losses.functional import gan_loss
 from stylefuse.methods._gan import (
     GanRecipe,
-    TrainableGan,
     from_gan_range,
     patch_discriminator,
     real_fake_loss,
     to_gan_range,
 )
+from stylefuse.methods._trainable import TrainableMethod
 from stylefuse.registry import NETWORKS, TRAINABLE
 from stylefuse.train.augment import ImagePool, diff_augment
 
@@ -50,7 +50,7 @@ class CycleGANRecipe(GanRecipe):
 
 
 @TRAINABLE.register("cyclegan")
-class CycleGAN(TrainableGan):
+class CycleGAN(TrainableMethod):
     """Unpaired translation A -> B with cycle consistency; batches are ``[a, b]`` in [0, 1]."""
 
     method_name = "cyclegan"

@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 from stylefuse.losses.functional import gan_loss
-from stylefuse.methods._gan import GanRecipe, TrainableGan, from_gan_range, real_fake_loss, to_gan_range
+from stylefuse.methods._gan import GanRecipe, from_gan_range, real_fake_loss, to_gan_range
+from stylefuse.methods._trainable import TrainableMethod
 from stylefuse.nn.discriminators import DCGANDiscriminator
 from stylefuse.nn.generators import DCGANGenerator
 from stylefuse.registry import TRAINABLE
@@ -33,7 +34,7 @@ class DCGANRecipe(GanRecipe):
 
 
 @TRAINABLE.register("dcgan")
-class DCGAN(TrainableGan):
+class DCGAN(TrainableMethod):
     """Generator from noise; batches are ``[images]`` in [0, 1]."""
 
     method_name = "dcgan"

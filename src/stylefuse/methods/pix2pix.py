@@ -16,12 +16,12 @@ from torch import nn
 from stylefuse.losses.functional import gan_loss
 from stylefuse.methods._gan import (
     GanRecipe,
-    TrainableGan,
     from_gan_range,
     patch_discriminator,
     real_fake_loss,
     to_gan_range,
 )
+from stylefuse.methods._trainable import TrainableMethod
 from stylefuse.nn.generators import UnetGenerator
 from stylefuse.registry import TRAINABLE
 from stylefuse.train.augment import diff_augment
@@ -45,7 +45,7 @@ class Pix2PixRecipe(GanRecipe):
 
 
 @TRAINABLE.register("pix2pix")
-class Pix2Pix(TrainableGan):
+class Pix2Pix(TrainableMethod):
     """Paired translation A -> B; batches are ``(a, b)`` aligned crops in [0, 1]."""
 
     method_name = "pix2pix"

@@ -1,7 +1,8 @@
-"""The one GAN training loop, used by every adversarial method.
+"""The one training loop, used by every trainable method (GANs, feed-forward stylizers, inverters).
 
-A method supplies a :class:`GanTask` (its networks and its two losses); the loop owns everything else:
-alternating D/G phases with Adam, the linear LR decay, EMA of the generator, AMP on CUDA, a guard that
+A method supplies a :class:`TrainingTask` (its networks and losses); the loop owns everything else:
+alternating D/G phases with Adam (a task without discriminators has only the G phase), the linear LR
+decay, EMA of the generator, AMP on CUDA, a guard that
 skips non-finite steps, TensorBoard scalars (``metrics.jsonl`` always), sample grids, a progress bar,
 atomic checkpoints that resume exactly, Ctrl-C that saves, and early stopping on a validation metric.
 
@@ -30,22 +31,22 @@ from stylefuse.train.checkpoint import load_checkpoint, rng_state, save_checkpoi
 Batch = Any
 
 
-class GanTask(ABC):
-    """The method-specific part of GAN training.
+class TrainingTask(ABC):
+    """The method-specific part of training.
 
     Attributes:
         generators: trained by the generator optimiser (e.g. ``{"G": ...}`` or ``{"G_ab", "G_ba"}``).
-        discriminators: trained by the discriminator optimiser.
+        discriminators: trained by the discriminator optimiser; empty for non-adversarial tasks.
         ema_generator: the key in ``generators`` whose weights are averaged (None: no EMA).
     """
 
     generators: nn.ModuleDict
-    discriminators: nn.ModuleDict
+    discriminators: nn.ModuleDict = nn.ModuleDict()
     ema_generator: str | None = "G"
 
-    @abstractmethod
     def discriminator_loss(self, batch: Batch) -> dict[str, torch.Tensor]:
-        """Loss terms for the discriminators; ``"total"`` is minimised."""
+        """Loss terms for the discriminators; ``"total"`` is minimised (only tasks with discriminators)."""
+        raise NotImplementedError(f"{type(self).__name__} has no discriminators")
 
     @abstractmethod
     def generator_loss(self, batch: Batch) -> dict[str, torch.Tensor]:
@@ -100,7 +101,7 @@ class TrainOptions:
 
 
 class Trainer:
-    """Runs a :class:`GanTask`.
+    """Runs a :class:`TrainingTask`.
 
     Args:
         task: the networks and losses.
@@ -110,7 +111,7 @@ class Trainer:
         validate: optional ``validate(generator) -> float`` (lower is better) for early stopping.
     """
 
-    def __init__(self, task: GanTask, batches: Callable[[int], Batch], options: TrainOptions, out_dir: str | Path,
+    def __init__(self, task: TrainingTask, batches: Callable[[int], Batch], options: TrainOptions, out_dir: str | Path,
                  validate: Callable[[nn.Module], float] | None = None) -> None:
         self.task, self.batches, self.options = task, batches, options
         self.out_dir = Path(out_dir)
@@ -119,7 +120,9 @@ class Trainer:
         self.task.generators.to(device)
         self.task.discriminators.to(device)
         self.opt_g = torch.optim.Adam(task.generators.parameters(), lr=options.lr, betas=options.betas)
-        self.opt_d = torch.optim.Adam(task.discriminators.parameters(), lr=options.lr, betas=options.betas)
+        has_discriminators = any(True for _ in task.discriminators.parameters())
+        self.opt_d = (torch.optim.Adam(task.discriminators.parameters(), lr=options.lr, betas=options.betas)
+                      if has_discriminators else None)
         self.ema = make_ema(task.generators[task.ema_generator]) if task.ema_generator and options.ema_decay else None
         self.use_amp = options.amp and device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
@@ -173,15 +176,18 @@ class Trainer:
     # --- one step ---------------------------------------------------------------------------------
 
     def train_step(self, batch: Batch) -> dict[str, float]:
-        """One discriminator update then one generator update; non-finite losses skip the update."""
+        """One discriminator update (when the task has discriminators) then one generator update;
+        non-finite losses skip the update."""
         factor = linear_decay(self.step, self.options.steps, self.options.decay_from)
-        for optimizer in (self.opt_g, self.opt_d):
+        optimizers = [self.opt_g] + ([self.opt_d] if self.opt_d is not None else [])
+        for optimizer in optimizers:
             for group in optimizer.param_groups:
                 group["lr"] = self.options.lr * factor
         logs: dict[str, float] = {"lr": self.options.lr * factor}
-        self.task.discriminators.requires_grad_(True)
-        logs.update(self._update("D", self.opt_d, self.task.discriminator_loss, batch))
-        self.task.discriminators.requires_grad_(False)
+        if self.opt_d is not None:
+            self.task.discriminators.requires_grad_(True)
+            logs.update(self._update("D", self.opt_d, self.task.discriminator_loss, batch))
+            self.task.discriminators.requires_grad_(False)
         logs.update(self._update("G", self.opt_g, self.task.generator_loss, batch))
         if self.ema is not None:
             ema_update(self.ema, self.task.generators[self.task.ema_generator], self.options.ema_decay)
@@ -266,7 +272,8 @@ class Trainer:
         return {"step": self.step, "skipped_steps": self.skipped_steps, "best_metric": self.best_metric,
                 "bad_validations": self.bad_validations, "generators": self.task.generators.state_dict(),
                 "discriminators": self.task.discriminators.state_dict(), "opt_g": self.opt_g.state_dict(),
-                "opt_d": self.opt_d.state_dict(), "ema": self.ema.state_dict() if self.ema is not None else {},
+                "opt_d": self.opt_d.state_dict() if self.opt_d is not None else {},
+                "ema": self.ema.state_dict() if self.ema is not None else {},
                 "scaler": self.scaler.state_dict(), "task": self.task.extra_state(), "rng": rng_state(),
                 "options": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self.options).items()}}
 
@@ -280,7 +287,8 @@ class Trainer:
         self.task.generators.load_state_dict(state["generators"])
         self.task.discriminators.load_state_dict(state["discriminators"])
         self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
+        if self.opt_d is not None:
+            self.opt_d.load_state_dict(state["opt_d"])
         if self.ema is not None and state["ema"]:
             self.ema.load_state_dict(state["ema"])
         if state["scaler"]:

@@ -1,0 +1,239 @@
+"""What AdaIN and WCT share: encode -> transform feature statistics -> invert, at one or several VGG16
+levels, with style blends, per-style masks, strength α, style statistics cached by image hash, and
+tiling with whole-image statistics for images of any size.
+
+At each level the content's statistics are gathered over the whole image (tile by tile when it is
+large), each style's transform is an affine map of the features computed from those statistics, and
+the image is then encoded, transformed and inverted tile by tile with blended overlaps. Because every
+tile uses the same whole-image map, tiles agree with each other and the seams vanish under the
+blending.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import abstractmethod
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from stylefuse.encoders.vgg import MultiLayerEncoder, cache_dir
+from stylefuse.errors import OptionError
+from stylefuse.hub import load_model
+from stylefuse.image import ops
+from stylefuse.image.io import as_picture
+from stylefuse.methods._base import Stylizer
+from stylefuse.nn.feature_transforms import FeatureStats, StatsAccumulator, apply_affine, feature_stats
+
+INVERTER_FOLDER = Path(__file__).resolve().parents[1] / "weights" / "inverters"
+"""The shipped inverters, one model folder per level (relu1_1 ... relu4_1)."""
+
+MIN_SIDE = 16
+
+
+class StyleStatsCache:
+    """Style statistics per (image hash, level, style size), in memory and on disk, so the same style
+    image is encoded once whatever the number of calls or processes."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder
+        self.memory: dict[str, FeatureStats] = {}
+        self.encodings = 0
+        """How many times a style image was actually encoded (for tests and reports)."""
+
+    def get(self, image: torch.Tensor, level: str, size: int, encoder: MultiLayerEncoder) -> FeatureStats:
+        digest = hashlib.sha256(image.contiguous().numpy().tobytes()).hexdigest()[:24]
+        key = f"{digest}-{level}-{size}"
+        if key in self.memory:
+            return self.memory[key]
+        path = self.folder / f"{key}.safetensors" if self.folder else None
+        stats = self._read(path) if path else None
+        if stats is None:
+            self.encodings += 1
+            with torch.inference_mode():
+                stats = feature_stats(encoder(ops.resize_long_side(image, size)[None], [level])[level])
+            if path:
+                self._write(path, stats)
+        self.memory[key] = stats
+        return stats
+
+    @staticmethod
+    def _read(path: Path) -> FeatureStats | None:
+        from safetensors.torch import load_file
+
+        if not path.is_file():
+            return None
+        try:
+            tensors = load_file(str(path))
+            return FeatureStats(tensors["mean"], tensors["cov"])
+        except Exception:  # a damaged cache entry is recomputed, never fatal
+            return None
+
+    @staticmethod
+    def _write(path: Path, stats: FeatureStats) -> None:
+        from safetensors.torch import save_file
+
+        from stylefuse.fileutil import atomic_write
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tensors = {"mean": stats.mean.contiguous(), "cov": stats.cov.contiguous()}
+        atomic_write(path, lambda target: save_file(tensors, str(target)))
+
+
+_STYLE_CACHE = StyleStatsCache()
+
+
+def default_style_cache() -> StyleStatsCache:
+    """The process-wide cache, backed by ``<cache dir>/style_stats``."""
+    if _STYLE_CACHE.folder is None:
+        _STYLE_CACHE.folder = cache_dir() / "style_stats"
+    return _STYLE_CACHE
+
+
+class FeatureTransferStylizer(Stylizer):
+    """Base of the feature-statistics stylizers (AdaIN, WCT); subclasses give the levels and the map.
+
+    Args:
+        size: long side of the result (None keeps the content's size).
+        alpha: style strength: features are ``α·transformed + (1-α)·content``, 0..1.
+        style_size: long side the style images are encoded at.
+        masks: one mask per style (images or paths, the content's size, white = this style), or one
+            fewer than the styles, the last style then taking what the others leave. Soft edges come
+            from the masks' grey levels and their reduction to feature resolution.
+        tile: images whose long side exceeds this are processed in overlapping tiles.
+        overlap: pixels shared by neighbouring tiles, blended linearly.
+        inverters: folder holding one inverter model folder per level (default: the shipped ones).
+        device: "cpu" or "cuda".
+        progress: accepted for CLI symmetry (each level is one quick pass).
+    """
+
+    levels: tuple[str, ...] = ()
+    strength_option = "alpha"
+
+    def __init__(self, size: int | None = None, alpha: float = 1.0, style_size: int = 512,
+                 masks: Sequence[Any] | None = None, tile: int = 1024, overlap: int = 64,
+                 inverters: str | Path | None = None, device: str = "cpu", progress: bool = False,
+                 cache: StyleStatsCache | None = None) -> None:
+        if not 0.0 <= alpha <= 1.0:
+            raise OptionError(f"alpha (strength) must be between 0 and 1, got {alpha}")
+        if size is not None and size < MIN_SIDE:
+            raise OptionError(f"size must be at least {MIN_SIDE} pixels, got {size}")
+        if tile < 128 or overlap < 0 or overlap >= tile // 2:
+            raise OptionError("tile must be >= 128 and overlap between 0 and tile / 2")
+        self.size, self.alpha, self.style_size = size, alpha, style_size
+        self.masks = list(masks) if masks else []
+        self.tile, self.overlap = tile, overlap
+        self.device = torch.device(device)
+        self.cache = cache or default_style_cache()
+        folder = Path(inverters) if inverters is not None else INVERTER_FOLDER
+        self.inverters = {level: self._load_inverter(folder / level, level) for level in self.levels}
+        self.encoders = {level: MultiLayerEncoder([level]).to(self.device) for level in self.levels}
+
+    def _load_inverter(self, folder: Path, level: str) -> torch.nn.Module:
+        if not (folder / "config.json").is_file():
+            raise OptionError(f"no {level} inverter in {folder.parent}; train one with `stylefuse train inverter "
+                              f"--level {level}` or reinstall stylefuse")
+        model, document = load_model(folder)
+        if document["config"].get("level") != level:
+            raise OptionError(f"{folder} holds a {document['config'].get('level')} inverter, not {level}")
+        return model.to(self.device)
+
+    @abstractmethod
+    def affine(self, content: FeatureStats, style: FeatureStats) -> tuple[torch.Tensor, torch.Tensor]:
+        """The feature map (matrix or per-channel scale, bias) taking content statistics to style ones."""
+
+    # --- the pipeline --------------------------------------------------------------------------------
+
+    @torch.inference_mode()
+    def stylize(self, content: torch.Tensor, styles: Sequence[torch.Tensor],
+                weights: Sequence[float] | None = None) -> torch.Tensor:
+        if not styles:
+            raise OptionError("at least one style image is needed")
+        weights = [1.0] * len(styles) if weights is None else list(weights)
+        if len(weights) != len(styles) or any(w < 0 for w in weights) or sum(weights) <= 0:
+            raise OptionError("style weights must be non-negative, one per style, and not all zero")
+        masks = self._prepare_masks(content, len(styles))
+        image = content if self.size is None else ops.resize_long_side(content, self.size).clamp(0, 1)
+        if min(image.shape[-2:]) < MIN_SIDE:
+            raise OptionError(f"the content image is too small ({image.shape[-1]}x{image.shape[-2]}); "
+                              f"its short side must be at least {MIN_SIDE} pixels")
+        image = image[None].to(self.device)
+        if masks is not None:
+            masks = ops.resize(masks[None], tuple(image.shape[-2:])).clamp(0, 1).to(self.device)
+        for level in self.levels:
+            style_stats = [self.cache.get(style.cpu(), level, self.style_size, self.encoders[level].cpu())
+                           for style in styles]
+            self.encoders[level].to(self.device)
+            image = self._transfer_level(image, level, style_stats, weights, masks).clamp(0, 1)
+        return image[0].cpu()
+
+    def _prepare_masks(self, content: torch.Tensor, count: int) -> torch.Tensor | None:
+        """(K, H, W) masks in [0, 1] at the content's size, K = number of styles, normalised to sum <= 1."""
+        if not self.masks:
+            return None
+        if len(self.masks) not in (count, count - 1):
+            raise OptionError(f"give one mask per style ({count}), or one fewer; got {len(self.masks)}")
+        planes = []
+        for mask in self.masks:
+            picture = as_picture(mask)
+            if tuple(picture.rgb.shape[-2:]) != tuple(content.shape[-2:]):
+                raise OptionError(f"mask {_describe(mask)} is {picture.rgb.shape[-1]}x{picture.rgb.shape[-2]} but the "
+                                  f"content is {content.shape[-1]}x{content.shape[-2]}; masks must match the "
+                                  "content image's size")
+            planes.append(picture.rgb.mean(0))
+        stack = torch.stack(planes)
+        total = stack.sum(0, keepdim=True)
+        stack = stack / total.clamp_min(1.0)  # overlapping masks share a pixel, never exceed 1
+        if len(self.masks) == count - 1:
+            stack = torch.cat([stack, (1 - stack.sum(0, keepdim=True)).clamp(0, 1)])
+        return stack
+
+    def _transfer_level(self, image: torch.Tensor, level: str, style_stats: list[FeatureStats],
+                        weights: list[float], masks: torch.Tensor | None) -> torch.Tensor:
+        encoder, inverter = self.encoders[level], self.inverters[level]
+        content_stats = self._content_stats(image, level)
+        if masks is None:
+            maps = [self.affine(content_stats, FeatureStats.blend(style_stats, weights))]
+        else:
+            maps = [self.affine(content_stats, stats) for stats in style_stats]
+        multiple = inverter.scale
+
+        def run(tile: torch.Tensor) -> torch.Tensor:
+            features = encoder(tile[:, :3], [level])[level]
+            if masks is None:
+                transformed = apply_affine(features, *maps[0])
+            else:
+                weights_map = F.interpolate(tile[:, 3:], size=features.shape[-2:], mode="area")
+                transformed = features * (1 - weights_map.sum(1, keepdim=True))
+                for index, (matrix, bias) in enumerate(maps):
+                    transformed = transformed + weights_map[:, index:index + 1] * apply_affine(features, matrix, bias)
+            mixed = self.alpha * transformed + (1 - self.alpha) * features
+            return inverter(mixed)
+
+        inputs = image if masks is None else torch.cat([image, masks], dim=1)
+        return ops.apply_tiled(run, inputs, tile=self.tile, overlap=self.overlap, multiple=multiple)
+
+    def _content_stats(self, image: torch.Tensor, level: str) -> FeatureStats:
+        """Whole-image feature statistics, gathered over non-overlapping tiles when the image is large."""
+        encoder = self.encoders[level]
+        height, width = image.shape[-2:]
+        if max(height, width) <= self.tile:
+            return feature_stats(encoder(image, [level])[level])
+        accumulator = StatsAccumulator()
+        for top, bottom in _even_splits(height, self.tile):
+            for left, right in _even_splits(width, self.tile):
+                accumulator.add(encoder(image[..., top:bottom, left:right], [level])[level])
+        return accumulator.stats()
+
+
+def _even_splits(length: int, tile: int) -> list[tuple[int, int]]:
+    """Cut ``length`` into near-equal pieces of at most ``tile`` (none tiny, unlike fixed strides)."""
+    pieces = -(-length // tile)
+    bounds = [round(i * length / pieces) for i in range(pieces + 1)]
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+def _describe(mask: Any) -> str:
+    return str(mask) if isinstance(mask, (str, Path)) else "image"

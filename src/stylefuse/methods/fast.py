@@ -1,0 +1,184 @@
+"""Training a fast feed-forward stylizer for one or many styles with a perceptual loss (Johnson, Alahi
+& Fei-Fei 2016, "Perceptual Losses for Real-Time Style Transfer and Super-Resolution"; many styles in
+one network through conditional instance norm, Dumoulin et al. 2017).
+
+loss = α·content + β·style + γ·TV, where content is the relative VGG16 feature error between the output
+and the photo at ``content_layers``, and style the relative Gram error against the style image of each
+batch item at ``style_layers`` (each item is paired with one style, cycling through all of them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from stylefuse.data.folders import DatasetError, ImageFolder, UnpairedCrops
+from stylefuse.encoders.vgg import ENCODER_ID, MultiLayerEncoder
+from stylefuse.errors import OptionError
+from stylefuse.image import ops
+from stylefuse.image.io import list_image_files, read_image
+from stylefuse.losses import functional as LF
+from stylefuse.methods._trainable import TrainableMethod
+from stylefuse.nn.fast_stylizer import FastStylizerNet
+from stylefuse.registry import TRAINABLE
+
+
+@dataclass
+class FastRecipe:
+    """Options of fast stylizer training.
+
+    Args:
+        size: training crop size in pixels.
+        batch_size: photos per step (each paired with one style).
+        style_size: long side the style images are scaled to before their Gram matrices are taken;
+            relative to ``size`` it sets the scale of the learned strokes.
+        content_weight (α), style_weight (β), tv_weight (γ): loss weights (relative errors).
+        channels, blocks: the network's widths and residual blocks (see :class:`FastStylizerNet`).
+        content_layers, style_layers: VGG16 layers (Johnson et al.: relu3_3; relu1_2..relu4_3).
+        style_names: names of the styles, in the order of the style images (default: file names).
+    """
+
+    size: int = 256
+    batch_size: int = 4
+    style_size: int = 384
+    content_weight: float = 1.0
+    style_weight: float = 5.0
+    tv_weight: float = 0.0
+    channels: list[int] = field(default_factory=lambda: [16, 32, 64])
+    blocks: int = 5
+    content_layers: list[str] = field(default_factory=lambda: ["relu3_3"])
+    style_layers: list[str] = field(default_factory=lambda: ["relu1_2", "relu2_2", "relu3_3", "relu4_3"])
+    style_names: list[str] = field(default_factory=list)
+
+
+def style_name_from_path(path: Path) -> str:
+    """A friendly style name from a file name: lower case, words joined by hyphens."""
+    return "-".join(path.stem.lower().replace("_", " ").split())
+
+
+def expand_style_inputs(inputs: list[Path] | Path | None) -> list[Path]:
+    """Style images given as files and/or folders (every image of a folder, sorted)."""
+    if inputs is None:
+        return []
+    paths: list[Path] = []
+    for item in [inputs] if isinstance(inputs, Path) else inputs:
+        if item.is_dir():
+            paths += list_image_files(item)
+        elif item.is_file():
+            paths.append(item)
+        else:
+            raise DatasetError(f"style image {item} does not exist")
+    return paths
+
+
+@TRAINABLE.register("fast")
+class FastStyle(TrainableMethod):
+    """A multi-style feed-forward stylizer; batches are ``(photos (B,3,S,S), style indices (B,))``."""
+
+    method_name = "fast"
+    network_name = "fast_stylizer"
+    recipe_class = FastRecipe
+    data_folders = ("data", "style")
+    default_lr = 1e-3
+    default_betas = (0.9, 0.999)
+
+    def __init__(self, recipe: FastRecipe | None = None, num_styles: int | None = None) -> None:
+        self.recipe = recipe = recipe or FastRecipe()
+        num_styles = num_styles or max(1, len(recipe.style_names))
+        self.network_config = dict(num_styles=num_styles, channels=list(recipe.channels), blocks=recipe.blocks)
+        self.generators = nn.ModuleDict({"G": FastStylizerNet(**self.network_config)})
+        self.encoder = MultiLayerEncoder(list(recipe.content_layers) + list(recipe.style_layers))
+        self.style_grams: dict[str, torch.Tensor] = {}
+        self.style_names: list[str] = list(recipe.style_names)
+
+    # --- data ----------------------------------------------------------------------------------------
+
+    def make_batches(self, folders: dict[str, Any], seed: int = 0,
+                     report: Callable[[str], None] | None = None) -> Callable[[int], Any]:
+        """Load the style images (``folders["style"]``: files or folders), compute their Gram targets,
+        and return ``batches(step)`` over crops of the photos in ``folders["data"]``."""
+        paths = expand_style_inputs(folders.get("style"))
+        if not paths:
+            raise OptionError("fast training needs at least one --style image")
+        styles = [read_image(path).rgb for path in paths]
+        self.set_styles(styles, list(self.recipe.style_names) or [style_name_from_path(p) for p in paths])
+        photos = ImageFolder(folders["data"], max_side=2 * self.recipe.size, report=report)
+        crops = UnpairedCrops([photos], self.recipe.size, self.recipe.batch_size, seed)
+        count, batch_size = len(styles), self.recipe.batch_size
+
+        def batches(step: int) -> tuple[torch.Tensor, torch.Tensor]:
+            indices = (torch.arange(batch_size) + step * batch_size) % count
+            return crops(step)[0], indices
+
+        return batches
+
+    @torch.no_grad()
+    def set_styles(self, styles: list[torch.Tensor], names: list[str]) -> None:
+        """Compute the Gram targets of ``styles`` (each (3, H, W) in [0, 1]) at ``style_size``; a network
+        with a different number of style slots is rebuilt (call this before training starts)."""
+        if len(styles) != self.generators["G"].num_styles:
+            self.network_config["num_styles"] = len(styles)
+            self.generators["G"] = FastStylizerNet(**self.network_config)
+        if len(names) != len(styles) or len(set(names)) != len(names):
+            raise OptionError(f"give one distinct name per style image ({len(styles)}), got {names}")
+        grams: dict[str, list[torch.Tensor]] = {name: [] for name in self.recipe.style_layers}
+        for style in styles:
+            features = self.encoder(ops.resize_long_side(style, self.recipe.style_size)[None], self.recipe.style_layers)
+            for name, value in features.items():
+                grams[name].append(LF.gram_matrix(value)[0])
+        self.style_grams = {name: torch.stack(values) for name, values in grams.items()}
+        self.style_names = list(names)
+
+    # --- losses --------------------------------------------------------------------------------------
+
+    def perceptual_terms(self, photos: torch.Tensor, outputs: torch.Tensor,
+                         indices: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Relative content error to ``photos`` and relative Gram error to each item's style."""
+        recipe = self.recipe
+        with torch.no_grad():
+            photo_features = self.encoder(photos, recipe.content_layers)
+        features = self.encoder(outputs)
+        content = sum(LF.content_loss(features[k], t) / t.pow(2).mean().clamp_min(1e-8)
+                      for k, t in photo_features.items()) / len(photo_features)
+        style = outputs.new_zeros(())
+        for name, grams in self.style_grams.items():
+            target = grams.to(outputs.device)[indices]
+            scale = target.pow(2).mean(dim=(1, 2)).clamp_min(1e-8)
+            error = (LF.gram_matrix(features[name]) - target).pow(2).mean(dim=(1, 2))
+            style = style + (error / scale).mean()
+        return {"content": content, "style": style / len(self.style_grams)}
+
+    def generator_loss(self, batch: tuple[torch.Tensor, torch.Tensor]) -> dict[str, torch.Tensor]:
+        photos, indices = batch
+        if not self.style_grams:
+            raise RuntimeError("call make_batches() or set_styles() first")
+        network: FastStylizerNet = self.generators["G"]
+        outputs = network(photos, nn.functional.one_hot(indices, network.num_styles).float())
+        terms = self.perceptual_terms(photos, outputs, indices)
+        recipe = self.recipe
+        terms = {"content": recipe.content_weight * terms["content"], "style": recipe.style_weight * terms["style"],
+                 "tv": recipe.tv_weight * LF.total_variation(outputs) if recipe.tv_weight else outputs.new_zeros(())}
+        terms["total"] = terms["content"] + terms["style"] + terms["tv"]
+        return terms
+
+    def validation_metric(self, batch: tuple[torch.Tensor, torch.Tensor], generator: nn.Module) -> float:
+        """α·content + β·style on held-out crops."""
+        photos, indices = batch
+        outputs = generator(photos, nn.functional.one_hot(indices, generator.num_styles).float())
+        terms = self.perceptual_terms(photos, outputs, indices)
+        return (self.recipe.content_weight * terms["content"] + self.recipe.style_weight * terms["style"]).item()
+
+    def samples(self, batch: tuple[torch.Tensor, torch.Tensor], generator: nn.Module) -> torch.Tensor:
+        """The first photo in every style: photo, then one output per style."""
+        photo = batch[0][:1]
+        styles = torch.eye(generator.num_styles)
+        outputs = generator(photo.expand(generator.num_styles, -1, -1, -1), styles)
+        return torch.cat([photo, outputs])
+
+    def export(self, trainer, folder, extra=None):
+        return super().export(trainer, folder, {"encoder": ENCODER_ID, "value_range": "[0, 1]",
+                                                "style_names": self.style_names, **(extra or {})})

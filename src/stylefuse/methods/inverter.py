@@ -1,0 +1,106 @@
+"""Training VGG16 inverters by reconstruction: photo -> encoder features at one level -> inverter ->
+image close to the photo in pixels and in shallower VGG16 features (Huang & Belongie 2017, section 6;
+Li et al. 2017, section 3.1). No style image is involved, so an inverter serves any style.
+
+loss = pixel_weight · MSE(x̂, x) + feature_weight · Σ_l relative error of VGG16 features at the levels
+relu1_1 .. min(level, feature_depth): the shallow levels sharpen edges and texture at a fraction of the
+cost of re-encoding the output up to a deep level.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from stylefuse.encoders.vgg import ENCODER_ID, MultiLayerEncoder
+from stylefuse.losses import functional as LF
+from stylefuse.methods._trainable import TrainableMethod
+from stylefuse.nn.inverter import LEVELS, VGGInverter
+from stylefuse.registry import TRAINABLE
+
+
+@dataclass
+class InverterRecipe:
+    """Options of inverter training.
+
+    Args:
+        level: the encoder level to invert (relu1_1 .. relu5_1).
+        size: training crop size in pixels.
+        batch_size: crops per step.
+        width: channel multiplier of the inverter (see :class:`VGGInverter`).
+        pixel_weight: weight of the pixel MSE (what PSNR measures).
+        feature_weight: weight of the feature reconstruction term (sharper detail).
+        feature_depth: the deepest level of the feature term.
+    """
+
+    level: str = "relu4_1"
+    size: int = 256
+    batch_size: int = 8
+    width: float = 0.5
+    pixel_weight: float = 1.0
+    feature_weight: float = 0.02
+    feature_depth: str = "relu2_1"
+
+    def __post_init__(self) -> None:
+        for value in (self.level, self.feature_depth):
+            if value not in LEVELS:
+                raise ValueError(f"unknown level {value!r}; choose from {', '.join(LEVELS)}")
+
+
+def psnr(image: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """Peak signal-to-noise ratio in dB of images in [0, 1], per item: (B, C, H, W) -> (B,)."""
+    mse = (image.clamp(0, 1) - reference).pow(2).mean(dim=(1, 2, 3))
+    return 10 * torch.log10(1.0 / mse.clamp_min(1e-10))
+
+
+@TRAINABLE.register("inverter")
+class InverterTraining(TrainableMethod):
+    """A VGG16 inverter for AdaIN / WCT; batches are ``[photos (B, 3, S, S)]`` in [0, 1]."""
+
+    method_name = "inverter"
+    network_name = "vgg16_inverter"
+    recipe_class = InverterRecipe
+    data_folders = ("data",)
+    default_lr = 5e-4
+    default_betas = (0.9, 0.999)
+
+    def __init__(self, recipe: InverterRecipe | None = None) -> None:
+        self.recipe = recipe = recipe or InverterRecipe()
+        self.network_config = dict(level=recipe.level, width=recipe.width)
+        self.generators = nn.ModuleDict({"G": VGGInverter(**self.network_config)})
+        self.feature_levels = list(LEVELS[: min(LEVELS.index(recipe.level), LEVELS.index(recipe.feature_depth)) + 1])
+        self.encoder = MultiLayerEncoder(dict.fromkeys(self.feature_levels + [recipe.level]))
+
+    def reconstruct(self, photos: torch.Tensor, generator: nn.Module) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """(reconstruction, the photos' features at the levels of the feature term)."""
+        with torch.no_grad():
+            encoded = self.encoder(photos)
+        return generator(encoded[self.recipe.level]), {k: encoded[k] for k in self.feature_levels}
+
+    def generator_loss(self, batch: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+        photos = batch[0]
+        output, targets = self.reconstruct(photos, self.generators["G"])
+        recipe = self.recipe
+        terms = {"pixel": recipe.pixel_weight * LF.content_loss(output, photos)}
+        if recipe.feature_weight:
+            features = self.encoder(output, self.feature_levels)
+            feature = sum(LF.content_loss(features[k], t) / t.pow(2).mean().clamp_min(1e-8)
+                          for k, t in targets.items()) / len(targets)
+            terms["feature"] = recipe.feature_weight * feature
+        terms["total"] = sum(terms.values())
+        return terms
+
+    def validation_metric(self, batch: list[torch.Tensor], generator: nn.Module) -> float:
+        """Negative mean PSNR (lower is better) on held-out crops."""
+        output, _ = self.reconstruct(batch[0], generator)
+        return -psnr(output, batch[0]).mean().item()
+
+    def samples(self, batch: list[torch.Tensor], generator: nn.Module) -> torch.Tensor:
+        photos = batch[0][:4]
+        return torch.cat([photos, self.reconstruct(photos, generator)[0].clamp(0, 1)])
+
+    def export(self, trainer, folder, extra=None):
+        return super().export(trainer, folder, {"encoder": ENCODER_ID, "value_range": "[0, 1]",
+                                                "level": self.recipe.level, **(extra or {})})

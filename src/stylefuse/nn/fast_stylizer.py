@@ -1,0 +1,123 @@
+"""A compact multi-style feed-forward stylizer for the CPU: an image transformation network (Johnson,
+Alahi & Fei-Fei 2016) whose instance norms are conditional (Dumoulin, Shlens & Kudlur 2017, "A
+Learned Representation for Artistic Style"): one (γ, β) set per style, everything else shared.
+
+Designed from measurements on a 2-core CPU (1024x1024, see benchmarks/fast.py): full-resolution layers
+dominate the cost, so the network goes down by 8 with three stride-2 convolutions (16/32/64 channels),
+works at 1/8 resolution in residual blocks, and comes back with nearest-upsample + 3x3 convolutions
+(no checkerboard artefacts, Odena et al. 2016), with reflection padding everywhere. Mixing styles is a
+convex combination of the (γ, β) sets, given as a style-weight vector.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from stylefuse.nn.layers import conv
+from stylefuse.registry import NETWORKS
+
+
+class ConditionalInstanceNorm2d(nn.Module):
+    """Instance normalisation followed by a per-style affine map; a weight vector over the styles mixes
+    their (γ, β) linearly (Dumoulin et al. 2017).
+
+    Args:
+        channels: C.
+        num_styles: S.
+
+    Shape: x (B, C, H, W), style (B, S) -> (B, C, H, W).
+    """
+
+    def __init__(self, channels: int, num_styles: int) -> None:
+        super().__init__()
+        self.norm = nn.InstanceNorm2d(channels, affine=False)
+        self.gamma = nn.Parameter(torch.ones(num_styles, channels))
+        self.beta = nn.Parameter(torch.zeros(num_styles, channels))
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        gamma = (style @ self.gamma)[:, :, None, None]
+        beta = (style @ self.beta)[:, :, None, None]
+        return self.norm(x) * gamma + beta
+
+
+class _ConvNormReLU(nn.Module):
+    """(optional 2x nearest upsampling) - conv - conditional instance norm - (ReLU)."""
+
+    def __init__(self, in_channels: int, out_channels: int, num_styles: int, stride: int = 1,
+                 upsample: bool = False, relu: bool = True) -> None:
+        super().__init__()
+        self.upsample = nn.Upsample(scale_factor=2, mode="nearest") if upsample else nn.Identity()
+        self.conv = conv(in_channels, out_channels, 3, stride=stride)
+        self.norm = ConditionalInstanceNorm2d(out_channels, num_styles)
+        self.relu = relu
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        x = self.norm(self.conv(self.upsample(x)), style)
+        return torch.relu(x) if self.relu else x
+
+
+class _ResidualBlock(nn.Module):
+    """conv-CIN-ReLU-conv-CIN with an identity shortcut."""
+
+    def __init__(self, channels: int, num_styles: int) -> None:
+        super().__init__()
+        self.first = _ConvNormReLU(channels, channels, num_styles)
+        self.second = _ConvNormReLU(channels, channels, num_styles, relu=False)
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        return x + self.second(self.first(x, style), style)
+
+
+@NETWORKS.register("fast_stylizer")
+class FastStylizerNet(nn.Module):
+    """Multi-style image transformation network with conditional instance norm.
+
+    Args:
+        num_styles: S, the number of (γ, β) sets.
+        channels: widths after each stride-2 convolution (the network's stride is 2**len(channels)).
+        blocks: residual blocks at the lowest resolution.
+
+    Shape: image (B, 3, H, W) in [0, 1] with H, W multiples of 2**len(channels), style (B, S) or (S,)
+    non-negative weights (one-hot for a single style) -> (B, 3, H, W) in [0, 1].
+    """
+
+    def __init__(self, num_styles: int = 1, channels: Sequence[int] = (16, 32, 64), blocks: int = 5) -> None:
+        super().__init__()
+        if num_styles < 1:
+            raise ValueError(f"num_styles must be >= 1, got {num_styles}")
+        channels = list(channels)
+        self.num_styles = num_styles
+        self.stride = 2 ** len(channels)
+        widths = [3] + channels
+        self.down = nn.ModuleList(_ConvNormReLU(widths[i], widths[i + 1], num_styles, stride=2)
+                                  for i in range(len(channels)))
+        self.blocks = nn.ModuleList(_ResidualBlock(channels[-1], num_styles) for _ in range(blocks))
+        self.up = nn.ModuleList(_ConvNormReLU(widths[i + 1], widths[i], num_styles, upsample=True)
+                                for i in range(len(channels) - 1, 0, -1))
+        self.to_rgb = nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), conv(channels[0], 3, 3))
+
+    def forward(self, image: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        if image.ndim != 4 or image.shape[1] != 3:
+            raise ValueError(f"expected images (B, 3, H, W), got {tuple(image.shape)}")
+        if image.shape[-1] % self.stride or image.shape[-2] % self.stride:
+            raise ValueError(f"height and width must be multiples of {self.stride}, got {tuple(image.shape[-2:])}")
+        if style.ndim == 1:
+            style = style.expand(image.shape[0], -1)
+        if style.shape != (image.shape[0], self.num_styles):
+            raise ValueError(f"style weights must be (B, {self.num_styles}), got {tuple(style.shape)}")
+        style = style.to(image.dtype)
+        x = image - 0.5
+        for layer in self.down:
+            x = layer(x, style)
+        for block in self.blocks:
+            x = block(x, style)
+        for layer in self.up:
+            x = layer(x, style)
+        return torch.sigmoid(self.to_rgb(x))
+
+    def norm_parameters(self) -> list[nn.Parameter]:
+        """The per-style (γ, β) tables (what personalisation trains for a new style)."""
+        return [p for m in self.modules() if isinstance(m, ConditionalInstanceNorm2d) for p in (m.gamma, m.beta)]
