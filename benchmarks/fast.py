@@ -47,12 +47,12 @@ def speed(photo, peer, ours: dict[str, FastStyleModel], sizes: list[int], runs: 
     rows = []
     for size in sizes:
         image = to_pil(ops.resize_long_side(as_picture(photo).rgb, size).clamp(0, 1))
-        row = {"size": size, "peer_ms": 1000 * median_seconds(lambda: peer.stylize(image, style=0, max_size=None),
+        row = {"size": size, "peer_ms": 1000 * median_seconds(lambda i=image: peer.stylize(i, style=0, max_size=None),
                                                               runs)}
         for name, model in ours.items():
             vector = model.style_vector([(model.names[0], 1.0)])
             row[f"{name}_ms"] = 1000 * median_seconds(
-                lambda m=model, v=vector: to_pil(m.stylize(as_picture(image).rgb, v)), runs)
+                lambda m=model, v=vector, i=image: to_pil(m.stylize(as_picture(i).rgb, v)), runs)
             row[f"{name}_ratio"] = round(row[f"{name}_ms"] / row["peer_ms"], 3)
         rows.append({k: round(v, 1) if k.endswith("_ms") else v for k, v in row.items()})
     return rows

@@ -15,7 +15,9 @@ from tests.test_cli import run_cli
 TINY = {"cyclegan": ["--set", "blocks=1", "--set", "base=4"],
         "pix2pix": ["--set", "depth=5", "--set", "base=4"],
         "adversarial_style": ["--set", "blocks=1", "--set", "base=4", "--batch-size", "2"],
-        "dcgan": ["--set", "base=4", "--batch-size", "4"]}
+        "dcgan": ["--set", "base=4", "--batch-size", "4"],
+        "fast": ["--set", "channels=[4,4,4]", "--set", "blocks=1", "--set", "style_size=32", "--batch-size", "2"],
+        "inverter": ["--set", "level=relu2_1", "--set", "width=0.125", "--batch-size", "2"]}
 
 
 @pytest.fixture
@@ -49,6 +51,17 @@ def test_train_then_use(method, folders, tmp_path, capsys, monkeypatch) -> None:
                             *TINY[method]], capsys, monkeypatch)
     assert code == 0, err
     assert json.loads((out / "config.json").read_text())["steps"] == 3
+    if method == "inverter":
+        code, _, err = run_cli(["translate", folders["b"] / "0.png", "--model", out], capsys, monkeypatch)
+        assert code == 2 and "adain and wct use inverters" in err
+        return
+    if method == "fast":  # the three images of the style folder are three named styles
+        assert json.loads((out / "config.json").read_text())["style_names"] == ["0", "1", "2"]
+        code, _, err = run_cli(["stylize", folders["a"] / "0.png", "--model", out, "--style", "0:0.5,2:0.5",
+                                "-o", tmp_path / "s.png"], capsys, monkeypatch)
+        assert code == 0, err
+        assert read_image(tmp_path / "s.png").size == (36, 40)
+        return
     if method == "dcgan":
         grid = tmp_path / "grid.png"
         code, _, err = run_cli(["generate", "--model", out, "-n", "4", "-o", grid], capsys, monkeypatch)

@@ -274,6 +274,43 @@ def _build_recipe(recipe_class, values: dict[str, Any], assignments: list[str]):
 
 
 @app.command()
+def personalize(
+    more_images: List[Path] = typer.Argument(None, help="More images of the new style (after --images)."),
+    images: List[Path] = typer.Option([], "--images", help="Images of the new style (1 to 10)."),
+    out: Path = typer.Option(..., "--out", help="Model folder to write."),
+    base: str = typer.Option("builtin", help="builtin (the shipped multi-style model) or a model folder."),
+    name: str = typer.Option("my-style", help="Name of the new style."),
+    data: Optional[Path] = typer.Option(None, help="Content photos (default: the photos shipped with stylefuse)."),
+    freeze: str = typer.Option("norm-only", help="What to train: norm-only, last-layers, decoder or all."),
+    steps: int = typer.Option(300, help="Training steps."),
+    size: int = typer.Option(256, help="Training crop size."),
+    batch_size: int = typer.Option(4, help="Photos per step."),
+    lr: Optional[float] = typer.Option(None, help="Adam learning rate (default 5e-3 for norm-only, else 1e-3)."),
+    validate_every: int = typer.Option(50, help="Steps between validations on held-out photos (0 = off)."),
+    patience: int = typer.Option(4, help="Validations without improvement before stopping early."),
+    max_minutes: Optional[float] = typer.Option(None, help="Stop (and save) after this much wall time."),
+    seed: int = typer.Option(0, help="Random seed."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Learn a new style from a few images by training few parameters of a pretrained model."""
+    from stylefuse.methods.personalize import FREEZE_STRATEGIES, personalize_model
+
+    if freeze not in FREEZE_STRATEGIES:
+        raise OptionError(f"unknown --freeze {freeze!r}; choose from {', '.join(FREEZE_STRATEGIES)}")
+    style_images = list(images) + list(more_images or [])
+    if not style_images:
+        raise OptionError("give the new style's images with --images IMG [IMG ...]")
+    summary = personalize_model(style_images, out, base=base, name=name, data=data, strategy=freeze, steps=steps,
+                                size=size, batch_size=batch_size, lr=lr, validate_every=validate_every,
+                                patience=patience, max_minutes=max_minutes, seed=seed, progress=not quiet,
+                                report=typer.echo)
+    typer.echo(f"{summary['state']} at step {summary['steps']} ({summary['seconds']:.0f} s); model folder {out}; "
+               f"try: stylefuse stylize photo.jpg --model {out} --style {name}")
+    if summary["state"] == "interrupted":
+        raise typer.Exit(130)
+
+
+@app.command()
 def translate(
     content: Path = typer.Argument(..., help="Image or folder to translate."),
     model: Path = typer.Option(..., "--model", help="Model folder from `stylefuse train`."),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -119,9 +120,11 @@ class FastStyleModel:
         buffer = io.BytesIO()
         example = (torch.rand(1, 3, 64, 64), torch.full((1, len(self.names) or 1), 1.0))
         cpu_network = self.network.cpu()
-        torch.onnx.export(cpu_network, example, buffer, dynamo=False, input_names=["image", "style"],
-                          output_names=["stylized"], opset_version=17,
-                          dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"}, "style": {0: "batch"}})
+        with warnings.catch_warnings():  # the exporter's notes on instance norm and slicing concern training
+            warnings.simplefilter("ignore")
+            torch.onnx.export(cpu_network, example, buffer, dynamo=False, input_names=["image", "style"],
+                              output_names=["stylized"], opset_version=17,
+                              dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"}, "style": {0: "batch"}})
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, lambda target: target.write_bytes(buffer.getvalue()))
         return buffer.getvalue()

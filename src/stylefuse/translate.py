@@ -30,8 +30,13 @@ class GeneratorModel:
     @torch.no_grad()
     def translate(self, rgb: torch.Tensor, tile: int = 512, overlap: int = 64) -> torch.Tensor:
         """Translate (3, H, W) in [0, 1] to (3, H, W) in [0, 1]; large images go through overlapping tiles."""
-        if self.document["network"] == "dcgan_generator":
+        network = self.document["network"]
+        if network == "dcgan_generator":
             raise OptionError(f"this is a {self.method} model, which generates from noise: use `stylefuse generate`")
+        if network == "fast_stylizer":
+            raise OptionError("this is a multi-style model: use `stylefuse stylize IMAGE --model DIR --style NAME`")
+        if network == "vgg16_inverter":
+            raise OptionError("this is a VGG16 inverter: adain and wct use inverters, it does not translate images")
         x = rgb[None].to(self.device) * 2 - 1
         y = ops.apply_tiled(self.model, x, tile=tile, overlap=overlap, multiple=self.multiple)
         return ((y[0] + 1) / 2).clamp(0, 1).cpu()

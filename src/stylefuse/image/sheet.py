@@ -21,7 +21,7 @@ def contact_sheet(cells: Sequence[tuple[str, torch.Tensor]], columns: int | None
 
     Args:
         cells: (label, image (3, H, W) in [0, 1]) pairs, in reading order; each image is scaled so its
-            long side is ``cell_size`` and centred in its cell.
+            long side is ``cell_size`` and centred in its cell (cells are as tall as the tallest image).
         columns: images per row (default: a near-square grid).
         cell_size: long side of each image in pixels.
 
@@ -32,13 +32,14 @@ def contact_sheet(cells: Sequence[tuple[str, torch.Tensor]], columns: int | None
         raise ValueError("a contact sheet needs at least one image")
     columns = columns or math.ceil(math.sqrt(len(cells)))
     rows = math.ceil(len(cells) / columns)
-    step_x, step_y = cell_size + GAP, cell_size + LABEL_HEIGHT + GAP
+    tiles = [to_pil(ops.resize_long_side(image.clamp(0, 1), cell_size).clamp(0, 1)) for _, image in cells]
+    cell_height = max(tile.height for tile in tiles)
+    step_x, step_y = cell_size + GAP, cell_height + LABEL_HEIGHT + GAP
     sheet = Image.new("RGB", (columns * step_x + GAP, rows * step_y + GAP), "white")
     draw = ImageDraw.Draw(sheet)
     font = ImageFont.load_default()
-    for index, (label, image) in enumerate(cells):
+    for index, ((label, _), tile) in enumerate(zip(cells, tiles)):
         x0, y0 = GAP + (index % columns) * step_x, GAP + (index // columns) * step_y
-        tile = to_pil(ops.resize_long_side(image.clamp(0, 1), cell_size).clamp(0, 1))
-        sheet.paste(tile, (x0 + (cell_size - tile.width) // 2, y0 + (cell_size - tile.height) // 2))
-        draw.text((x0 + 2, y0 + cell_size + 3), label[:40], fill="black", font=font)
+        sheet.paste(tile, (x0 + (cell_size - tile.width) // 2, y0 + (cell_height - tile.height) // 2))
+        draw.text((x0 + 2, y0 + cell_height + 3), label[:40], fill="black", font=font)
     return sheet

@@ -190,7 +190,10 @@ class Trainer:
             self.task.discriminators.requires_grad_(False)
         logs.update(self._update("G", self.opt_g, self.task.generator_loss, batch))
         if self.ema is not None:
-            ema_update(self.ema, self.task.generators[self.task.ema_generator], self.options.ema_decay)
+            # warm-up (as TensorFlow's ExponentialMovingAverage with num_updates): early on the average
+            # follows the weights closely, so short runs do not export a mix with the random init
+            decay = min(self.options.ema_decay, (1 + self.step) / (10 + self.step))
+            ema_update(self.ema, self.task.generators[self.task.ema_generator], decay)
         return logs
 
     def _update(self, name: str, optimizer: torch.optim.Optimizer, loss_fn, batch: Batch) -> dict[str, float]:

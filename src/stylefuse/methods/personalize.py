@@ -1,0 +1,234 @@
+"""Personalising the multi-style network: learn a new style from a few images by training few
+parameters, everything else frozen (transfer learning; for conditional instance norm, Dumoulin et al.
+2017, section 4.2, show that a new style needs only its own (γ, β)).
+
+The base network's S styles are kept as they are; the result has S + 1 styles, the new one last, so it
+blends with the built-in ones (``--style my-style:0.5,starry-night:0.5``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from stylefuse.data.folders import ImageFolder, UnpairedCrops
+from stylefuse.errors import OptionError
+from stylefuse.hub import load_model, read_config
+from stylefuse.image.io import read_image
+from stylefuse.methods.fast import FastRecipe, FastStyle, expand_style_inputs
+from stylefuse.nn.fast_stylizer import ConditionalInstanceNorm2d, FastStylizerNet
+
+FREEZE_STRATEGIES = {
+    "norm-only": "only the new style's conditional-norm (γ, β): about 1% of the parameters",
+    "last-layers": "the new (γ, β) and the last upsampling block and output convolution",
+    "decoder": "the new (γ, β) and every upsampling block and the output convolution",
+    "all": "every parameter (fine-tuning the whole network; the base styles change too)",
+}
+"""Names and meanings of the freezing strategies."""
+
+
+@dataclass
+class PersonalizeRecipe(FastRecipe):
+    """Options of personalisation (see :class:`FastRecipe`); ``strategy`` is a :data:`FREEZE_STRATEGIES`
+    name and ``validation_fraction`` the share of content photos held out for early stopping."""
+
+    strategy: str = "norm-only"
+    validation_fraction: float = 0.2
+    style_names: list[str] = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.strategy not in FREEZE_STRATEGIES:
+            raise OptionError(f"unknown --freeze {self.strategy!r}; choose from {', '.join(FREEZE_STRATEGIES)}")
+        self.style_names = list(self.style_names or ["my-style"])
+
+
+def base_network(base: str | Path) -> tuple[FastStylizerNet, dict[str, Any]]:
+    """The network and config document of a multi-style model folder ("builtin" for the shipped one)."""
+    from stylefuse.styles import BUILTIN_FOLDER
+
+    folder = BUILTIN_FOLDER if str(base) == "builtin" else Path(base)
+    if str(base) == "builtin" and not (folder / "config.json").is_file():
+        raise OptionError("this installation ships no built-in styles to personalise; give --base DIR")
+    document = read_config(folder)
+    if document["network"] != "fast_stylizer":
+        raise OptionError(f"{folder} holds a {document.get('method', 'unknown')} model; personalise a multi-style "
+                          "model (or a GAN model folder with its own base)")
+    network, document = load_model(folder)
+    return network, document
+
+
+def extend_with_a_style(base: FastStylizerNet) -> FastStylizerNet:
+    """A copy of ``base`` with one more style slot, initialised to the mean (γ, β) of the base styles
+    (a neutral starting point from which every base style is equally near)."""
+    config = dict(num_styles=base.num_styles + 1, channels=[m.conv[1].out_channels for m in base.down],
+                  blocks=len(base.blocks))
+    network = FastStylizerNet(**config)
+    state = base.state_dict()
+    for name, tensor in list(state.items()):
+        if name.endswith((".gamma", ".beta")):
+            state[name] = torch.cat([tensor, tensor.mean(0, keepdim=True)])
+    network.load_state_dict(state)
+    return network
+
+
+def freeze(network: FastStylizerNet, strategy: str) -> int:
+    """Set ``requires_grad`` by strategy; for the norm tables only the last row (the new style) gets
+    gradients. Returns the number of trained parameters."""
+    network.requires_grad_(strategy == "all")
+    trained = sum(p.numel() for p in network.parameters()) if strategy == "all" else 0
+    if strategy == "all":
+        return trained
+    open_modules: list[nn.Module] = []
+    if strategy == "last-layers":
+        open_modules = [network.up[-1].conv, network.to_rgb]
+    elif strategy == "decoder":
+        open_modules = [layer.conv for layer in network.up] + [network.to_rgb]
+    for module in open_modules:
+        module.requires_grad_(True)
+        trained += sum(p.numel() for p in module.parameters())
+    for norm in (m for m in network.modules() if isinstance(m, ConditionalInstanceNorm2d)):
+        for table in (norm.gamma, norm.beta):
+            table.requires_grad_(True)
+            table.register_hook(_only_last_row)
+            trained += table.shape[1]
+    return trained
+
+
+def _only_last_row(gradient: torch.Tensor) -> torch.Tensor:
+    mask = torch.zeros_like(gradient)
+    mask[-1] = 1
+    return gradient * mask
+
+
+class Personalize(FastStyle):
+    """A new style for a multi-style network; batches are ``(photos, indices)`` with every index the
+    new style's."""
+
+    method_name = "personalize"
+
+    def __init__(self, base: str | Path = "builtin", recipe: PersonalizeRecipe | None = None) -> None:
+        recipe = recipe or PersonalizeRecipe()
+        base_net, document = base_network(base)
+        recipe.channels = [m.conv[1].out_channels for m in base_net.down]
+        recipe.blocks = len(base_net.blocks)
+        super().__init__(recipe, num_styles=base_net.num_styles + 1)
+        network = extend_with_a_style(base_net)
+        self.generators["G"] = network
+        self.network_config = dict(num_styles=network.num_styles, channels=list(recipe.channels),
+                                   blocks=recipe.blocks)
+        self.base_names = list(document.get("style_names") or [])
+        self.new_name = recipe.style_names[0]
+        if self.new_name in self.base_names:
+            raise OptionError(f"the base already has a style named {self.new_name!r}; choose another --name")
+        self.style_names = self.base_names + [self.new_name]
+        self.trained_parameters = freeze(network, recipe.strategy)
+        self.total_parameters = sum(p.numel() for p in network.parameters())
+        self.ema_generator = None  # few steps: the last weights, validated, are what we keep
+
+    def make_batches(self, folders: dict[str, Any], seed: int = 0,
+                     report: Callable[[str], None] | None = None) -> Callable[[int], Any]:
+        """Gram targets: the mean over the new style's images; photos split into training crops
+        (steps >= 0) and validation crops (steps < 0)."""
+        paths = expand_style_inputs(folders.get("style"))
+        if not 1 <= len(paths) <= 10:
+            raise OptionError(f"give 1 to 10 images of the new style, got {len(paths)}")
+        self._set_new_style([read_image(path).rgb for path in paths])
+        photos = ImageFolder(folders["data"], max_side=2 * self.recipe.size, report=report)
+        held = max(1, round(len(photos) * self.recipe.validation_fraction)) if len(photos) > 1 else 0
+        train_set, valid_set = _split(photos, held)
+        train = UnpairedCrops([train_set], self.recipe.size, self.recipe.batch_size, seed)
+        valid = UnpairedCrops([valid_set], self.recipe.size, self.recipe.batch_size, seed + 1)
+        index = torch.full((self.recipe.batch_size,), self.generators["G"].num_styles - 1)
+
+        def batches(step: int) -> tuple[torch.Tensor, torch.Tensor]:
+            return (train(step) if step >= 0 else valid(step))[0], index
+
+        return batches
+
+    @torch.no_grad()
+    def _set_new_style(self, images: list[torch.Tensor]) -> None:
+        from stylefuse.image import ops
+        from stylefuse.losses import functional as LF
+
+        slots = self.generators["G"].num_styles
+        sums: dict[str, torch.Tensor] = {}
+        for image in images:
+            features = self.encoder(ops.resize_long_side(image, self.recipe.style_size)[None], self.recipe.style_layers)
+            for name, value in features.items():
+                gram = LF.gram_matrix(value)[0] / len(images)
+                sums[name] = sums[name] + gram if name in sums else gram
+        self.style_grams = {name: gram.expand(slots, -1, -1).clone() for name, gram in sums.items()}
+
+    def samples(self, batch, generator):
+        photos = batch[0][:4]
+        return torch.cat([photos, generator(photos, nn.functional.one_hot(batch[1][:4], generator.num_styles).float())])
+
+    def export(self, trainer, folder, extra=None):
+        return super().export(trainer, folder, {"base_styles": self.base_names, "strategy": self.recipe.strategy,
+                                                "trained_parameters": self.trained_parameters, **(extra or {})})
+
+
+def _split(photos: ImageFolder, held: int) -> tuple[ImageFolder, ImageFolder]:
+    """(training, validation) views of a folder: the last ``held`` images validate (all train and
+    validate when there is a single photo)."""
+    import copy
+
+    if held == 0:
+        return photos, photos
+    train, valid = copy.copy(photos), copy.copy(photos)
+    train.paths, train.images = photos.paths[:-held], photos.images[:-held]
+    valid.paths, valid.images = photos.paths[-held:], photos.images[-held:]
+    return train, valid
+
+
+DEFAULT_PHOTOS = Path(__file__).resolve().parents[1] / "data" / "photos"
+"""Content photos shipped with stylefuse, used when no --data is given."""
+
+
+def personalize_model(style_images: list[Path], out: Path, base: str | Path = "builtin", name: str = "my-style",
+                      data: Path | None = None, strategy: str = "norm-only", steps: int = 300, size: int = 256,
+                      batch_size: int = 4, lr: float | None = None, validate_every: int = 50, patience: int = 4,
+                      max_minutes: float | None = None, seed: int = 0, progress: bool = True,
+                      report: Callable[[str], None] = print) -> dict[str, Any]:
+    """Train a new style into a copy of ``base`` and write the result to ``out`` (a model folder).
+
+    Prints what it trains (parameter counts) and a time estimate from one measured step, then trains
+    with early stopping on held-out photos and exports the best validated weights.
+
+    Returns:
+        The trainer's summary plus ``state`` ("done", "stopped early" or "interrupted").
+    """
+    import time
+
+    from stylefuse.train.loop import Trainer, TrainOptions
+
+    torch.manual_seed(seed)
+    recipe = PersonalizeRecipe(size=size, batch_size=batch_size, strategy=strategy, style_names=[name])
+    task = Personalize(base, recipe)
+    batches = task.make_batches({"data": data or DEFAULT_PHOTOS, "style": list(style_images)}, seed,
+                                report=report)
+    share = 100 * task.trained_parameters / task.total_parameters
+    report(f"training {task.trained_parameters:,} of {task.total_parameters:,} parameters ({share:.2f}%): "
+           f"{strategy} = {FREEZE_STRATEGIES[strategy]}")
+    started = time.perf_counter()
+    task.generator_loss(batches(0))["total"].backward()
+    task.generators.zero_grad(set_to_none=True)
+    estimate = (time.perf_counter() - started) * steps
+    report(f"estimated time: {estimate / 60:.1f} min for {steps} steps on this machine")
+    options = TrainOptions(steps=steps, lr=lr or (5e-3 if strategy == "norm-only" else 1e-3), betas=(0.9, 0.999),
+                           ema_decay=None, checkpoint_every=100, sample_every=100, validate_every=validate_every,
+                           patience=patience if validate_every else 0, seed=seed, progress=progress,
+                           max_seconds=max_minutes * 60 if max_minutes else None)
+    trainer = Trainer(task, batches, options, out, validate=task.validator(batches) if validate_every else None)
+    summary = trainer.fit()
+    best = Path(out) / "best_generator.pt"
+    if best.is_file():
+        task.generators["G"].load_state_dict(torch.load(best, weights_only=True))
+    task.export(trainer, out)
+    summary["state"] = ("interrupted" if summary["interrupted"] else
+                        "stopped early" if summary["stopped_early"] else "done")
+    return summary

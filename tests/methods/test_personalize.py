@@ -1,0 +1,92 @@
+"""Personalisation: what each strategy trains, that the base styles stay intact, the CLI end to end."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import torch
+from tests.test_cli import run_cli
+
+from stylefuse.hub import load_model, save_model
+from stylefuse.image.io import read_image, write_image
+from stylefuse.methods.personalize import FREEZE_STRATEGIES, extend_with_a_style, freeze
+from stylefuse.nn.fast_stylizer import FastStylizerNet
+
+
+@pytest.fixture
+def base(tmp_path: Path) -> Path:
+    torch.manual_seed(0)
+    network = FastStylizerNet(num_styles=2, channels=(8, 8, 16), blocks=2)
+    with torch.no_grad():
+        for parameter in network.norm_parameters():
+            parameter.add_(torch.randn_like(parameter))
+    return save_model(network, tmp_path / "base", "fast_stylizer", dict(num_styles=2, channels=[8, 8, 16], blocks=2),
+                      extra={"style_names": ["ink", "sun"]})
+
+
+def test_the_new_slot_starts_at_the_mean_of_the_base_styles(base) -> None:
+    network, _ = load_model(base)
+    extended = extend_with_a_style(network)
+    assert extended.num_styles == 3
+    image = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        for index in range(2):
+            style = torch.eye(2)[index]
+            assert torch.allclose(network(image, style), extended(image, torch.cat([style, torch.zeros(1)])),
+                                  atol=1e-6)
+
+
+@pytest.mark.parametrize("strategy", list(FREEZE_STRATEGIES))
+def test_strategies_train_increasing_shares(base, strategy) -> None:
+    network = extend_with_a_style(load_model(base)[0])
+    trained = freeze(network, strategy)
+    total = sum(p.numel() for p in network.parameters())
+    expected_share = {"norm-only": 0.05, "last-layers": 0.5, "decoder": 0.8, "all": 1.0}[strategy]
+    assert 0 < trained <= expected_share * total
+
+
+def test_norm_only_leaves_the_base_styles_untouched(base) -> None:
+    network = extend_with_a_style(load_model(base)[0])
+    freeze(network, "norm-only")
+    before = {k: v.clone() for k, v in network.state_dict().items()}
+    optimizer = torch.optim.Adam([p for p in network.parameters() if p.requires_grad], lr=0.1)
+    network(torch.rand(2, 3, 32, 32), torch.tensor([0.0, 0.0, 1.0])).mean().backward()
+    optimizer.step()
+    after = network.state_dict()
+    changed = [k for k in before if not torch.equal(before[k], after[k])]
+    assert changed and all(k.endswith((".gamma", ".beta")) for k in changed)
+    assert all(torch.equal(before[k][:2], after[k][:2]) for k in changed)
+
+
+def test_personalize_cli_end_to_end(tmp_path, base, capsys, monkeypatch) -> None:
+    generator = torch.Generator().manual_seed(1)
+    photos = tmp_path / "photos"
+    for index in range(4):
+        write_image(photos / f"{index}.png", torch.rand(3, 48, 40, generator=generator))
+    styles = [write_image(tmp_path / f"style{i}.png", torch.rand(3, 40, 40, generator=generator)) for i in range(2)]
+    out = tmp_path / "mine"
+    code, stdout, err = run_cli(["personalize", "--images", styles[0], styles[1], "--base", base, "--name", "dots",
+                                 "--data", photos, "--out", out, "--steps", "3", "--size", "32", "--batch-size", "2",
+                                 "--validate-every", "1", "-q"], capsys, monkeypatch)
+    assert code == 0, err
+    trained, total = (int(n.replace(",", "")) for n in re.search(r"training ([\d,]+) of ([\d,]+)", stdout).groups())
+    assert trained < 0.05 * total
+    assert "estimated time" in stdout
+    result = tmp_path / "blend.png"
+    code, _, err = run_cli(["stylize", photos / "0.png", "--model", out, "--style", "dots:0.5,ink:0.5",
+                            "-o", result], capsys, monkeypatch)
+    assert code == 0, err
+    assert read_image(result).size == (40, 48)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--freeze", "most"], "unknown --freeze 'most'"),
+    (["--name", "ink"], "already has a style named 'ink'"),
+])
+def test_personalize_errors(tmp_path, base, args, message, capsys, monkeypatch) -> None:
+    style = write_image(tmp_path / "s.png", torch.rand(3, 32, 32))
+    code, _, err = run_cli(["personalize", "--images", style, "--base", base, "--out", tmp_path / "o", *args],
+                           capsys, monkeypatch)
+    assert code == 2 and message in err
