@@ -76,7 +76,8 @@ class TrainOptions:
         checkpoint_every, sample_every, log_every: intervals in steps (0 disables checkpoints/samples).
         validate_every, patience: early stopping: validate every N steps, stop after ``patience``
             validations without improvement (0 disables).
-        max_seconds: stop after this much wall time (a time budget), None for no limit.
+        max_seconds: stop after this much training time (a time budget; time spent validating, writing
+            samples and checkpoints does not count), None for no limit.
         seed: seed of the global RNG at the start.
         amp: mixed precision, used only on CUDA.
         device: "cpu" or "cuda".
@@ -127,6 +128,7 @@ class Trainer:
         self.use_amp = options.amp and device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
         self.step = 0
+        self._started, self._overhead = time.perf_counter(), 0.0
         self.skipped_steps = 0
         self.best_metric = math.inf
         self.bad_validations = 0
@@ -144,7 +146,8 @@ class Trainer:
         else:
             torch.manual_seed(self.options.seed)
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        started, interrupted, stopped_early = time.perf_counter(), False, False
+        interrupted, stopped_early = False, False
+        self._started, self._overhead = time.perf_counter(), 0.0
         last: dict[str, float] = {}
         with progress_bar("train", total=self.options.steps, enabled=self.options.progress) as bar:
             bar.update(advance=self.step)
@@ -158,7 +161,7 @@ class Trainer:
                     if self._should_stop_early():
                         stopped_early = True
                         break
-                    if self.options.max_seconds and time.perf_counter() - started > self.options.max_seconds:
+                    if self.options.max_seconds and self.training_seconds() > self.options.max_seconds:
                         break
             except KeyboardInterrupt:
                 interrupted = True
@@ -167,7 +170,12 @@ class Trainer:
             self._writer.close()
         return {"steps": self.step, "skipped_steps": self.skipped_steps, "interrupted": interrupted,
                 "stopped_early": stopped_early, "best_metric": self.best_metric, "last": last,
-                "seconds": time.perf_counter() - started}
+                "seconds": time.perf_counter() - self._started, "training_seconds": self.training_seconds()}
+
+    def training_seconds(self) -> float:
+        """Seconds spent training in the current :meth:`fit` (validation, samples and checkpoints
+        excluded)."""
+        return time.perf_counter() - self._started - self._overhead
 
     def inference_generator(self) -> nn.Module:
         """The EMA generator when there is one, else the trained one."""
@@ -213,6 +221,11 @@ class Trainer:
     # --- logging, samples, checkpoints, validation -----------------------------------------------
 
     def _periodic(self, logs: dict[str, float]) -> None:
+        begun = time.perf_counter()
+        self._write_periodic(logs)
+        self._overhead += time.perf_counter() - begun
+
+    def _write_periodic(self, logs: dict[str, float]) -> None:
         options, step = self.options, self.step
         if options.log_every and (step % options.log_every == 0 or step == options.steps):
             self._log_line({"step": step, **logs})
@@ -226,6 +239,13 @@ class Trainer:
             self.save(self.out_dir)
 
     def _should_stop_early(self) -> bool:
+        begun = time.perf_counter()
+        try:
+            return self._validate_and_decide()
+        finally:
+            self._overhead += time.perf_counter() - begun
+
+    def _validate_and_decide(self) -> bool:
         options = self.options
         if not (self.validate and options.validate_every and self.step % options.validate_every == 0):
             return False

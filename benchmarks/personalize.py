@@ -1,0 +1,149 @@
+"""Personalisation against training from scratch, with the same data and the same CPU time.
+
+For each of the 3 artworks the built-in model was not trained on, on 2 threads:
+- personalise: the built-in network plus one new style slot, training only the new (γ, β) (norm-only);
+- from scratch: the same architecture, every parameter trained from a random initialisation;
+each for ``--minutes`` of training time, on the bench photos minus the 5 held-out ones. Every
+``--every`` steps both are validated on fixed 256 px crops of the held-out photos (validation time is not
+counted): α·content + β·style, the training objective. Prints, per artwork, the final losses, the
+trained parameter shares, and the training time each run needed to first reach the personalised
+model's final validation loss; ratio = scratch time / personalised time (target >= 5; a run that
+never reaches it counts as its whole budget, so the ratio is then a lower bound). Writes a picture of
+both results on a held-out photo. Needs ../shared/data/bench.
+
+    python benchmarks/personalize.py --minutes 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+import torch
+
+from stylefuse.data.folders import ImageFolder, UnpairedCrops
+from stylefuse.image import ops
+from stylefuse.image.io import as_picture, read_image, write_image
+from stylefuse.image.sheet import contact_sheet
+from stylefuse.methods.fast import FastRecipe, FastStyle
+from stylefuse.methods.personalize import Personalize, PersonalizeRecipe
+from stylefuse.train.loop import Trainer, TrainOptions
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import BENCH, HELD_OUT, require_bench  # noqa: E402
+
+ARTWORKS = ("klee_clouds_over_bor_1940", "vallotton_camille_mauclair_woodcut", "puck_caricature_lithograph_1890s")
+
+
+def training_photos(folder: Path) -> Path:
+    """A folder of links to the bench photos that are not held out."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in sorted((BENCH / "content").glob("*.jpg")):
+        link = folder / path.name
+        if path.stem not in HELD_OUT and not link.exists():
+            link.symlink_to(path)
+    return folder
+
+
+def held_out_batches(size: int, count: int = 5) -> list[torch.Tensor]:
+    photos = ImageFolder(BENCH / "content", max_side=2 * size)
+    keep = [i for i, path in enumerate(photos.paths) if path.stem in HELD_OUT]
+    photos.paths, photos.images = [photos.paths[i] for i in keep], [photos.images[i] for i in keep]
+    crops = UnpairedCrops([photos], size, batch_size=4, seed=123)
+    return [crops(step)[0] for step in range(count)]
+
+
+def run(task: FastStyle, photos: Path, artwork: Path, minutes: float, lr: float, every: int,
+        validation: list[torch.Tensor], out: Path) -> dict:
+    """Train ``task`` for ``minutes`` of training time; return its validation curve
+    ``[(training seconds, loss), ...]`` and final loss."""
+    batches = task.make_batches({"data": photos, "style": [artwork]}, seed=0)
+    new_style = task.generators["G"].num_styles - 1
+    indices = torch.full((validation[0].shape[0],), new_style)
+    curve: list[tuple[float, float]] = []
+    trainer: Trainer | None = None
+
+    @torch.no_grad()
+    def validate(generator) -> float:
+        value = sum(task.validation_metric((batch, indices), generator) for batch in validation) / len(validation)
+        curve.append((round(trainer.training_seconds(), 1), round(value, 4)))
+        return value
+
+    options = TrainOptions(steps=1_000_000, lr=lr, betas=(0.9, 0.999), decay_from=1.0, ema_decay=None,
+                           checkpoint_every=0, sample_every=0, validate_every=every, progress=False,
+                           max_seconds=minutes * 60)
+    trainer = Trainer(task, batches, options, out, validate=validate)
+    summary = trainer.fit()
+    validate(task.generators["G"])
+    return {"steps": summary["steps"], "curve": curve, "final": curve[-1][1]}
+
+
+@torch.no_grad()
+def render(network, photo: torch.Tensor) -> torch.Tensor:
+    """``photo`` (3, H, W) in the network's last style."""
+    style = torch.eye(network.num_styles)[-1]
+    return ops.apply_padded(lambda x: network(x, style), photo[None], network.stride)[0]
+
+
+def time_to_reach(curve: list[tuple[float, float]], target: float) -> float | None:
+    return next((seconds for seconds, value in curve if value <= target), None)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=5.0)
+    parser.add_argument("--every", type=int, default=10, help="steps between validations")
+    parser.add_argument("--size", type=int, default=192)
+    parser.add_argument("--work", type=Path, default=Path("out/bench_personalize"))
+    parser.add_argument("--out", type=Path, default=Path(f"benchmarks/results/personalize-{date.today()}.json"))
+    args = parser.parse_args()
+    require_bench()
+    photos = training_photos(args.work / "photos")
+    validation = held_out_batches(256)
+    result = {"benchmark": "personalize", "minutes_each": args.minutes, "threads": torch.get_num_threads(),
+              "artworks": {}}
+    cells = []
+    probe = ops.resize_long_side(read_image(BENCH / "content" / f"{HELD_OUT[0]}.jpg").rgb, 256).clamp(0, 1)
+    for artwork in ARTWORKS:
+        path = BENCH / "style" / f"{artwork}.jpg"
+        torch.manual_seed(0)
+        mine = Personalize("builtin", PersonalizeRecipe(size=args.size, style_names=["new"]))
+        personal = run(mine, photos, path, args.minutes, 5e-3, args.every, validation, args.work / "p" / artwork)
+        torch.manual_seed(0)
+        scratch_task = FastStyle(FastRecipe(size=args.size, channels=mine.recipe.channels, blocks=mine.recipe.blocks),
+                                 num_styles=1)
+        scratch = run(scratch_task, photos, path, args.minutes, 1e-3, args.every, validation,
+                      args.work / "s" / artwork)
+        target = personal["final"]
+        reach_personal = time_to_reach(personal["curve"], target)
+        reach_scratch = time_to_reach(scratch["curve"], target)
+        scratch_seconds = reach_scratch if reach_scratch is not None else args.minutes * 60
+        result["artworks"][artwork] = {
+            "personalized": {"final_loss": round(personal["final"], 4), "steps": personal["steps"],
+                             "trained_parameters": mine.trained_parameters, "total_parameters": mine.total_parameters,
+                             "trained_share": round(mine.trained_parameters / mine.total_parameters, 4),
+                             "seconds_to_target": reach_personal},
+            "scratch": {"final_loss": round(scratch["final"], 4), "steps": scratch["steps"],
+                        "seconds_to_target": reach_scratch, "reached": reach_scratch is not None},
+            "ratio_scratch_over_personalized": (round(scratch_seconds / max(reach_personal, 1e-9), 2)
+                                                if reach_personal else None),
+            "ratio_is_lower_bound": reach_scratch is None,
+            "curves": {"personalized": personal["curve"], "scratch": scratch["curve"]},
+        }
+        cells += [(artwork[:20], read_image(path).rgb), ("personalised", render(mine.generators["G"], probe)),
+                  ("from scratch", render(scratch_task.generators["G"], probe))]
+    sheet = args.work / "personalize.jpg"
+    write_image(sheet, as_picture(contact_sheet([("photo", probe)] + cells, columns=4, cell_size=256)).rgb)
+    result["sheet"] = str(sheet)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
+    summary = {k: {key: v[key] for key in ("personalized", "scratch", "ratio_scratch_over_personalized",
+                                            "ratio_is_lower_bound")} for k, v in result["artworks"].items()}
+    print(json.dumps({**{k: v for k, v in result.items() if k != "artworks"}, "artworks": summary}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
