@@ -409,6 +409,37 @@ def sheet(
     typer.echo(f"wrote {output} ({len(names)} styles)")
 
 
+@app.command("eval")
+def eval_command(
+    method: str = typer.Option(..., "--method", "-m", help="A registered method, or `fast` for named styles."),
+    content: Path = typer.Option(..., "--content", help="Folder of photos."),
+    style: Path = typer.Option(..., "--style", help="Folder of paintings."),
+    out: Path = typer.Option(..., "--out", help="Report folder (results are cached there)."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Multi-style model folder for `fast` (default: "
+                                         "built-in)."),
+    size: int = typer.Option(512, help="Long side of the photos."),
+    steps: Optional[int] = typer.Option(None, help="Optimisation steps (gatys)."),
+    alpha: Optional[float] = typer.Option(None, "--alpha", help="Style strength (adain, wct)."),
+    metric: List[str] = typer.Option([], "--metric", help="Metrics to compute (default: all registered)."),
+    no_distribution: bool = typer.Option(False, "--no-distribution", help="Skip patch FID / KID / ArtFID."),
+) -> None:
+    """Stylize every photo x painting pair, measure the results and write metrics.json + report.html."""
+    from stylefuse.evaluate import evaluate, method_candidate, named_styles_candidate
+    from stylefuse.metrics.report import write_report
+
+    if method == "fast":
+        candidate = named_styles_candidate(None if model is None else str(model))
+    else:
+        options = {key: value for key, value in dict(steps=steps, alpha=alpha).items() if value is not None}
+        candidate = method_candidate(method, **options)
+    run = evaluate(candidate, content, style, out, size=size, metric_names=metric or None,
+                   distribution=not no_distribution, report=_err)
+    path = write_report([run], out)
+    summary = ", ".join(f"{k} {v:.4g}" for k, v in run["summary"].items())
+    typer.echo(f"{run['pairs']} pairs: {summary}")
+    typer.echo(f"wrote {path}")
+
+
 @app.command()
 def info() -> None:
     """Show versions, threads, device and the status of the pretrained weights."""

@@ -73,3 +73,4 @@ class Registry:
 METHODS = Registry("method", "stylefuse.methods")
 NETWORKS = Registry("network", "stylefuse.nn")
 TRAINABLE = Registry("training method", "stylefuse.methods")
+METRICS = Registry("metric", "stylefuse.metrics")

@@ -94,6 +94,7 @@ class FastStyle(TrainableMethod):
         self.encoder = MultiLayerEncoder(list(recipe.content_layers) + list(recipe.style_layers))
         self.style_grams: dict[str, torch.Tensor] = {}
         self.style_names: list[str] = list(recipe.style_names)
+        self.style_sources: list[str] = []
 
     # --- data ----------------------------------------------------------------------------------------
 
@@ -106,6 +107,7 @@ class FastStyle(TrainableMethod):
             raise OptionError("fast training needs at least one --style image")
         styles = [read_image(path).rgb for path in paths]
         self.set_styles(styles, list(self.recipe.style_names) or [style_name_from_path(p) for p in paths])
+        self.style_sources = [path.name for path in paths]
         photos = ImageFolder(folders["data"], max_side=2 * self.recipe.size, report=report)
         crops = UnpairedCrops([photos], self.recipe.size, self.recipe.batch_size, seed)
         count, batch_size = len(styles), self.recipe.batch_size
@@ -181,4 +183,5 @@ class FastStyle(TrainableMethod):
 
     def export(self, trainer, folder, extra=None):
         return super().export(trainer, folder, {"encoder": ENCODER_ID, "value_range": "[0, 1]",
-                                                "style_names": self.style_names, **(extra or {})})
+                                                "style_names": self.style_names, "style_sources": self.style_sources,
+                                                **(extra or {})})

@@ -1,0 +1,117 @@
+"""Metrics against reference values and orderings that must hold, and the report on a tiny run."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from stylefuse.evaluate import Candidate, evaluate
+from stylefuse.image.io import write_image
+from stylefuse.metrics.content import canny
+from stylefuse.metrics.distribution import frechet_distance, kernel_inception_distance
+from stylefuse.metrics.report import write_report
+from stylefuse.registry import METRICS
+
+
+def _photo(seed: int = 0, size: int = 64) -> torch.Tensor:
+    y, x = torch.meshgrid(torch.linspace(0, 1, size), torch.linspace(0, 1, size), indexing="ij")
+    disc = (((x - 0.5) ** 2 + (y - 0.45) ** 2) < 0.08).float()
+    noise = torch.rand(3, size, size, generator=torch.Generator().manual_seed(seed)) * 0.05
+    return (torch.stack([0.2 + 0.6 * disc, 0.3 + 0.4 * x, 0.8 - 0.5 * y]) + noise).clamp(0, 1)
+
+
+def _noisy(image: torch.Tensor, amount: float) -> torch.Tensor:
+    return (image + amount * torch.randn(image.shape, generator=torch.Generator().manual_seed(1))).clamp(0, 1)
+
+
+CONTENT_METRICS = ("lpips_vgg16_caffe", "ssim", "edge_f1")
+STYLE_METRICS = ("inception_gram", "inception_mean_std", "color_histogram")
+
+
+def test_every_metric_is_registered() -> None:
+    assert set(CONTENT_METRICS + STYLE_METRICS) <= set(METRICS.names())
+
+
+@pytest.mark.parametrize("name", CONTENT_METRICS + STYLE_METRICS)
+def test_identical_images_score_perfectly(name) -> None:
+    metric, image = METRICS.create(name), _photo()
+    perfect = 1.0 if metric.higher_is_better else 0.0
+    assert metric(image, image, image) == pytest.approx(perfect, abs=1e-4)
+
+
+@pytest.mark.parametrize("name", CONTENT_METRICS)
+def test_more_noise_is_further_from_the_content(name) -> None:
+    metric, image = METRICS.create(name), _photo()
+    scores = [metric(_noisy(image, amount), image, image) for amount in (0.05, 0.2, 0.5)]
+    ordered = sorted(scores, reverse=metric.higher_is_better)
+    assert scores == ordered and scores[0] != scores[-1]
+
+
+@pytest.mark.parametrize("name", STYLE_METRICS)
+def test_more_noise_is_further_from_the_style(name) -> None:
+    metric, image = METRICS.create(name), _photo()
+    scores = [metric(_noisy(image, amount), image, image) for amount in (0.05, 0.3)]
+    assert scores[0] < scores[1]
+
+
+def test_a_stylized_image_is_closer_in_style_to_its_painting_than_to_its_photo() -> None:
+    from stylefuse.methods._feature_transfer import INVERTER_FOLDER
+
+    if not (INVERTER_FOLDER / "relu4_1" / "config.json").is_file():
+        pytest.skip("no shipped inverters")
+    from stylefuse.methods.adain import AdaINStylizer
+
+    y, x = torch.meshgrid(torch.arange(96.0), torch.arange(96.0), indexing="ij")
+    stripes = (torch.sin((x + 2 * y) * 0.4) > 0).float()
+    painting = torch.stack([0.9 * stripes, 0.2 + 0.5 * (1 - stripes), 0.1 + 0.3 * stripes])
+    photo = _photo(size=96)
+    result = AdaINStylizer().stylize(photo, [painting])
+    for name in STYLE_METRICS:
+        metric = METRICS.create(name)
+        assert metric(result, photo, painting) < metric(result, photo, photo), name
+
+
+def test_canny_finds_the_outline_of_a_square() -> None:
+    image = torch.zeros(1, 40, 40)
+    image[:, 10:30, 10:30] = 1.0
+    edges = canny(image)
+    assert edges[10:30, 8:12].any() and edges[10:30, 28:32].any()
+    assert not edges[15:25, 15:25].any() and not edges[:5, :5].any()
+
+
+def test_kid_is_unbiased_and_fid_matches_a_known_case() -> None:
+    rng = np.random.default_rng(0)
+    draws = [kernel_inception_distance(rng.normal(size=(20, 8)), rng.normal(size=(20, 8))) for _ in range(300)]
+    standard_error = np.std(draws) / np.sqrt(len(draws))
+    assert abs(np.mean(draws)) < 3 * standard_error  # the biased estimator is clearly positive here
+    shifted = kernel_inception_distance(rng.normal(size=(50, 8)), rng.normal(size=(50, 8)) + 1.0)
+    assert shifted > 10 * np.std(draws)
+    a = rng.normal(size=(4000, 3))
+    assert frechet_distance(a, a + np.array([2.0, 0.0, 0.0])) == pytest.approx(4.0, rel=1e-3)
+
+
+def test_report_on_a_tiny_run(tmp_path) -> None:
+    for index in range(2):
+        write_image(tmp_path / "content" / f"c{index}.png", _photo(index))
+        write_image(tmp_path / "style" / f"s{index}.png", _noisy(_photo(index + 5), 0.3))
+    calls = []
+
+    def blend(content, style, path):
+        calls.append(path.stem)
+        return 0.5 * content + 0.5 * torch.nn.functional.interpolate(style[None], size=content.shape[-2:])[0]
+
+    out = tmp_path / "report"
+    run = evaluate(Candidate("blend", blend), tmp_path / "content", tmp_path / "style", out, size=48,
+                   metric_names=["ssim", "color_histogram"], distribution=False, report=lambda m: None)
+    assert run["pairs"] == 4 and len(calls) == 4
+    evaluate(Candidate("blend", blend), tmp_path / "content", tmp_path / "style", out, size=48,
+             metric_names=["ssim"], distribution=False)
+    assert len(calls) == 4  # cached results are not recomputed
+    page = write_report([run], out)
+    text = page.read_text()
+    assert text.count("<img") >= 4 + 1 and "color_histogram" in text
+    assert (out / "latency.png").stat().st_size > 1000
+    assert json.loads((out / "metrics.json").read_text())["runs"][0]["summary"]["ssim"] > 0
