@@ -281,31 +281,43 @@ def personalize(
     base: str = typer.Option("builtin", help="builtin (the shipped multi-style model) or a model folder."),
     name: str = typer.Option("my-style", help="Name of the new style."),
     data: Optional[Path] = typer.Option(None, help="Content photos (default: the photos shipped with stylefuse)."),
-    freeze: str = typer.Option("norm-only", help="What to train: norm-only, last-layers, decoder or all."),
+    freeze: Optional[str] = typer.Option(None, help="What to train: norm-only (default), last-layers, decoder or "
+                                         "all; GAN bases: last-layers, decoder (default) or all."),
     steps: int = typer.Option(300, help="Training steps."),
-    size: int = typer.Option(256, help="Training crop size."),
+    size: Optional[int] = typer.Option(None, help="Training crop size (default 256; GAN bases 128)."),
     batch_size: int = typer.Option(4, help="Photos per step."),
-    lr: Optional[float] = typer.Option(None, help="Adam learning rate (default 5e-3 for norm-only, else 1e-3)."),
+    lr: Optional[float] = typer.Option(None, help="Adam learning rate (default 5e-3 for norm-only, 1e-3 for other "
+                                       "strategies, 1e-4 for GAN bases)."),
     validate_every: int = typer.Option(50, help="Steps between validations on held-out photos (0 = off)."),
     patience: int = typer.Option(4, help="Validations without improvement before stopping early."),
     max_minutes: Optional[float] = typer.Option(None, help="Stop (and save) after this much wall time."),
     seed: int = typer.Option(0, help="Random seed."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
-    """Learn a new style from a few images by training few parameters of a pretrained model."""
-    from stylefuse.methods.personalize import FREEZE_STRATEGIES, personalize_model
+    """Learn a new style from a few images by training few parameters of a pretrained model: the
+    built-in multi-style network (a new conditional-norm style) or a GAN model folder (FreezeD)."""
+    from stylefuse.hub import read_config
+    from stylefuse.methods.personalize import DEFAULT_PHOTOS, FREEZE_STRATEGIES, personalize_model
+    from stylefuse.methods.personalize_gan import personalize_gan
 
-    if freeze not in FREEZE_STRATEGIES:
+    if freeze is not None and freeze not in FREEZE_STRATEGIES:
         raise OptionError(f"unknown --freeze {freeze!r}; choose from {', '.join(FREEZE_STRATEGIES)}")
     style_images = list(images) + list(more_images or [])
     if not style_images:
         raise OptionError("give the new style's images with --images IMG [IMG ...]")
-    summary = personalize_model(style_images, out, base=base, name=name, data=data, strategy=freeze, steps=steps,
-                                size=size, batch_size=batch_size, lr=lr, validate_every=validate_every,
-                                patience=patience, max_minutes=max_minutes, seed=seed, progress=not quiet,
-                                report=typer.echo)
+    if not 1 <= len(style_images) <= 10:
+        raise OptionError(f"give 1 to 10 images of the new style, got {len(style_images)}")
+    common = dict(steps=steps, batch_size=batch_size, lr=lr, validate_every=validate_every, patience=patience,
+                  max_minutes=max_minutes, seed=seed, progress=not quiet, report=typer.echo)
+    if base != "builtin" and read_config(base)["network"] != "fast_stylizer":
+        summary = personalize_gan(style_images, out, Path(base), data or DEFAULT_PHOTOS, strategy=freeze or "decoder",
+                                  size=size or 128, **common)
+    else:
+        summary = personalize_model(style_images, out, base=base, name=name, data=data,
+                                    strategy=freeze or "norm-only", size=size or 256, **common)
+    hint = f" --style {name}" if read_config(out)["network"] == "fast_stylizer" else ""
     typer.echo(f"{summary['state']} at step {summary['steps']} ({summary['seconds']:.0f} s); model folder {out}; "
-               f"try: stylefuse stylize photo.jpg --model {out} --style {name}")
+               f"try: stylefuse stylize photo.jpg --model {out}{hint}")
     if summary["state"] == "interrupted":
         raise typer.Exit(130)
 

@@ -90,3 +90,43 @@ def test_personalize_errors(tmp_path, base, args, message, capsys, monkeypatch) 
     code, _, err = run_cli(["personalize", "--images", style, "--base", base, "--out", tmp_path / "o", *args],
                            capsys, monkeypatch)
     assert code == 2 and message in err
+
+
+def test_personalize_a_gan_model_with_freezed(tmp_path, capsys, monkeypatch) -> None:
+    from stylefuse.nn.generators import ResnetGenerator
+
+    base = save_model(ResnetGenerator(blocks=1, base=4), tmp_path / "gan", "resnet_generator",
+                      dict(blocks=1, base=4), extra={"method": "adversarial_style"})
+    generator = torch.Generator().manual_seed(2)
+    photos = tmp_path / "photos"
+    for index in range(3):
+        write_image(photos / f"{index}.png", torch.rand(3, 40, 40, generator=generator))
+    style = write_image(tmp_path / "style.png", torch.rand(3, 40, 40, generator=generator))
+    out = tmp_path / "mine"
+    code, stdout, err = run_cli(["personalize", "--images", style, "--base", base, "--data", photos, "--out", out,
+                                 "--steps", "2", "--size", "32", "--batch-size", "2", "--validate-every", "1", "-q"],
+                                capsys, monkeypatch)
+    assert code == 0, err
+    assert "first 2 convolutions frozen (FreezeD)" in stdout and "decoder" in stdout
+    code, _, err = run_cli(["stylize", photos / "0.png", "--model", out, "-o", tmp_path / "t.png"], capsys, monkeypatch)
+    assert code == 0, err
+    code, _, err = run_cli(["personalize", "--images", style, "--base", base, "--out", tmp_path / "x",
+                            "--freeze", "norm-only"], capsys, monkeypatch)
+    assert code == 2 and "no conditional norm" in err
+
+
+def test_freezed_keeps_the_frozen_discriminator_layers(tmp_path) -> None:
+    from stylefuse.methods.adversarial_style import AdversarialStyle, AdversarialStyleRecipe
+    from stylefuse.methods.personalize_gan import freeze_lower_layers
+    from stylefuse.train.loop import Trainer, TrainOptions
+
+    task = AdversarialStyle(AdversarialStyleRecipe(size=32, batch_size=2, blocks=1, base=4))
+    freeze_lower_layers(task.discriminators["D"], 2)
+    first = [m for m in task.discriminators["D"].modules() if isinstance(m, torch.nn.Conv2d)][0]
+    before = first.weight.clone()
+    batch = [torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)]
+    trainer = Trainer(task, lambda step: batch, TrainOptions(steps=2, progress=False, checkpoint_every=0,
+                                                             sample_every=0), tmp_path)
+    trainer.fit()
+    assert torch.equal(first.weight, before)
+    assert not first.weight.requires_grad

@@ -31,19 +31,26 @@ class ImageFolder:
     ``max_side`` (crops come from these).
 
     Args:
-        folder: directory of images (not recursive).
+        folder: directory of images (not recursive), or a list of image files.
         max_side: downscale larger images so the short side is ``max_side`` (None keeps them).
         report: called with a one-line message for each skipped file.
     """
 
-    def __init__(self, folder: str | Path, max_side: int | None = None,
+    def __init__(self, folder: str | Path | list[Path], max_side: int | None = None,
                  report: Callable[[str], None] | None = None) -> None:
-        folder = Path(folder)
-        if not folder.is_dir():
-            raise DatasetError(f"{folder} is not a folder of images")
+        if isinstance(folder, (list, tuple)):
+            files = [Path(path) for path in folder]
+            missing = [str(path) for path in files if not path.is_file()]
+            if missing:
+                raise DatasetError(f"no such image file: {missing[0]}")
+        else:
+            folder = Path(folder)
+            if not folder.is_dir():
+                raise DatasetError(f"{folder} is not a folder of images")
+            files = list_image_files(folder)
         self.paths: list[Path] = []
         self.images: list[torch.Tensor] = []
-        for path in list_image_files(folder):
+        for path in files:
             try:
                 image = read_image(path).rgb
             except StylefuseError as exc:
@@ -56,7 +63,8 @@ class ImageFolder:
             self.paths.append(path)
             self.images.append(image)
         if not self.images:
-            raise DatasetError(f"{folder} holds no readable images")
+            raise DatasetError(f"{folder} holds no readable images" if isinstance(folder, Path)
+                               else "none of the given images could be read")
 
     def __len__(self) -> int:
         return len(self.images)

@@ -120,9 +120,12 @@ class Trainer:
         device = torch.device(options.device)
         self.task.generators.to(device)
         self.task.discriminators.to(device)
-        self.opt_g = torch.optim.Adam(task.generators.parameters(), lr=options.lr, betas=options.betas)
+        self.opt_g = torch.optim.Adam([p for p in task.generators.parameters() if p.requires_grad], lr=options.lr,
+                                      betas=options.betas)
         has_discriminators = any(True for _ in task.discriminators.parameters())
-        self.opt_d = (torch.optim.Adam(task.discriminators.parameters(), lr=options.lr, betas=options.betas)
+        # parameters frozen by the task (FreezeD, Mo et al. 2020) stay frozen through the D/G phases
+        self._trainable_d = [p for p in task.discriminators.parameters() if p.requires_grad]
+        self.opt_d = (torch.optim.Adam(self._trainable_d, lr=options.lr, betas=options.betas)
                       if has_discriminators else None)
         self.ema = make_ema(task.generators[task.ema_generator]) if task.ema_generator and options.ema_decay else None
         self.use_amp = options.amp and device.type == "cuda"
@@ -193,9 +196,9 @@ class Trainer:
                 group["lr"] = self.options.lr * factor
         logs: dict[str, float] = {"lr": self.options.lr * factor}
         if self.opt_d is not None:
-            self.task.discriminators.requires_grad_(True)
+            self._set_discriminators_trainable(True)
             logs.update(self._update("D", self.opt_d, self.task.discriminator_loss, batch))
-            self.task.discriminators.requires_grad_(False)
+            self._set_discriminators_trainable(False)
         logs.update(self._update("G", self.opt_g, self.task.generator_loss, batch))
         if self.ema is not None:
             # warm-up (as TensorFlow's ExponentialMovingAverage with num_updates): early on the average
@@ -203,6 +206,10 @@ class Trainer:
             decay = min(self.options.ema_decay, (1 + self.step) / (10 + self.step))
             ema_update(self.ema, self.task.generators[self.task.ema_generator], decay)
         return logs
+
+    def _set_discriminators_trainable(self, trainable: bool) -> None:
+        for parameter in self._trainable_d:
+            parameter.requires_grad_(trainable)
 
     def _update(self, name: str, optimizer: torch.optim.Optimizer, loss_fn, batch: Batch) -> dict[str, float]:
         optimizer.zero_grad(set_to_none=True)
