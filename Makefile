@@ -14,9 +14,15 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PIP) install --quiet -e '.[test]'
 	touch $(STAMP)
 
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): pyproject.toml | $(PY)
+	$(PIP) install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP) $(STAMP)
+
 demo: $(STAMP)
-	$(VENV)/bin/stylefuse stylize examples/chelsea.jpg --style examples/swirls.png \
-		--method gatys --size 256 -o out/demo.png
+	$(VENV)/bin/stylefuse stylize examples/chelsea.jpg --style starry-night -o out/demo.jpg
+	$(VENV)/bin/stylefuse sheet examples/chelsea.jpg -o out/demo-sheet.jpg
 
 test: $(STAMP)
 	$(PY) -m pytest -q
@@ -24,8 +30,8 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
 
-bench: $(STAMP)
-	$(PY) benchmarks/gatys.py
+bench: $(BENCH_STAMP)
+	$(PY) benchmarks/suite.py
 
 clean:
 	rm -rf $(VENV) out
