@@ -59,7 +59,7 @@ def test_style_specs() -> None:
 
 
 def test_unknown_method_and_option(small_content, small_style) -> None:
-    with pytest.raises(OptionError, match="unknown method 'nope'; known: gatys"):
+    with pytest.raises(OptionError, match="unknown method 'nope'; known: adain, gatys, wct"):
         stylefuse.stylize(small_content, small_style, method="nope")
     with pytest.raises(OptionError, match="does not take"):
         stylefuse.stylize(small_content, small_style, wibble=3)

@@ -124,3 +124,28 @@ def test_whole_bench_content_folder(tmp_path, bench, capsys, monkeypatch) -> Non
     count = len(list((bench / "content").glob("*.jpg")))
     assert code == 0, err
     assert f"{count} written, 0 skipped" in stdout and len(list((tmp_path / "out").iterdir())) == count
+
+
+def test_arbitrary_style_with_mask_and_bad_inputs(tmp_path, images, capsys, monkeypatch) -> None:
+    from stylefuse.methods._feature_transfer import INVERTER_FOLDER
+
+    if not (INVERTER_FOLDER / "relu4_1" / "config.json").is_file():
+        pytest.skip("no shipped inverters")
+    mask = torch.zeros(3, 48, 64)
+    mask[:, :, :32] = 1
+    mask_path = write_image(tmp_path / "mask.png", mask)
+    out = tmp_path / "masked.png"
+    code, _, err = run_cli(["stylize", images["content"], "-s", images["style"], "-s", images["content"], "--mask",
+                            mask_path, "--method", "adain", "--alpha", "0.8", "-o", out, "-q"], capsys, monkeypatch)
+    assert code == 0, err
+    assert read_image(out).size == (64, 48)
+    small_mask = write_image(tmp_path / "small.png", torch.ones(3, 10, 10))
+    code, _, err = run_cli(["stylize", images["content"], "-s", images["style"], "-s", images["content"], "--mask",
+                            small_mask, "--method", "wct", "-o", out, "-q"], capsys, monkeypatch)
+    assert code == 2 and "masks must match the content image's size" in err
+    code, _, err = run_cli(["stylize", images["content"], "-s", f"{images['style']}:0", "--method", "adain",
+                            "-o", out], capsys, monkeypatch)
+    assert code == 2 and "all zero" in err
+    code, _, err = run_cli(["stylize", images["content"], "-s", tmp_path / "missing.jpg", "--method", "adain",
+                            "-o", out], capsys, monkeypatch)
+    assert code == 2 and "missing.jpg" in err and len(err.strip().splitlines()) == 1

@@ -55,6 +55,9 @@ def stylize(
     style_scale: Optional[float] = typer.Option(None, help="Style image size relative to the result."),
     seed: Optional[int] = typer.Option(None, help="Random seed."),
     preserve_color: bool = typer.Option(False, "--preserve-color", help="Keep the content's colours."),
+    mask: List[Path] = typer.Option([], "--mask", help="adain/wct: one mask per --style (white = that style), or "
+                                    "one fewer (the last style fills the rest); same size as the content."),
+    tile: Optional[int] = typer.Option(None, help="adain/wct: images larger than this go through blended tiles."),
     max_pixels: int = typer.Option(64_000_000, help="Refuse input images with more pixels than this."),
     overwrite_input: bool = typer.Option(False, "--overwrite-input", help="Allow writing over an input file."),
     threads: Optional[int] = typer.Option(None, help="CPU threads (default: all cores)."),
@@ -96,7 +99,12 @@ def stylize(
     options: dict[str, Any] = {key: value for key, value in dict(
         size=size, steps=steps, coarse_steps=coarse_steps, levels=levels, content_weight=content_weight,
         style_weight=style_weight, tv_weight=tv_weight, optimizer=optimizer, init=init,
-        style_scale=style_scale, seed=seed).items() if value is not None}
+        style_scale=style_scale, seed=seed, tile=tile).items() if value is not None}
+    if mask:
+        missing = [str(path) for path in mask if not path.is_file()]
+        if missing:
+            raise ImageReadError(f"cannot read mask {missing[0]}: no such file")
+        options["masks"] = list(mask)
     if strength is not None:
         options[strength_option] = strength
     options["progress"] = not quiet

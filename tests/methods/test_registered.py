@@ -9,6 +9,8 @@ from stylefuse.registry import METHODS
 
 FAST_OPTIONS = {
     "gatys": dict(size=32, steps=2, levels=1, style_layers=("relu1_1",), content_layers=("relu1_1",)),
+    "adain": dict(size=32),
+    "wct": dict(size=32),
 }
 
 

@@ -1,0 +1,41 @@
+"""The HTML report renders in a real browser: headless Chromium takes a screenshot, and the regions
+where the result images and the plots sit must hold pictures (many colours), not broken-image icons."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from stylefuse.evaluate import Candidate, evaluate
+from stylefuse.image.io import write_image
+from stylefuse.metrics.report import write_report
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (Debian package `chromium`)")
+def test_report_renders_images_and_plots(tmp_path) -> None:
+    generator = torch.Generator().manual_seed(0)
+    for index in range(2):
+        write_image(tmp_path / "content" / f"c{index}.png", torch.rand(3, 64, 64, generator=generator))
+        write_image(tmp_path / "style" / f"s{index}.png", torch.rand(3, 64, 64, generator=generator))
+    out = tmp_path / "report"
+    run = evaluate(Candidate("mix", lambda c, s, p: (c + torch.flip(c, [-1])) / 2), tmp_path / "content",
+                   tmp_path / "style", out, size=64, metric_names=["ssim", "lpips_vgg16_caffe", "inception_gram"],
+                   distribution=False)
+    page = write_report([run], out)
+    shot = tmp_path / "shot.png"
+    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                    f"--screenshot={shot}", "--window-size=1400,1800", page.as_uri()],
+                   check=True, capture_output=True, timeout=120)
+    pixels = np.asarray(Image.open(shot).convert("RGB")).astype(np.int32)
+    colours = len(np.unique(pixels.reshape(-1, 3) // 8, axis=0))
+    assert colours > 500  # random-noise results and matplotlib plots; a text-only page has a few dozen
+    rows_with_colour = (np.abs(np.diff(pixels, axis=1)).sum(axis=(1, 2)) > 5000).sum()
+    assert rows_with_colour > 300  # the plots (~350-450 px tall each) and the grid of results are drawn
