@@ -17,7 +17,7 @@ TINY = {"cyclegan": ["--set", "blocks=1", "--set", "base=4"],
         "adversarial_style": ["--set", "blocks=1", "--set", "base=4", "--batch-size", "2"],
         "dcgan": ["--set", "base=4", "--batch-size", "4"],
         "fast": ["--set", "channels=[4,4,4]", "--set", "blocks=1", "--set", "style_size=32", "--batch-size", "2"],
-        "inverter": ["--set", "level=relu2_1", "--set", "width=0.125", "--batch-size", "2"]}
+        "inverter": ["--level", "relu2_1", "--set", "width=0.125", "--batch-size", "2"]}
 
 
 @pytest.fixture

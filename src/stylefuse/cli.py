@@ -203,6 +203,7 @@ def train(
     style: List[Path] = typer.Option([], "--style", help="Style images, repeatable (fast), or a folder of artworks "
                                      "(adversarial_style)."),
     size: Optional[int] = typer.Option(None, help="Training crop size in pixels."),
+    level: Optional[str] = typer.Option(None, help="inverter: the VGG16 level to invert (relu1_1 .. relu5_1)."),
     steps: int = typer.Option(1000, help="Training steps."),
     batch_size: Optional[int] = typer.Option(None, help="Images per step."),
     lr: Optional[float] = typer.Option(None, help="Adam learning rate (default: the method's own)."),
@@ -234,7 +235,7 @@ def train(
         needed = ", ".join("--" + name for name in cls.data_folders)
         raise OptionError(f"{method} trains on {needed}; missing {', '.join(missing)}")
     common = dict(size=size, batch_size=batch_size, gan_loss=gan_loss, diff_augment=diff_augment, r1=r1,
-                  spectral_norm=spectral_norm)
+                  spectral_norm=spectral_norm, level=level)
     recipe = _build_recipe(cls.recipe_class, {k: v for k, v in common.items() if v is not None}, set_)
     torch.manual_seed(seed)
     task = cls(recipe)
