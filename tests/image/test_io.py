@@ -240,3 +240,13 @@ def test_as_picture_accepts_arrays_pil_and_tensors() -> None:
         as_picture(np.full((5, 7, 3), 2.0))
     rgba = to_pil(from_array.rgb, torch.ones(1, 5, 7))
     assert rgba.mode == "RGBA" and rgba.size == (7, 5)
+
+
+def test_written_files_get_the_usual_permissions(tmp_path) -> None:
+    import os
+    import stat
+
+    path = write_image(tmp_path / "out.png", torch.rand(3, 8, 8))
+    current = os.umask(0)
+    os.umask(current)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~current
