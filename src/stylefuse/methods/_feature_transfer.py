@@ -193,45 +193,66 @@ class FeatureTransferStylizer(Stylizer):
     def _transfer_level(self, image: torch.Tensor, level: str, style_stats: list[FeatureStats],
                         weights: list[float], masks: torch.Tensor | None) -> torch.Tensor:
         encoder, inverter = self.encoders[level], self.inverters[level]
-        content_stats = self._content_stats(image, level)
-        if masks is None:
-            maps = [self.affine(content_stats, FeatureStats.blend(style_stats, weights))]
-        else:
-            maps = [self.affine(content_stats, stats) for stats in style_stats]
-        multiple = inverter.scale
+        inputs = image if masks is None else torch.cat([image, masks], dim=1)
+        if max(image.shape[-2:]) <= self.tile:  # one piece: encode once, for the statistics and the transform
+            height, width = image.shape[-2:]
+            padded = ops.pad_to_multiple(inputs, inverter.scale)
+            features = encoder(padded[:, :3], [level])[level]
+            maps = self._maps(feature_stats(features), style_stats, weights, masks is not None)
+            return inverter(self._transform(features, maps, padded[:, 3:]))[..., :height, :width]
+        maps = self._maps(self._content_stats(image, level), style_stats, weights, masks is not None)
 
         def run(tile: torch.Tensor) -> torch.Tensor:
-            features = encoder(tile[:, :3], [level])[level]
-            if masks is None:
-                transformed = apply_affine(features, *maps[0])
-            else:
-                weights_map = F.interpolate(tile[:, 3:], size=features.shape[-2:], mode="area")
-                transformed = features * (1 - weights_map.sum(1, keepdim=True))
-                for index, (matrix, bias) in enumerate(maps):
-                    transformed = transformed + weights_map[:, index:index + 1] * apply_affine(features, matrix, bias)
-            mixed = self.alpha * transformed + (1 - self.alpha) * features
-            return inverter(mixed)
+            return inverter(self._transform(encoder(tile[:, :3], [level])[level], maps, tile[:, 3:]))
 
-        inputs = image if masks is None else torch.cat([image, masks], dim=1)
-        return ops.apply_tiled(run, inputs, tile=self.tile, overlap=self.overlap, multiple=multiple)
+        return ops.apply_tiled(run, inputs, tile=self.tile, overlap=self.overlap, multiple=inverter.scale)
+
+    def _maps(self, content: FeatureStats, style_stats: list[FeatureStats], weights: list[float],
+              masked: bool) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """One affine map for the blend of the styles, or one per style when masks place them."""
+        if not masked:
+            return [self.affine(content, FeatureStats.blend(style_stats, weights))]
+        return [self.affine(content, stats) for stats in style_stats]
+
+    def _transform(self, features: torch.Tensor, maps: list[tuple[torch.Tensor, torch.Tensor]],
+                   masks: torch.Tensor) -> torch.Tensor:
+        """Apply the maps to features (B, C, h, w) (each where its mask (B, K, H, W) says, when there are
+        masks), then mix with the untouched features by the strength α."""
+        if masks.shape[1] == 0:
+            transformed = apply_affine(features, *maps[0])
+        else:
+            weights_map = F.interpolate(masks, size=features.shape[-2:], mode="area")
+            transformed = features * (1 - weights_map.sum(1, keepdim=True))
+            for index, (matrix, bias) in enumerate(maps):
+                transformed = transformed + weights_map[:, index:index + 1] * apply_affine(features, matrix, bias)
+        return self.alpha * transformed + (1 - self.alpha) * features
 
     def _content_stats(self, image: torch.Tensor, level: str) -> FeatureStats:
-        """Whole-image feature statistics, gathered over non-overlapping tiles when the image is large."""
-        encoder = self.encoders[level]
+        """Whole-image feature statistics, gathered tile by tile: each tile is encoded with a margin of
+        context around it and contributes only the features of the region it owns, so the result is
+        close to the statistics of a single pass over the whole image."""
+        encoder, scale = self.encoders[level], self.inverters[level].scale
         height, width = image.shape[-2:]
-        if max(height, width) <= self.tile:
-            return feature_stats(encoder(image, [level])[level])
+        margin = max(self.overlap, 2 * scale) // scale * scale
         accumulator = StatsAccumulator()
-        for top, bottom in _even_splits(height, self.tile):
-            for left, right in _even_splits(width, self.tile):
-                accumulator.add(encoder(image[..., top:bottom, left:right], [level])[level])
+        for top, bottom in _even_splits(height, self.tile, scale):
+            for left, right in _even_splits(width, self.tile, scale):
+                y0, x0 = max(0, top - margin), max(0, left - margin)
+                crop = image[..., y0:min(height, bottom + margin), x0:min(width, right + margin)]
+                features = encoder(crop, [level])[level]
+                owned = features[..., (top - y0) // scale:(bottom - y0) // scale,
+                                 (left - x0) // scale:(right - x0) // scale]
+                if owned.numel():
+                    accumulator.add(owned)
         return accumulator.stats()
 
 
-def _even_splits(length: int, tile: int) -> list[tuple[int, int]]:
-    """Cut ``length`` into near-equal pieces of at most ``tile`` (none tiny, unlike fixed strides)."""
+def _even_splits(length: int, tile: int, multiple: int = 1) -> list[tuple[int, int]]:
+    """Cut ``length`` into near-equal pieces of at most about ``tile``, inner bounds on multiples of
+    ``multiple`` (none tiny, unlike fixed strides)."""
     pieces = -(-length // tile)
-    bounds = [round(i * length / pieces) for i in range(pieces + 1)]
+    inner = [round(i * length / pieces / multiple) * multiple for i in range(1, pieces)]
+    bounds = [0] + [b for b in inner if 0 < b < length] + [length]
     return list(zip(bounds[:-1], bounds[1:]))
 
 
