@@ -79,3 +79,21 @@ def median_seconds(fn, runs: int = 5, warmup: int = 1) -> float:
         fn()
         times.append(time.perf_counter() - started)
     return statistics.median(times)
+
+
+def save_sheet(path: Path, cells: list, columns: int, cell_size: int = 256) -> str:
+    """Write a contact sheet of (label, image) cells; return its path as text for the JSON."""
+    from stylefuse.image.io import as_picture, write_image
+    from stylefuse.image.sheet import contact_sheet
+
+    write_image(path, as_picture(contact_sheet(cells, columns=columns, cell_size=cell_size)).rgb)
+    return str(path)
+
+
+def save_result(result: dict, out: Path) -> None:
+    """Write the benchmark's JSON document to ``out`` and print it."""
+    import json
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))

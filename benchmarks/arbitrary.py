@@ -14,7 +14,6 @@ Prints one JSON document with the ratios stylefuse / peer. Needs ../shared/data/
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import subprocess
 import sys
@@ -24,13 +23,12 @@ from pathlib import Path
 import torch
 
 from stylefuse.image import ops
-from stylefuse.image.io import as_picture, read_image, to_pil, write_image
-from stylefuse.image.sheet import contact_sheet
+from stylefuse.image.io import as_picture, read_image, to_pil
 from stylefuse.methods._feature_transfer import StyleStatsCache
 from stylefuse.registry import METHODS
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import BENCH, HELD_OUT, QualityLosses, median_seconds, require_bench  # noqa: E402
+from _common import BENCH, HELD_OUT, QualityLosses, median_seconds, require_bench, save_result, save_sheet  # noqa: E402,E501
 
 STYLES = ("vangogh_starry_night", "hokusai_great_wave", "klee_clouds_over_bor_1940", "picabia_udnie_cubism")
 METHOD_NAMES = ("adain", "wct")
@@ -110,7 +108,7 @@ def quality_and_sheet(peer, size: int, sheet: Path) -> dict:
                 records[name].append(losses(image, photo, painting))
             cells += [(f"{photo_name[:14]} / {style_name[:12]}", painting)]
             cells += [(f"{name}", results[name]) for name in ("adain", "wct", "peer")]
-    write_image(sheet, as_picture(contact_sheet(cells, columns=8, cell_size=200)).rgb)
+    save_sheet(sheet, cells, columns=8, cell_size=200)
     return {name: {key: round(statistics.mean(r[key] for r in rows), 4) for key in rows[0]}
             for name, rows in records.items()}
 
@@ -132,9 +130,7 @@ def main() -> None:
     result = {"benchmark": "arbitrary", "threads": torch.get_num_threads(),
               "latency": latency(peer, args.size, args.runs), "memory": peak_memory(args.memory_size),
               "quality_512px": quality_and_sheet(peer, args.size, args.sheet), "sheet": str(args.sheet)}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
+    save_result(result, args.out)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ Writes a side-by-side picture to ``--sheet``. Needs ../shared/data/bench and the
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import sys
@@ -27,12 +26,11 @@ from pathlib import Path
 import torch
 
 from stylefuse.image import ops
-from stylefuse.image.io import as_picture, read_image, to_pil, write_image
-from stylefuse.image.sheet import contact_sheet
+from stylefuse.image.io import as_picture, read_image, to_pil
 from stylefuse.styles import BUILTIN_FOLDER, FastStyleModel
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import BENCH, HELD_OUT, QualityLosses, median_seconds, require_bench  # noqa: E402
+from _common import BENCH, HELD_OUT, QualityLosses, median_seconds, require_bench, save_result, save_sheet  # noqa: E402,E501
 
 STYLE_FILES = {"starry-night": "vangogh_starry_night", "the-scream": "munch_the_scream",
                "great-wave": "hokusai_great_wave", "composition-vii": "kandinsky_composition_vii",
@@ -101,11 +99,8 @@ def main() -> None:
     names = ours["stylefuse_onnxruntime"].names
     summary, cells = quality(peer, ours["stylefuse_onnxruntime"], args.quality_size, names)
     result[f"quality_{args.quality_size}px_held_out"] = summary
-    write_image(args.sheet, as_picture(contact_sheet(cells, columns=4, cell_size=256)).rgb)
-    result["sheet"] = str(args.sheet)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
+    result["sheet"] = save_sheet(args.sheet, cells, columns=4)
+    save_result(result, args.out)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ Needs ../shared/data/bench.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 from datetime import date
@@ -20,14 +19,13 @@ import torch
 from stylefuse.encoders.vgg import MultiLayerEncoder
 from stylefuse.hub import load_model
 from stylefuse.image import ops
-from stylefuse.image.io import as_picture, read_image, write_image
-from stylefuse.image.sheet import contact_sheet
+from stylefuse.image.io import read_image
 from stylefuse.methods._feature_transfer import INVERTER_FOLDER
 from stylefuse.methods.inverter import psnr
 from stylefuse.metrics.content import luminance, ssim
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import BENCH, HELD_OUT, require_bench  # noqa: E402
+from _common import BENCH, HELD_OUT, require_bench, save_result, save_sheet  # noqa: E402
 
 LEVELS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 
@@ -60,11 +58,8 @@ def main() -> None:
         record["mean_psnr"] = round(statistics.mean(record["psnr"].values()), 2)
         record["mean_ssim"] = round(statistics.mean(record["ssim"].values()), 4)
         record["parameters"] = sum(p.numel() for p in inverters[level].parameters())
-    write_image(args.sheet, as_picture(contact_sheet(cells, columns=len(LEVELS) + 1, cell_size=256)).rgb)
-    result["sheet"] = str(args.sheet)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
+    result["sheet"] = save_sheet(args.sheet, cells, columns=len(LEVELS) + 1)
+    save_result(result, args.out)
 
 
 if __name__ == "__main__":

@@ -26,14 +26,13 @@ import torch
 
 from stylefuse.data.folders import ImageFolder, UnpairedCrops
 from stylefuse.image import ops
-from stylefuse.image.io import as_picture, read_image, write_image
-from stylefuse.image.sheet import contact_sheet
+from stylefuse.image.io import read_image
 from stylefuse.methods.fast import FastRecipe, FastStyle
 from stylefuse.methods.personalize import Personalize, PersonalizeRecipe
 from stylefuse.train.loop import Trainer, TrainOptions
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import BENCH, HELD_OUT, require_bench  # noqa: E402
+from _common import BENCH, HELD_OUT, require_bench, save_sheet  # noqa: E402
 
 ARTWORKS = ("klee_clouds_over_bor_1940", "vallotton_camille_mauclair_woodcut", "puck_caricature_lithograph_1890s")
 
@@ -135,9 +134,7 @@ def main() -> None:
         }
         cells += [(artwork[:20], read_image(path).rgb), ("personalised", render(mine.generators["G"], probe)),
                   ("from scratch", render(scratch_task.generators["G"], probe))]
-    sheet = args.work / "personalize.jpg"
-    write_image(sheet, as_picture(contact_sheet([("photo", probe)] + cells, columns=4, cell_size=256)).rgb)
-    result["sheet"] = str(sheet)
+    result["sheet"] = save_sheet(args.work / "personalize.jpg", [("photo", probe)] + cells, columns=4)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     summary = {k: {key: v[key] for key in ("personalized", "scratch", "ratio_scratch_over_personalized",

@@ -9,23 +9,15 @@ import torch
 
 import stylefuse
 from stylefuse.errors import OptionError
-from stylefuse.hub import save_model
 from stylefuse.image.io import read_image, write_image
-from stylefuse.nn.fast_stylizer import FastStylizerNet
 from stylefuse.styles import BUILTIN_FOLDER, FastStyleModel, builtin_style_names, load_style_model
+from tests.helpers import save_style_model
 from tests.test_cli import run_cli
 
 
 @pytest.fixture
 def style_model(tmp_path: Path) -> Path:
-    """A two-style model folder with distinct (γ, β) per style (untrained convolutions)."""
-    torch.manual_seed(0)
-    network = FastStylizerNet(num_styles=2, channels=(8, 16, 16), blocks=1)
-    with torch.no_grad():
-        for parameter in network.norm_parameters():
-            parameter.add_(torch.randn_like(parameter))
-    return save_model(network, tmp_path / "model", "fast_stylizer",
-                      dict(num_styles=2, channels=[8, 16, 16], blocks=1), extra={"style_names": ["ink", "sun"]})
+    return save_style_model(tmp_path / "model", channels=(8, 16, 16), blocks=1)
 
 
 @pytest.fixture

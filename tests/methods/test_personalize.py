@@ -7,23 +7,17 @@ from pathlib import Path
 
 import pytest
 import torch
+from tests.helpers import save_style_model
 from tests.test_cli import run_cli
 
 from stylefuse.hub import load_model, save_model
 from stylefuse.image.io import read_image, write_image
 from stylefuse.methods.personalize import FREEZE_STRATEGIES, extend_with_a_style, freeze
-from stylefuse.nn.fast_stylizer import FastStylizerNet
 
 
 @pytest.fixture
 def base(tmp_path: Path) -> Path:
-    torch.manual_seed(0)
-    network = FastStylizerNet(num_styles=2, channels=(8, 8, 16), blocks=2)
-    with torch.no_grad():
-        for parameter in network.norm_parameters():
-            parameter.add_(torch.randn_like(parameter))
-    return save_model(network, tmp_path / "base", "fast_stylizer", dict(num_styles=2, channels=[8, 8, 16], blocks=2),
-                      extra={"style_names": ["ink", "sun"]})
+    return save_style_model(tmp_path / "base", channels=(8, 8, 16), blocks=2)
 
 
 def test_the_new_slot_starts_at_the_mean_of_the_base_styles(base) -> None:

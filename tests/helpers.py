@@ -1,0 +1,22 @@
+"""Helpers shared by several test modules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import torch
+
+from stylefuse.hub import save_model
+from stylefuse.nn.fast_stylizer import FastStylizerNet
+
+
+def save_style_model(folder: Path, channels: Sequence[int], blocks: int, names: Sequence[str] = ("ink", "sun")) -> Path:
+    """A multi-style model folder with distinct random (γ, β) per style (untrained convolutions)."""
+    torch.manual_seed(0)
+    config = dict(num_styles=len(names), channels=list(channels), blocks=blocks)
+    network = FastStylizerNet(**config)
+    with torch.no_grad():
+        for parameter in network.norm_parameters():
+            parameter.add_(torch.randn_like(parameter))
+    return save_model(network, folder, "fast_stylizer", config, extra={"style_names": list(names)})
