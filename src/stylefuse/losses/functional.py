@@ -59,6 +59,18 @@ def gram_style_loss(features: torch.Tensor, target_gram: torch.Tensor) -> torch.
     return F.mse_loss(gram, target_gram.expand_as(gram))
 
 
+def relative_content_loss(features: dict[str, torch.Tensor], targets: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Mean over layers of the content loss divided by the mean square of its target (a relative
+    error, so layers of any width and scale weigh alike).
+
+    Args:
+        features: layer name -> (B, C, H, W), covering every key of ``targets``.
+        targets: layer name -> (B, C, H, W) target features.
+    """
+    total = sum(content_loss(features[k], t) / t.pow(2).mean().clamp_min(1e-8) for k, t in targets.items())
+    return total / len(targets)
+
+
 def mean_std(features: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
     """Channel-wise mean and standard deviation over positions.
 

@@ -92,8 +92,7 @@ class StyleTransferLoss(nn.Module):
         if not self.content_targets or not self.style_targets:
             raise RuntimeError("call set_content() and set_style() first")
         features = self.encoder(image)
-        content = sum(LF.content_loss(features[k], t) / t.pow(2).mean().clamp_min(1e-8)
-                      for k, t in self.content_targets.items()) / len(self.content_targets)
+        content = LF.relative_content_loss(features, self.content_targets)
         style = sum(LF.gram_style_loss(features[k], t) / t.pow(2).mean().clamp_min(1e-8)
                     for k, t in self.style_targets.items()) / len(self.style_targets)
         tv = LF.total_variation(image) if self.tv_weight else image.new_zeros(())

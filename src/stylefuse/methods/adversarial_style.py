@@ -77,8 +77,7 @@ class AdversarialStyle(TrainableMethod):
             photo_features = self.encoder(photos, recipe.content_layers)
             art_features = self.encoder(artworks, recipe.style_layers)
         features = self.encoder(outputs)
-        content = sum(LF.content_loss(features[k], t) / t.pow(2).mean().clamp_min(1e-8)
-                      for k, t in photo_features.items()) / len(photo_features)
+        content = LF.relative_content_loss(features, photo_features)
         style = 0.0
         for name, art in art_features.items():
             target = LF.gram_matrix(art).mean(0, keepdim=True)  # the collection's Gram, over the batch

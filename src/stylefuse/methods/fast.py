@@ -144,8 +144,7 @@ class FastStyle(TrainableMethod):
         with torch.no_grad():
             photo_features = self.encoder(photos, recipe.content_layers)
         features = self.encoder(outputs)
-        content = sum(LF.content_loss(features[k], t) / t.pow(2).mean().clamp_min(1e-8)
-                      for k, t in photo_features.items()) / len(photo_features)
+        content = LF.relative_content_loss(features, photo_features)
         style = outputs.new_zeros(())
         for name, grams in self.style_grams.items():
             target = grams.to(outputs.device)[indices]

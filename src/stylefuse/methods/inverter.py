@@ -86,8 +86,7 @@ class InverterTraining(TrainableMethod):
         terms = {"pixel": recipe.pixel_weight * LF.content_loss(output, photos)}
         if recipe.feature_weight:
             features = self.encoder(output, self.feature_levels)
-            feature = sum(LF.content_loss(features[k], t) / t.pow(2).mean().clamp_min(1e-8)
-                          for k, t in targets.items()) / len(targets)
+            feature = LF.relative_content_loss(features, targets)
             terms["feature"] = recipe.feature_weight * feature
         terms["total"] = sum(terms.values())
         return terms
