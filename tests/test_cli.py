@@ -112,7 +112,7 @@ def test_debug_shows_traceback(tmp_path, images, monkeypatch) -> None:
 
 def test_list_and_info(capsys, monkeypatch) -> None:
     code, stdout, _ = run_cli(["list"], capsys, monkeypatch)
-    assert code == 0 and "gatys" in stdout and "built-in models" in stdout
+    assert code == 0 and "gatys" in stdout and "adain" in stdout and "built-in styles" in stdout
     code, stdout, _ = run_cli(["info"], capsys, monkeypatch)
     assert code == 0 and "torch" in stdout and "threads" in stdout and "vgg16 weights" in stdout
 
