@@ -11,8 +11,10 @@ from stylefuse.hub import ModelFolderError, load_model, read_config, save_model
 from stylefuse.nn.layers import NORMS, init_weights, norm_layer
 from stylefuse.registry import NETWORKS
 
-# name -> (small config, input)
+# name -> (small config, input or a tuple of inputs)
 CASES = {
+    "fast_stylizer": (dict(num_styles=2, channels=[4, 8, 8], blocks=1), (torch.rand(2, 3, 32, 48), torch.eye(2))),
+    "vgg16_inverter": (dict(level="relu3_1", width=0.25), torch.rand(2, 256, 8, 8) * 100),
     "resnet_generator": (dict(blocks=2, base=8), torch.rand(2, 3, 32, 48) * 2 - 1),
     "unet_generator": (dict(depth=5, base=8), torch.rand(2, 3, 64, 32) * 2 - 1),
     "patch_discriminator": (dict(base=8), torch.rand(2, 3, 70, 70)),
@@ -31,8 +33,9 @@ def test_shapes_and_round_trip(name: str, tmp_path) -> None:
     config, x = CASES[name]
     torch.manual_seed(0)
     network = NETWORKS.create(name, **config).eval()
+    args = x if isinstance(x, tuple) else (x,)
     with torch.no_grad():
-        y = network(x)
+        y = network(*args)
     outputs = y if isinstance(y, list) else [y]
     assert all(torch.isfinite(o).all() for o in outputs)
     if name.endswith("generator") and name != "dcgan_generator":
@@ -41,7 +44,7 @@ def test_shapes_and_round_trip(name: str, tmp_path) -> None:
     loaded, document = load_model(tmp_path / name)
     assert document["note"] == "test" and document["config"] == config
     with torch.no_grad():
-        z = loaded(x)
+        z = loaded(*args)
     for a, b in zip(outputs, z if isinstance(z, list) else [z]):
         torch.testing.assert_close(a, b, atol=2e-2, rtol=1e-2)  # fp16 storage
 
