@@ -84,12 +84,17 @@ def peak_memory(side: int) -> dict:
     for name in ("peer", *METHOD_NAMES):
         command = [sys.executable, "-c", MEMORY_PROBE, name, str(content), str(style), str(side),
                    str(INVERTERS["folder"] or "")]
-        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout.split()
+        finished = subprocess.run(command, capture_output=True, text=True)
+        if finished.returncode != 0:  # report, keep measuring the others
+            result[f"{name}_error"] = (finished.stderr.strip().splitlines() or ["failed"])[-1][:300]
+            continue
+        output = finished.stdout.split()
         before, peak = (int(value) / 1024 for value in output[-2:])  # ru_maxrss is in KiB on Linux
         result[f"{name}_peak_mib"] = round(peak)
         result[f"{name}_peak_over_start_mib"] = round(peak - before)
     for name in METHOD_NAMES:
-        result[f"{name}_ratio"] = round(result[f"{name}_peak_mib"] / result["peer_peak_mib"], 2)
+        if f"{name}_peak_mib" in result and "peer_peak_mib" in result:
+            result[f"{name}_ratio"] = round(result[f"{name}_peak_mib"] / result["peer_peak_mib"], 2)
     return result
 
 
