@@ -64,6 +64,9 @@ def test_api_resolves_names_and_reuses_the_loaded_model(style_model, small_conte
     image = stylefuse.stylize(small_content, "ink:0.5,sun:0.5", model=style_model)
     assert image.size == (64, 48)
     assert load_style_model(str(style_model)) is load_style_model(str(style_model))
+    assert stylefuse.stylize(small_content, "ink", model=style_model, size=32).size == (32, 24)
+    with pytest.raises(OptionError, match="besides size"):
+        stylefuse.stylize(small_content, "ink", model=style_model, steps=3)
     with pytest.raises(OptionError, match="not both"):
         stylefuse.stylize(small_content, ["ink", __file__], model=style_model)
 
@@ -74,6 +77,9 @@ def test_cli_stylize_with_named_styles(tmp_path, style_model, photo, capsys, mon
                                  "--strength", "0.8", "--preserve-color", "-o", out], capsys, monkeypatch)
     assert code == 0, err
     assert read_image(out).size == (64, 48)
+    code, _, err = run_cli(["stylize", photo, "--model", style_model, "--style", "ink", "--size", "32", "-o", out],
+                           capsys, monkeypatch)
+    assert code == 0 and read_image(out).size == (32, 24), err
     code, _, err = run_cli(["stylize", photo, "--model", style_model, "--style", "rain", "-o", out],
                            capsys, monkeypatch)
     assert code == 2 and err.strip() == "error: unknown style 'rain'; known styles: ink, sun"

@@ -129,17 +129,24 @@ def named_style_mix(specs: list[StyleSpec]) -> list[tuple[str, float]] | None:
 
 
 def stylize_named(content: Picture, mix: list[tuple[str, float]], model: Any = None, strength: float = 1.0,
-                  preserve_color: bool = False) -> Picture:
-    """Stylize a decoded picture with a mix of named styles of a multi-style model (None: built-in)."""
+                  preserve_color: bool = False, size: int | None = None) -> Picture:
+    """Stylize a decoded picture with a mix of named styles of a multi-style model (None: built-in),
+    at ``size`` pixels on the long side (None keeps the picture's size)."""
     from stylefuse.styles import BUILTIN_FOLDER, load_style_model
 
     if model is None and not (BUILTIN_FOLDER / "config.json").is_file():
         raise OptionError("this installation ships no built-in styles; give a style image or --model")
+    if size is not None and size < 16:
+        raise OptionError(f"size must be at least 16 pixels, got {size}")
     style_model = load_style_model(None if model is None else str(model))
-    rgb = style_model.stylize(content.rgb, style_model.style_vector(mix), strength)
+    photo, alpha = content.rgb, content.alpha
+    if size is not None:
+        photo = ops.resize_long_side(photo, size).clamp(0, 1)
+        alpha = None if alpha is None else ops.resize(alpha, tuple(photo.shape[-2:])).clamp(0, 1)
+    rgb = style_model.stylize(photo, style_model.style_vector(mix), strength)
     if preserve_color:
-        rgb = ops.preserve_color(rgb, content.rgb)
-    return Picture(rgb=rgb, alpha=content.alpha, bit_depth=8, source=None)
+        rgb = ops.preserve_color(rgb, photo)
+    return Picture(rgb=rgb, alpha=alpha, bit_depth=8, source=None)
 
 
 def stylize(content: Any, style: Any, method: str | None = None, *, preserve_color: bool = False,
@@ -158,6 +165,7 @@ def stylize(content: Any, style: Any, method: str | None = None, *, preserve_col
         preserve_color: keep the content's colours, take only the stylized luminance.
         max_pixels: refuse input images larger than this.
         strength: named styles only: blend of the stylized result with the content, 0..1.
+            Named styles take ``size`` (long side in pixels) as their only other option.
         model: named styles only: a multi-style model folder (default: the built-in one).
         **options: the method's own options, e.g. ``size=384, steps=50`` for ``gatys``.
 
@@ -174,10 +182,11 @@ def stylize(content: Any, style: Any, method: str | None = None, *, preserve_col
     specs = normalize_styles(style)
     mix = named_style_mix(specs)
     if mix is not None:
-        if method is not None or options:
+        if method is not None or set(options) - {"size"}:
             raise OptionError("named styles use the fast multi-style model, which takes no method or options "
-                              "besides strength and preserve_color")
-        result = stylize_named(as_picture(content, max_pixels), mix, model, strength, preserve_color)
+                              "besides size, strength and preserve_color")
+        result = stylize_named(as_picture(content, max_pixels), mix, model, strength, preserve_color,
+                               options.get("size"))
         return to_pil(result.rgb, result.alpha)
     name = method or choose_method(specs)
     stylizer = create_method(name, **options)

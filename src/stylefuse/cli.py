@@ -81,7 +81,7 @@ def stylize(
         level = 1.0 if strength is None and alpha is None else (strength if strength is not None else alpha)
 
         def process_named(picture):
-            return api.stylize_named(picture, mix, model, level, preserve_color), False
+            return api.stylize_named(picture, mix, model, level, preserve_color, size), False
 
         _run_over_inputs(content, output, [], max_pixels, overwrite_input, process_named)
         return
