@@ -295,7 +295,7 @@ def personalize(
     steps: int = typer.Option(300, help="Training steps."),
     size: Optional[int] = typer.Option(None, help="Training crop size (default 256; GAN bases 128)."),
     batch_size: int = typer.Option(4, help="Photos per step."),
-    lr: Optional[float] = typer.Option(None, help="Adam learning rate (default 5e-3 for norm-only, 1e-3 for other "
+    lr: Optional[float] = typer.Option(None, help="Adam learning rate (default 5e-2 for norm-only, 1e-3 for other "
                                        "strategies, 1e-4 for GAN bases)."),
     validate_every: int = typer.Option(50, help="Steps between validations on held-out photos (0 = off)."),
     patience: int = typer.Option(4, help="Validations without improvement before stopping early."),

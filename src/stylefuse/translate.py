@@ -38,7 +38,7 @@ class GeneratorModel:
         if network == "vgg16_inverter":
             raise OptionError("this is a VGG16 inverter: adain and wct use inverters, it does not translate images")
         x = rgb[None].to(self.device) * 2 - 1
-        y = ops.apply_tiled(self.model, x, tile=tile, overlap=overlap, multiple=self.multiple)
+        y = ops.apply_tiled(self.model, x, tile=tile, overlap=overlap, multiple=self.multiple, margin=overlap)
         return ((y[0] + 1) / 2).clamp(0, 1).cpu()
 
     @torch.no_grad()

@@ -36,6 +36,22 @@ def test_tiled_equals_untiled_for_a_local_filter() -> None:
         ops.apply_tiled(conv, image, tile=16, overlap=16)
 
 
+def test_tiles_with_context_margins_reproduce_a_single_pass() -> None:
+    """With a margin covering the receptive field (here 2 px per 5x5 conv, 8 px of a stride-4
+    encoder-decoder), and tile starts on the stride grid, tiling is exact up to float rounding."""
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 5, padding=2), torch.nn.AvgPool2d(4),
+                              torch.nn.Conv2d(8, 8, 3, padding=1), torch.nn.Upsample(scale_factor=4),
+                              torch.nn.Conv2d(8, 3, 5, padding=2))
+    image = torch.rand(1, 3, 150, 230)
+    with torch.no_grad():
+        whole = ops.apply_padded(net, image, 4)
+        exact = ops.apply_tiled(net, image, tile=64, overlap=16, multiple=4, margin=24)
+        no_margin = ops.apply_tiled(net, image, tile=64, overlap=16, multiple=4)
+    assert (exact - whole).abs().max() < 1e-5
+    assert (no_margin - whole).abs().max() > 1e-3
+
+
 def test_apply_padded_restores_the_size() -> None:
     seen = []
     result = ops.apply_padded(lambda x: seen.append(x.shape) or x * 2, torch.ones(1, 3, 30, 33), multiple=16)

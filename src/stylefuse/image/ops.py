@@ -93,11 +93,15 @@ def apply_padded(fn, images: torch.Tensor, multiple: int) -> torch.Tensor:
     return fn(pad_to_multiple(images, multiple))[..., :height, :width]
 
 
-def _tile_starts(length: int, tile: int, overlap: int) -> list[int]:
+def _tile_starts(length: int, tile: int, overlap: int, multiple: int = 1) -> list[int]:
+    """Starts of tiles of about ``tile`` pixels covering ``length``, at least ``overlap`` apart from the
+    next tile's start, on multiples of ``multiple`` (so each tile sees the stride grid of a single pass)."""
     if length <= tile:
         return [0]
-    starts = list(range(0, length - tile, tile - overlap))
-    return starts + [length - tile]
+    step = max(multiple, (tile - overlap) // multiple * multiple)
+    starts = list(range(0, length - tile, step))
+    last = (length - tile) // multiple * multiple
+    return starts + [last] if last > starts[-1] else starts
 
 
 def _ramp(length: int, overlap: int, fade_in: bool, fade_out: bool) -> torch.Tensor:
@@ -110,28 +114,42 @@ def _ramp(length: int, overlap: int, fade_in: bool, fade_out: bool) -> torch.Ten
     return weight
 
 
-def apply_tiled(fn, images: torch.Tensor, tile: int = 512, overlap: int = 64, multiple: int = 1) -> torch.Tensor:
+def apply_tiled(fn, images: torch.Tensor, tile: int = 512, overlap: int = 64, multiple: int = 1,
+                margin: int = 0) -> torch.Tensor:
     """Run an image-to-image ``fn`` on overlapping tiles and blend the seams with linear ramps, so
     that memory stays bounded by the tile size whatever the image size.
+
+    Each tile is computed with ``margin`` extra pixels of the image around it (where there are any)
+    that are cropped off afterwards (the overlap-tile strategy of Ronneberger et al. 2015), so that
+    pixels near a tile's border see real context instead of padding; with a margin as large as the
+    network's receptive field, tiles reproduce a single pass up to the blend.
 
     Args:
         fn: (B, C, h, w) -> (B, C', h, w), fully convolutional.
         images: (B, C, H, W).
         tile: tile side in pixels; images no larger than this run in one piece.
         overlap: pixels shared by neighbouring tiles, blended linearly.
-        multiple: tiles are padded to multiples of this (the network's total stride).
+        multiple: tiles are padded to multiples of this (the network's total stride); tile starts
+            and margins are multiples of it too.
+        margin: context pixels around each tile (rounded up to a multiple of ``multiple``); a tile
+            with its margins spans at most ``tile + 2 * margin (+ multiple)`` pixels.
     """
     if overlap >= tile:
         raise ValueError(f"overlap ({overlap}) must be smaller than the tile ({tile})")
     height, width = images.shape[-2:]
     if height <= tile and width <= tile:
         return apply_padded(fn, images, multiple)
-    ys, xs = _tile_starts(height, tile, overlap), _tile_starts(width, tile, overlap)
+    margin = -(-margin // multiple) * multiple
+    ys, xs = _tile_starts(height, tile, overlap, multiple), _tile_starts(width, tile, overlap, multiple)
     out, total = None, torch.zeros(1, 1, height, width, device=images.device)
-    for top in ys:
-        for left in xs:
-            h, w = min(tile, height - top), min(tile, width - left)
-            result = apply_padded(fn, images[..., top:top + h, left:left + w], multiple)
+    for row, top in enumerate(ys):
+        h = height - top if row == len(ys) - 1 else min(tile, height - top)
+        y0, y1 = max(0, top - margin), min(height, top + h + margin)
+        for column, left in enumerate(xs):
+            w = width - left if column == len(xs) - 1 else min(tile, width - left)
+            x0, x1 = max(0, left - margin), min(width, left + w + margin)
+            result = apply_padded(fn, images[..., y0:y1, x0:x1], multiple)
+            result = result[..., top - y0:top - y0 + h, left - x0:left - x0 + w]
             if out is None:
                 out = torch.zeros(images.shape[0], result.shape[1], height, width, device=images.device)
             weight = (_ramp(h, overlap, top > 0, top + h < height)[:, None]

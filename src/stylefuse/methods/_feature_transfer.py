@@ -104,6 +104,8 @@ class FeatureTransferStylizer(Stylizer):
             from the masks' grey levels and their reduction to feature resolution.
         tile: images whose long side exceeds this are processed in overlapping tiles.
         overlap: pixels shared by neighbouring tiles, blended linearly.
+        margin: context pixels each tile is encoded and inverted with, then cropped off, so that pixels
+            near tile borders see the image rather than padding (see :func:`ops.apply_tiled`).
         inverters: folder holding one inverter model folder per level (default: the shipped ones).
         device: "cpu" or "cuda".
         progress: accepted for CLI symmetry (each level is one quick pass).
@@ -113,18 +115,18 @@ class FeatureTransferStylizer(Stylizer):
     strength_option = "alpha"
 
     def __init__(self, size: int | None = None, alpha: float = 1.0, style_size: int = 512,
-                 masks: Sequence[Any] | None = None, tile: int = 1024, overlap: int = 64,
+                 masks: Sequence[Any] | None = None, tile: int = 1024, overlap: int = 64, margin: int = 64,
                  inverters: str | Path | None = None, device: str = "cpu", progress: bool = False,
                  cache: StyleStatsCache | None = None) -> None:
         if not 0.0 <= alpha <= 1.0:
             raise OptionError(f"alpha (strength) must be between 0 and 1, got {alpha}")
         if size is not None and size < MIN_SIDE:
             raise OptionError(f"size must be at least {MIN_SIDE} pixels, got {size}")
-        if tile < 128 or overlap < 0 or overlap >= tile // 2:
-            raise OptionError("tile must be >= 128 and overlap between 0 and tile / 2")
+        if tile < 128 or overlap < 0 or overlap >= tile // 2 or not 0 <= margin <= tile:
+            raise OptionError("tile must be >= 128, overlap between 0 and tile / 2 and margin between 0 and tile")
         self.size, self.alpha, self.style_size = size, alpha, style_size
         self.masks = list(masks) if masks else []
-        self.tile, self.overlap = tile, overlap
+        self.tile, self.overlap, self.margin = tile, overlap, margin
         self.device = torch.device(device)
         self.cache = cache or default_style_cache()
         folder = Path(inverters) if inverters is not None else INVERTER_FOLDER
@@ -205,7 +207,8 @@ class FeatureTransferStylizer(Stylizer):
         def run(tile: torch.Tensor) -> torch.Tensor:
             return inverter(self._transform(encoder(tile[:, :3], [level])[level], maps, tile[:, 3:]))
 
-        return ops.apply_tiled(run, inputs, tile=self.tile, overlap=self.overlap, multiple=inverter.scale)
+        return ops.apply_tiled(run, inputs, tile=self.tile, overlap=self.overlap, multiple=inverter.scale,
+                               margin=self.margin)
 
     def _maps(self, content: FeatureStats, style_stats: list[FeatureStats], weights: list[float],
               masked: bool) -> list[tuple[torch.Tensor, torch.Tensor]]:

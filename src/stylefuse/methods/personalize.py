@@ -185,6 +185,13 @@ def _split(photos: ImageFolder, held: int) -> tuple[ImageFolder, ImageFolder]:
     return train, valid
 
 
+def default_lr(strategy: str) -> float:
+    """Adam learning rate by strategy: the norm-only table (a few thousand values) takes large steps
+    (5e-2 reached a lower validation loss in 20 steps than 2e-2 or 5e-3 on a new painting);
+    strategies that move convolution weights use the usual 1e-3."""
+    return 5e-2 if strategy == "norm-only" else 1e-3
+
+
 DEFAULT_PHOTOS = Path(__file__).resolve().parents[1] / "data" / "photos"
 """Content photos shipped with stylefuse, used when no --data is given."""
 
@@ -219,7 +226,7 @@ def personalize_model(style_images: list[Path], out: Path, base: str | Path = "b
     task.generators.zero_grad(set_to_none=True)
     estimate = (time.perf_counter() - started) * steps
     report(f"estimated time: {estimate / 60:.1f} min for {steps} steps on this machine")
-    options = TrainOptions(steps=steps, lr=lr or (5e-3 if strategy == "norm-only" else 1e-3), betas=(0.9, 0.999),
+    options = TrainOptions(steps=steps, lr=lr or default_lr(strategy), betas=(0.9, 0.999),
                            ema_decay=None, checkpoint_every=100, sample_every=100, validate_every=validate_every,
                            patience=patience if validate_every else 0, seed=seed, progress=progress,
                            max_seconds=max_minutes * 60 if max_minutes else None)
