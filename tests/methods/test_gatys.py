@@ -43,7 +43,7 @@ def test_deterministic_with_seed(small_content, small_style) -> None:
     assert (a - c).abs().max() > 1e-3
 
 
-@pytest.mark.parametrize("init", ["content", "noise", "style"])
+@pytest.mark.parametrize("init", ["content", "noise", "style", "adain"])
 @pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
 def test_inits_and_optimizers(small_content, small_style, init: str, optimizer: str) -> None:
     out, reports = _run(small_content, small_style, init=init, optimizer=optimizer, levels=1, steps=6)
