@@ -56,8 +56,8 @@ class GatysStylizer(Stylizer):
         lr: step size (L-BFGS: 1; Adam: in pixel units of [0, 1]).
         init: start from the "content" image, uniform "noise", the "style" image, or the "adain"
             result (Huang & Belongie 2017, a second's work: the style statistics are then already
-            close, and the loss after 25 evaluations was half that of a content start in our
-            measurement; after 100 evaluations the two are within 2%).
+            close: on cat / Starry Night at 256 px the loss after 25 L-BFGS evaluations was half that of a
+            content start; after 100 evaluations the two were within 2%).
         style_scale: size of the style image relative to the result's long side.
         pooling: VGG pooling, "max" or "avg".
         seed: random seed (noise init); results are deterministic on a given machine.
