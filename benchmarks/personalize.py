@@ -10,7 +10,8 @@ style losses of both, the trained parameter shares, and the training time each r
 reach the personalised model's final validation loss (within ``--tolerance``, 1% by default, the same
 rule for both runs: the personalised curve flattens, so without a tolerance its own time would be
 its whole budget by definition); ratio = scratch time / personalised time (target >= 5; a scratch run
-that never reaches it counts as its whole budget, so the ratio is then a lower bound). Writes a
+that never reaches it counts as its whole budget, so the ratio is then a lower bound). Also prints
+the other way round: when the personalised run first reached the scratch run's final loss. Writes a
 picture of both results on a held-out photo. Needs ../shared/data/bench.
 
     python benchmarks/personalize.py --minutes 5
@@ -150,6 +151,8 @@ def main() -> None:
             "ratio_scratch_over_personalized": (round(scratch_seconds / max(reach_personal, 1e-9), 2)
                                                 if reach_personal else None),
             "ratio_is_lower_bound": reach_scratch is None,
+            "personalized_seconds_to_scratch_final": time_to_reach(personal["curve"],
+                                                                   scratch["final"] * (1 + args.tolerance)),
             "curves": {"personalized": personal["curve"], "scratch": scratch["curve"]},
         }
         cells += [(artwork[:20], read_image(path).rgb), ("personalised", render(mine.generators["G"], probe)),
@@ -158,7 +161,8 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     summary = {k: {key: v[key] for key in ("personalized", "scratch", "ratio_scratch_over_personalized",
-                                            "ratio_is_lower_bound")} for k, v in result["artworks"].items()}
+                                            "ratio_is_lower_bound", "personalized_seconds_to_scratch_final")}
+               for k, v in result["artworks"].items()}
     print(json.dumps({**{k: v for k, v in result.items() if k != "artworks"}, "artworks": summary}, indent=2))
 
 
