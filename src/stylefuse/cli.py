@@ -51,7 +51,7 @@ def stylize(
     style_weight: Optional[float] = typer.Option(None, "--style-weight", "--beta", help="Style weight β."),
     tv_weight: Optional[float] = typer.Option(None, help="Total-variation weight."),
     optimizer: Optional[str] = typer.Option(None, help="lbfgs or adam."),
-    init: Optional[str] = typer.Option(None, help="gatys: start from content, noise, style or adain (the AdaIN result)."),
+    init: Optional[str] = typer.Option(None, help="gatys: start from content, noise, style or adain (AdaIN result)."),
     style_scale: Optional[float] = typer.Option(None, help="Style image size relative to the result."),
     seed: Optional[int] = typer.Option(None, help="Random seed."),
     preserve_color: bool = typer.Option(False, "--preserve-color", help="Keep the content's colours."),
