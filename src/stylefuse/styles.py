@@ -89,7 +89,9 @@ class FastStyleModel:
             mode = "reflect" if pad_h < height and pad_w < width else "replicate"
             image = torch.nn.functional.pad(image, [0, pad_w, 0, pad_h], mode=mode)
         out = self._run(image, style[None].float())[0, :, :height, :width]
-        return (strength * out + (1 - strength) * rgb).clamp(0, 1)
+        if strength < 1.0:
+            out = strength * out + (1 - strength) * rgb
+        return out.clamp(0, 1)
 
     def _run(self, image: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         if self.backend == "onnxruntime":

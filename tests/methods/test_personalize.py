@@ -12,7 +12,8 @@ from tests.test_cli import run_cli
 
 from stylefuse.hub import load_model, save_model
 from stylefuse.image.io import read_image, write_image
-from stylefuse.methods.personalize import FREEZE_STRATEGIES, extend_with_a_style, freeze
+from stylefuse.losses.functional import gram_matrix
+from stylefuse.methods.personalize import FREEZE_STRATEGIES, Personalize, PersonalizeRecipe, extend_with_a_style, freeze
 
 
 @pytest.fixture
@@ -30,6 +31,21 @@ def test_the_new_slot_starts_at_the_mean_of_the_base_styles(base) -> None:
             style = torch.eye(2)[index]
             assert torch.allclose(network(image, style), extended(image, torch.cat([style, torch.zeros(1)])),
                                   atol=1e-6)
+
+
+@pytest.mark.parametrize("style", [0, 1])
+def test_warm_start_picks_the_base_style_that_makes_the_target_style(base, style) -> None:
+    task = Personalize(base, PersonalizeRecipe(size=32, style_names=["new"]))
+    network = task.generators["G"]
+    photos = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        made = network(photos, torch.eye(3)[style].expand(2, -1))
+        features = task.encoder(made, task.recipe.style_layers)
+    task.style_grams = {name: gram_matrix(value).mean(0, keepdim=True).expand(3, -1, -1)
+                        for name, value in features.items()}
+    assert task.warm_start(photos) == ["ink", "sun"][style]
+    with torch.no_grad():
+        assert torch.allclose(network(photos, torch.eye(3)[2].expand(2, -1)), made, atol=1e-6)
 
 
 @pytest.mark.parametrize("strategy", list(FREEZE_STRATEGIES))

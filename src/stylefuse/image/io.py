@@ -214,7 +214,8 @@ def to_pil(rgb: torch.Tensor, alpha: torch.Tensor | None = None) -> Image.Image:
 
 
 def _quantize(values: torch.Tensor) -> np.ndarray:
-    return (values.detach().float().cpu().numpy() * 255.0 + 0.5).clip(0, 255).astype(np.uint8)
+    """(H, W, C) floats in [0, 1] -> uint8 array, rounded to the nearest level."""
+    return (values.detach().float().cpu() * 255.0 + 0.5).clamp_(0, 255).to(torch.uint8).contiguous().numpy()
 
 
 def _check_rgb(rgb: torch.Tensor) -> None:
