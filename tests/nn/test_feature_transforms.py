@@ -65,3 +65,15 @@ def test_constant_style_and_fewer_positions_than_channels_stay_finite() -> None:
         assert torch.isfinite(out).all()
     flat_out = apply_affine(content, *wct_matrix(feature_stats(content), feature_stats(flat_style)))
     assert torch.allclose(flat_out, torch.full_like(flat_out, 3.0), atol=1e-2)
+
+
+def test_chunked_accumulation_matches_one_pass_in_float64() -> None:
+    features = torch.randn(2, 5, 9, 7, generator=torch.Generator().manual_seed(4)) * 3 + 1
+    chunked, whole = StatsAccumulator(), StatsAccumulator()
+    chunked.add(features, chunk_elements=10)  # 2 positions per chunk: many chunks, a short last one
+    flat = features.transpose(0, 1).reshape(5, -1).double()
+    whole.add(features, chunk_elements=10**9)
+    for accumulator in (chunked, whole):
+        stats = accumulator.stats()
+        assert torch.allclose(stats.mean, flat.mean(1), atol=1e-12)
+        assert torch.allclose(stats.cov, torch.cov(flat, correction=0), atol=1e-10)

@@ -53,12 +53,20 @@ class StatsAccumulator:
         self.outer: torch.Tensor | None = None
         self.count = 0
 
-    def add(self, features: torch.Tensor) -> None:
-        """Add every position of ``features`` (B, C, h, w)."""
-        flat = features.transpose(0, 1).reshape(features.shape[1], -1).double()
-        total, outer = flat.sum(1), flat @ flat.T
-        self.total = total if self.total is None else self.total + total
-        self.outer = outer if self.outer is None else self.outer + outer
+    def add(self, features: torch.Tensor, chunk_elements: int = 1 << 22) -> None:
+        """Add every position of ``features`` (B, C, h, w), converted to float64 a chunk of about
+        ``chunk_elements`` values at a time (a whole 4096 px level in float64 would cost gigabytes)."""
+        channels = features.shape[1]
+        flat = features[0].reshape(channels, -1) if features.shape[0] == 1 else \
+            features.transpose(0, 1).reshape(channels, -1)
+        if self.total is None:
+            self.total = flat.new_zeros(channels, dtype=torch.float64)
+            self.outer = flat.new_zeros(channels, channels, dtype=torch.float64)
+        step = max(1, chunk_elements // channels)
+        for start in range(0, flat.shape[1], step):
+            part = flat[:, start:start + step].double()
+            self.total += part.sum(1)
+            self.outer += part @ part.T
         self.count += flat.shape[1]
 
     def stats(self) -> FeatureStats:
