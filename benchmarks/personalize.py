@@ -77,8 +77,11 @@ def run(task: FastStyle, photos: Path, artwork: Path, minutes: float, lr: float,
     trainer: Trainer | None = None
 
     @torch.no_grad()
+    def loss(generator) -> float:
+        return sum(task.validation_metric((batch, indices), generator) for batch in validation) / len(validation)
+
     def validate(generator) -> float:
-        value = sum(task.validation_metric((batch, indices), generator) for batch in validation) / len(validation)
+        value = loss(generator)
         curve.append((round(setup + trainer.training_seconds(), 1), round(value, 4)))
         return value
 
@@ -86,9 +89,7 @@ def run(task: FastStyle, photos: Path, artwork: Path, minutes: float, lr: float,
                            checkpoint_every=0, sample_every=0, validate_every=every, progress=False,
                            max_seconds=max(minutes * 60 - setup, 1.0))
     trainer = Trainer(task, batches, options, out, validate=validate)
-    with torch.no_grad():
-        start = sum(task.validation_metric((batch, indices), task.generators["G"]) for batch in validation)
-    curve.append((round(setup, 1), round(start / len(validation), 4)))
+    curve.append((round(setup, 1), round(loss(task.generators["G"]), 4)))
     summary = trainer.fit()
     validate(task.generators["G"])
     with torch.no_grad():

@@ -55,10 +55,9 @@ class StatsAccumulator:
 
     def add(self, features: torch.Tensor, chunk_elements: int = 1 << 22) -> None:
         """Add every position of ``features`` (B, C, h, w), converted to float64 a chunk of about
-        ``chunk_elements`` values at a time (a whole 4096 px level in float64 would cost gigabytes)."""
+        ``chunk_elements`` values at a time (a 1152 px tile at relu1_1 is 0.7 GB in float64)."""
         channels = features.shape[1]
-        flat = features[0].reshape(channels, -1) if features.shape[0] == 1 else \
-            features.transpose(0, 1).reshape(channels, -1)
+        flat = features.transpose(0, 1).reshape(channels, -1)  # a view when B == 1
         if self.total is None:
             self.total = flat.new_zeros(channels, dtype=torch.float64)
             self.outer = flat.new_zeros(channels, channels, dtype=torch.float64)
