@@ -220,15 +220,16 @@ class FeatureTransferStylizer(Stylizer):
     def _transform(self, features: torch.Tensor, maps: list[tuple[torch.Tensor, torch.Tensor]],
                    masks: torch.Tensor) -> torch.Tensor:
         """Apply the maps to features (B, C, h, w) (each where its mask (B, K, H, W) says, when there are
-        masks), then mix with the untouched features by the strength α."""
+        masks), then mix with the untouched features by the strength α. In place where it can be: at
+        relu1_1 a 1024 px tile's features take 340 MB, and each temporary as much again."""
         if masks.shape[1] == 0:
             transformed = apply_affine(features, *maps[0])
         else:
             weights_map = F.interpolate(masks, size=features.shape[-2:], mode="area")
             transformed = features * (1 - weights_map.sum(1, keepdim=True))
             for index, (matrix, bias) in enumerate(maps):
-                transformed = transformed + weights_map[:, index:index + 1] * apply_affine(features, matrix, bias)
-        return self.alpha * transformed + (1 - self.alpha) * features
+                transformed.addcmul_(weights_map[:, index:index + 1], apply_affine(features, matrix, bias))
+        return transformed if self.alpha == 1 else transformed.lerp_(features, 1 - self.alpha)
 
     def _content_stats(self, image: torch.Tensor, level: str) -> FeatureStats:
         """Whole-image feature statistics, gathered tile by tile: each tile is encoded with a margin of

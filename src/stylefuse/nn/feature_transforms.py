@@ -121,4 +121,4 @@ def apply_affine(features: torch.Tensor, matrix: torch.Tensor, bias: torch.Tenso
         out = features * matrix.to(features.dtype).view(1, -1, 1, 1)
     else:
         out = torch.einsum("ij,bjhw->bihw", matrix.to(features.dtype), features)
-    return out + bias.to(features.dtype).view(1, -1, 1, 1)
+    return out.add_(bias.to(features.dtype).view(1, -1, 1, 1))  # in place: out is new, and may be large
