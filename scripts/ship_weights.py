@@ -2,6 +2,10 @@
 
     python scripts/ship_weights.py styles  /path/to/fast-run    [--raw] [--note "recipe ..."]
     python scripts/ship_weights.py relu4_1 /path/to/inverter-run [--raw]
+    python scripts/ship_weights.py style-statistics ../shared/data/bench/style
+
+``style-statistics`` (re)computes the shipped styles' feature statistics (used to pick the nearest
+style when personalising) from the folder that holds their source paintings.
 
 ``--raw`` ships the last trained weights from the run's checkpoint instead of the exported (EMA)
 ones. The shipped folder keeps the run's config.json (network, constructor arguments, encoder id,
@@ -17,6 +21,9 @@ from pathlib import Path
 import torch
 
 from stylefuse.hub import load_model, read_config, save_model
+from stylefuse.image.io import read_image
+from stylefuse.methods.fast import FastRecipe, FastStyle
+from stylefuse.methods.style_statistics import save_statistics
 from stylefuse.train.checkpoint import load_checkpoint
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "src" / "stylefuse" / "weights"
@@ -24,11 +31,14 @@ WEIGHTS = Path(__file__).resolve().parents[1] / "src" / "stylefuse" / "weights"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("target", help="'styles' or an inverter level (relu1_1 .. relu4_1)")
-    parser.add_argument("run", type=Path, help="the training run's model folder")
+    parser.add_argument("target", help="'styles', an inverter level (relu1_1 .. relu4_1) or 'style-statistics'")
+    parser.add_argument("run", type=Path, help="the training run's model folder (style-statistics: the paintings)")
     parser.add_argument("--raw", action="store_true", help="use the checkpoint's last weights, not the EMA")
     parser.add_argument("--set", action="append", default=[], help="KEY=JSON to add to the config record")
     args = parser.parse_args()
+    if args.target == "style-statistics":
+        ship_style_statistics(args.run)
+        return
     model, document = load_model(args.run)
     if args.raw:
         state = load_checkpoint(args.run)["generators"]
@@ -42,6 +52,16 @@ def main() -> None:
     save_model(model.to(torch.float32), folder, document["network"], document["config"], extra=extra)
     print(f"shipped {folder} ({(folder / 'model.safetensors').stat().st_size / 2**20:.2f} MiB)")
     print(json.dumps(read_config(folder), indent=1)[:600])
+
+
+def ship_style_statistics(paintings: Path) -> None:
+    """Describe the shipped styles from their source paintings (named in the shipped config)."""
+    folder = WEIGHTS / "styles"
+    document = read_config(folder)
+    task = FastStyle(FastRecipe())
+    task.set_styles([read_image(paintings / name).rgb for name in document["style_sources"]], document["style_names"])
+    path = save_statistics(folder, task.style_statistics)
+    print(f"shipped {path} ({path.stat().st_size / 2**10:.0f} KiB)")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ Broken files are reported once and skipped; an empty folder is an error.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Callable
 
@@ -110,6 +111,41 @@ class UnpairedCrops:
             picks = torch.randint(0, len(folder), (self.batch_size,), generator=generator).tolist()
             batches.append(torch.stack([crop_and_flip([folder.images[i]], self.size, generator)[0] for i in picks]))
         return batches
+
+
+class AugmentedCrops:
+    """Batches of random crops of one folder at random scales, turned by a multiple of 90 degrees,
+    flipped, and (half of them) with their hue rotated and saturation changed: many more distinct
+    images from a few photos, for reconstruction training (inverters), where any natural-looking
+    image is valid data and the colours of paintings must be reproduced too.
+
+    ``crops(step)`` returns ``[photos]``, (B, 3, size, size) in [0, 1].
+
+    Args:
+        zoom_out: the largest crop window as a multiple of ``size`` (windows are resized to ``size``).
+        hue_range: hue rotations are uniform in +-``hue_range`` radians.
+        saturation_range: saturation factors are uniform in [1 - s, 1 + s].
+    """
+
+    def __init__(self, folder: ImageFolder, size: int, batch_size: int = 1, seed: int = 0, zoom_out: float = 2.0,
+                 hue_range: float = math.pi, saturation_range: float = 0.4) -> None:
+        self.folder, self.size, self.batch_size, self.seed = folder, size, batch_size, seed
+        self.zoom_out, self.hue_range, self.saturation_range = zoom_out, hue_range, saturation_range
+
+    def _crop(self, image: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        largest = max(self.size, min(min(image.shape[-2:]), round(self.zoom_out * self.size)))
+        window = self.size + int(torch.randint(0, largest - self.size + 1, (1,), generator=generator))
+        crop = ops.resize(crop_and_flip([image], window, generator)[0], (self.size, self.size))
+        return torch.rot90(crop, int(torch.randint(0, 4, (1,), generator=generator)), dims=(-2, -1))
+
+    def __call__(self, step: int) -> list[torch.Tensor]:
+        generator = step_generator(self.seed, step)
+        picks = torch.randint(0, len(self.folder), (self.batch_size,), generator=generator).tolist()
+        photos = torch.stack([self._crop(self.folder.images[i], generator) for i in picks])
+        recolour = torch.rand(self.batch_size, generator=generator) < 0.5
+        angle = (2 * torch.rand(self.batch_size, generator=generator) - 1) * self.hue_range * recolour
+        saturation = 1 + (2 * torch.rand(self.batch_size, generator=generator) - 1) * self.saturation_range * recolour
+        return [ops.rotate_hue(photos, angle, saturation)]
 
 
 class PairedCrops:

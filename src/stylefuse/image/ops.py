@@ -60,6 +60,16 @@ def yiq_to_rgb(images: torch.Tensor) -> torch.Tensor:
     return torch.einsum("ij,...jhw->...ihw", torch.linalg.inv(_RGB_TO_YIQ).to(images), images)
 
 
+def rotate_hue(images: torch.Tensor, angle: torch.Tensor, saturation: torch.Tensor) -> torch.Tensor:
+    """Rotate the hue of (B, 3, H, W) RGB images by ``angle`` radians and scale their saturation by
+    ``saturation`` (both (B,)), in YIQ space so that luminance is kept; the result is clamped to [0, 1]."""
+    yiq = rgb_to_yiq(images)
+    cos, sin = (torch.cos(angle) * saturation)[:, None, None], (torch.sin(angle) * saturation)[:, None, None]
+    i, q = yiq[:, 1], yiq[:, 2]
+    rotated = torch.stack([yiq[:, 0], cos * i - sin * q, sin * i + cos * q], dim=1)
+    return yiq_to_rgb(rotated).clamp(0, 1)
+
+
 def preserve_color(stylized: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
     """Keep the content's colours and take only the luminance of the stylized image
     (luminance-only transfer, Gatys et al. 2016, "Preserving Color in Neural Artistic Style Transfer").

@@ -22,6 +22,7 @@ from stylefuse.errors import OptionError
 from stylefuse.image import ops
 from stylefuse.image.io import list_image_files, read_image
 from stylefuse.losses import functional as LF
+from stylefuse.methods import style_statistics
 from stylefuse.methods._trainable import TrainableMethod
 from stylefuse.nn.fast_stylizer import FastStylizerNet
 from stylefuse.registry import TRAINABLE
@@ -93,6 +94,8 @@ class FastStyle(TrainableMethod):
         self.generators = nn.ModuleDict({"G": FastStylizerNet(**self.network_config)})
         self.encoder = MultiLayerEncoder(list(recipe.content_layers) + list(recipe.style_layers))
         self.style_grams: dict[str, torch.Tensor] = {}
+        self.style_statistics: style_statistics.Descriptor | None = None
+        """Each style's feature means and stds, saved with the model (see :mod:`.style_statistics`)."""
         self.style_names: list[str] = list(recipe.style_names)
         self.style_sources: list[str] = []
 
@@ -128,11 +131,14 @@ class FastStyle(TrainableMethod):
         if len(names) != len(styles) or len(set(names)) != len(names):
             raise OptionError(f"give one distinct name per style image ({len(styles)}), got {names}")
         grams: dict[str, list[torch.Tensor]] = {name: [] for name in self.recipe.style_layers}
+        descriptors = []
         for style in styles:
             features = self.encoder(ops.resize_long_side(style, self.recipe.style_size)[None], self.recipe.style_layers)
             for name, value in features.items():
                 grams[name].append(LF.gram_matrix(value)[0])
+            descriptors.append(style_statistics.describe(features))
         self.style_grams = {name: torch.stack(values) for name, values in grams.items()}
+        self.style_statistics = style_statistics.stack(descriptors)
         self.style_names = list(names)
 
     # --- losses --------------------------------------------------------------------------------------
@@ -181,6 +187,9 @@ class FastStyle(TrainableMethod):
         return torch.cat([photo, outputs])
 
     def export(self, trainer, folder, extra=None):
-        return super().export(trainer, folder, {"encoder": ENCODER_ID, "value_range": "[0, 1]",
-                                                "style_names": self.style_names, "style_sources": self.style_sources,
-                                                **(extra or {})})
+        folder = super().export(trainer, folder, {"encoder": ENCODER_ID, "value_range": "[0, 1]",
+                                                  "style_names": self.style_names, "style_sources": self.style_sources,
+                                                  **(extra or {})})
+        if self.style_statistics is not None:
+            style_statistics.save_statistics(folder, self.style_statistics)
+        return folder

@@ -19,6 +19,7 @@ from stylefuse.data.folders import ImageFolder, UnpairedCrops
 from stylefuse.errors import OptionError
 from stylefuse.hub import load_model, read_config
 from stylefuse.image.io import read_image
+from stylefuse.methods import style_statistics
 from stylefuse.methods.fast import FastRecipe, FastStyle, expand_style_inputs
 from stylefuse.nn.fast_stylizer import ConditionalInstanceNorm2d, FastStylizerNet
 
@@ -48,11 +49,16 @@ class PersonalizeRecipe(FastRecipe):
         self.style_names = list(self.style_names or ["my-style"])
 
 
-def base_network(base: str | Path) -> tuple[FastStylizerNet, dict[str, Any]]:
-    """The network and config document of a multi-style model folder ("builtin" for the shipped one)."""
+def base_folder(base: str | Path) -> Path:
+    """The model folder of a base: "builtin" is the shipped one."""
     from stylefuse.styles import BUILTIN_FOLDER
 
-    folder = BUILTIN_FOLDER if str(base) == "builtin" else Path(base)
+    return BUILTIN_FOLDER if str(base) == "builtin" else Path(base)
+
+
+def base_network(base: str | Path) -> tuple[FastStylizerNet, dict[str, Any]]:
+    """The network and config document of a multi-style model folder ("builtin" for the shipped one)."""
+    folder = base_folder(base)
     if str(base) == "builtin" and not (folder / "config.json").is_file():
         raise OptionError("this installation ships no built-in styles to personalise; give --base DIR")
     document = read_config(folder)
@@ -127,6 +133,8 @@ class Personalize(FastStyle):
         if self.new_name in self.base_names:
             raise OptionError(f"the base already has a style named {self.new_name!r}; choose another --name")
         self.style_names = self.base_names + [self.new_name]
+        self.base_statistics = style_statistics.load_statistics(base_folder(base), base_net.num_styles)
+        self.new_statistics: style_statistics.Descriptor | None = None
         self.trained_parameters = freeze(network, recipe.strategy)
         self.total_parameters = sum(p.numel() for p in network.parameters())
         self.ema_generator = None  # few steps: the last weights, validated, are what we keep
@@ -157,9 +165,11 @@ class Personalize(FastStyle):
 
     @torch.no_grad()
     def warm_start(self, photos: torch.Tensor) -> str:
-        """Start the new style's (γ, β) from the candidate with the lowest α·content + β·style on
-        ``photos`` (B, 3, H, W): each base style, or their mean (the starting point otherwise). One forward
-        pass per candidate. On the bench's Klee painting this lowered the validation loss after 5 steps
+        """Start the new style's (γ, β) from the nearest base style. When the base folder describes its
+        styles (:mod:`.style_statistics`), the nearest is found by comparing feature statistics, at no
+        cost; otherwise each base style, and their mean (the starting point otherwise), is scored by
+        α·content + β·style on ``photos`` (B, 3, H, W), one forward and loss pass per candidate. On the
+        bench's Klee painting starting from the nearest style lowered the validation loss after 5 steps
         from 2.89 to 2.65 (benchmarks/personalize.py).
 
         Returns:
@@ -176,6 +186,10 @@ class Personalize(FastStyle):
             for norm, (gamma, beta) in zip(norms, tables):
                 norm.gamma[new], norm.beta[new] = gamma[row], beta[row]
 
+        if self.base_statistics is not None and self.new_statistics is not None:
+            row = style_statistics.nearest(self.base_statistics, self.new_statistics)
+            use(row)
+            return names[row]
         indices = torch.full((photos.shape[0],), new)
         scores = {}
         for name, row in candidates.items():
@@ -192,12 +206,17 @@ class Personalize(FastStyle):
 
         slots = self.generators["G"].num_styles
         sums: dict[str, torch.Tensor] = {}
+        descriptors = []
         for image in images:
             features = self.encoder(ops.resize_long_side(image, self.recipe.style_size)[None], self.recipe.style_layers)
             for name, value in features.items():
                 gram = LF.gram_matrix(value)[0] / len(images)
                 sums[name] = sums[name] + gram if name in sums else gram
+            descriptors.append(style_statistics.describe(features))
         self.style_grams = {name: gram.expand(slots, -1, -1).clone() for name, gram in sums.items()}
+        self.new_statistics = style_statistics.mean_descriptor(descriptors)
+        if self.base_statistics is not None:
+            self.style_statistics = style_statistics.append(self.base_statistics, self.new_statistics)
 
     def samples(self, batch, generator):
         photos = batch[0][:4]
