@@ -81,8 +81,9 @@ def run(task: FastStyle, photos: Path, artwork: Path, minutes: float, lr: float,
         return sum(task.validation_metric((batch, indices), generator) for batch in validation) / len(validation)
 
     def validate(generator) -> float:
+        seconds = setup + trainer.training_seconds()  # read first: the validation itself is not training
         value = loss(generator)
-        curve.append((round(setup + trainer.training_seconds(), 1), round(value, 4)))
+        curve.append((round(seconds, 1), round(value, 4)))
         return value
 
     options = TrainOptions(steps=1_000_000, lr=lr, betas=(0.9, 0.999), decay_from=1.0, ema_decay=None,
@@ -91,7 +92,7 @@ def run(task: FastStyle, photos: Path, artwork: Path, minutes: float, lr: float,
     trainer = Trainer(task, batches, options, out, validate=validate)
     curve.append((round(setup, 1), round(loss(task.generators["G"]), 4)))
     summary = trainer.fit()
-    validate(task.generators["G"])
+    curve.append((round(setup + summary["training_seconds"], 1), round(loss(task.generators["G"]), 4)))
     with torch.no_grad():
         terms = [task.perceptual_terms(batch, task.generators["G"](batch, nn.functional.one_hot(
             indices, new_style + 1).float()), indices) for batch in validation]

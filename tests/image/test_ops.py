@@ -22,6 +22,17 @@ def test_yiq_round_trip() -> None:
     torch.testing.assert_close(ops.yiq_to_rgb(ops.rgb_to_yiq(x)), x, atol=1e-5, rtol=0)
 
 
+def test_rotate_hue_keeps_luminance_and_turns_chroma() -> None:
+    x = torch.rand(3, 3, 8, 8) * 0.5 + 0.25  # mid-tones: no clamping
+    angle, saturation = torch.tensor([0.0, torch.pi / 2, torch.pi]), torch.tensor([1.0, 1.0, 0.5])
+    y = ops.rotate_hue(x, angle, saturation)
+    torch.testing.assert_close(y[0], x[0], atol=1e-5, rtol=0)  # no turn, no change
+    yiq_x, yiq_y = ops.rgb_to_yiq(x), ops.rgb_to_yiq(y)
+    torch.testing.assert_close(yiq_y[:, 0], yiq_x[:, 0], atol=1e-5, rtol=0)  # luminance kept
+    torch.testing.assert_close(yiq_y[1, 1], -yiq_x[1, 2], atol=1e-5, rtol=0)  # a quarter turn: I <- -Q
+    torch.testing.assert_close(yiq_y[2, 1:], -0.5 * yiq_x[2, 1:], atol=1e-5, rtol=0)  # half turn, half saturation
+
+
 def test_tiled_equals_untiled_for_a_local_filter() -> None:
     torch.manual_seed(0)
     conv = torch.nn.Conv2d(3, 3, 5, padding=2, padding_mode="replicate")
