@@ -132,3 +132,9 @@ def test_missing_inverters_are_reported(tmp_path) -> None:
 def test_alpha_out_of_range_is_refused() -> None:
     with pytest.raises(OptionError, match="between 0 and 1"):
         AdaINStylizer(alpha=1.5)
+
+
+def test_each_method_has_its_own_default_strength() -> None:
+    assert AdaINStylizer().alpha == 1.0
+    assert WCTStylizer().alpha == WCTStylizer.default_alpha == 0.5
+    assert WCTStylizer(alpha=1.0).alpha == 1.0

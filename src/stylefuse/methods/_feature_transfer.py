@@ -97,7 +97,8 @@ class FeatureTransferStylizer(Stylizer):
 
     Args:
         size: long side of the result (None keeps the content's size).
-        alpha: style strength: features are ``α·transformed + (1-α)·content``, 0..1.
+        alpha: style strength: features are ``α·transformed + (1-α)·content``, 0..1 (default: the
+            method's ``default_alpha``).
         style_size: long side the style images are encoded at.
         masks: one mask per style (images or paths, the content's size, white = this style), or one
             fewer than the styles, the last style then taking what the others leave. Soft edges come
@@ -113,11 +114,13 @@ class FeatureTransferStylizer(Stylizer):
 
     levels: tuple[str, ...] = ()
     strength_option = "alpha"
+    default_alpha = 1.0
 
-    def __init__(self, size: int | None = None, alpha: float = 1.0, style_size: int = 512,
+    def __init__(self, size: int | None = None, alpha: float | None = None, style_size: int = 512,
                  masks: Sequence[Any] | None = None, tile: int = 1024, overlap: int = 64, margin: int = 64,
                  inverters: str | Path | None = None, device: str = "cpu", progress: bool = False,
                  cache: StyleStatsCache | None = None) -> None:
+        alpha = self.default_alpha if alpha is None else alpha
         if not 0.0 <= alpha <= 1.0:
             raise OptionError(f"alpha (strength) must be between 0 and 1, got {alpha}")
         if size is not None and size < MIN_SIDE:
