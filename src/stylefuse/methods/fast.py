@@ -130,16 +130,17 @@ class FastStyle(TrainableMethod):
             self.generators["G"] = FastStylizerNet(**self.network_config)
         if len(names) != len(styles) or len(set(names)) != len(names):
             raise OptionError(f"give one distinct name per style image ({len(styles)}), got {names}")
-        grams: dict[str, list[torch.Tensor]] = {name: [] for name in self.recipe.style_layers}
-        descriptors = []
-        for style in styles:
-            features = self.encoder(ops.resize_long_side(style, self.recipe.style_size)[None], self.recipe.style_layers)
-            for name, value in features.items():
-                grams[name].append(LF.gram_matrix(value)[0])
-            descriptors.append(style_statistics.describe(features))
-        self.style_grams = {name: torch.stack(values) for name, values in grams.items()}
-        self.style_statistics = style_statistics.stack(descriptors)
+        targets = [self.style_targets(style) for style in styles]
+        self.style_grams = {name: torch.stack([grams[name] for grams, _ in targets]) for name in targets[0][0]}
+        self.style_statistics = style_statistics.stack([descriptor for _, descriptor in targets])
         self.style_names = list(names)
+
+    @torch.no_grad()
+    def style_targets(self, style: torch.Tensor) -> tuple[dict[str, torch.Tensor], style_statistics.Descriptor]:
+        """The Gram matrices {layer: (C, C)} and the descriptor of one style image (3, H, W), encoded
+        at ``style_size``."""
+        features = self.encoder(ops.resize_long_side(style, self.recipe.style_size)[None], self.recipe.style_layers)
+        return {name: LF.gram_matrix(value)[0] for name, value in features.items()}, style_statistics.describe(features)
 
     # --- losses --------------------------------------------------------------------------------------
 

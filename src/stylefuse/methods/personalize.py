@@ -201,20 +201,12 @@ class Personalize(FastStyle):
 
     @torch.no_grad()
     def _set_new_style(self, images: list[torch.Tensor]) -> None:
-        from stylefuse.image import ops
-        from stylefuse.losses import functional as LF
-
+        """Targets of the new style: the mean Gram matrices and descriptor over its images."""
         slots = self.generators["G"].num_styles
-        sums: dict[str, torch.Tensor] = {}
-        descriptors = []
-        for image in images:
-            features = self.encoder(ops.resize_long_side(image, self.recipe.style_size)[None], self.recipe.style_layers)
-            for name, value in features.items():
-                gram = LF.gram_matrix(value)[0] / len(images)
-                sums[name] = sums[name] + gram if name in sums else gram
-            descriptors.append(style_statistics.describe(features))
-        self.style_grams = {name: gram.expand(slots, -1, -1).clone() for name, gram in sums.items()}
-        self.new_statistics = style_statistics.mean_descriptor(descriptors)
+        targets = [self.style_targets(image) for image in images]
+        means = {name: torch.stack([grams[name] for grams, _ in targets]).mean(0) for name in targets[0][0]}
+        self.style_grams = {name: gram.expand(slots, -1, -1).clone() for name, gram in means.items()}
+        self.new_statistics = style_statistics.mean_descriptor([descriptor for _, descriptor in targets])
         if self.base_statistics is not None:
             self.style_statistics = style_statistics.append(self.base_statistics, self.new_statistics)
 
