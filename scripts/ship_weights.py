@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 
 import torch
@@ -23,7 +24,7 @@ import torch
 from stylefuse.hub import load_model, read_config, save_model
 from stylefuse.image.io import read_image
 from stylefuse.methods.fast import FastRecipe, FastStyle
-from stylefuse.methods.style_statistics import save_statistics
+from stylefuse.methods.style_statistics import STATISTICS_FILE, save_statistics
 from stylefuse.train.checkpoint import load_checkpoint
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "src" / "stylefuse" / "weights"
@@ -50,6 +51,9 @@ def main() -> None:
         extra[key] = json.loads(value)
     folder = WEIGHTS / "styles" if args.target == "styles" else WEIGHTS / "inverters" / args.target
     save_model(model.to(torch.float32), folder, document["network"], document["config"], extra=extra)
+    statistics = args.run / STATISTICS_FILE
+    if statistics.is_file():  # a multi-style run describes its styles: ship that too, never a stale one
+        shutil.copyfile(statistics, folder / STATISTICS_FILE)
     print(f"shipped {folder} ({(folder / 'model.safetensors').stat().st_size / 2**20:.2f} MiB)")
     print(json.dumps(read_config(folder), indent=1)[:600])
 
