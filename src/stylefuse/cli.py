@@ -51,6 +51,8 @@ def stylize(
     style_weight: Optional[float] = typer.Option(None, "--style-weight", "--beta", help="Style weight β."),
     tv_weight: Optional[float] = typer.Option(None, help="Total-variation weight."),
     optimizer: Optional[str] = typer.Option(None, help="lbfgs or adam."),
+    parameterization: Optional[str] = typer.Option(None, help="gatys: optimise laplacian pyramid bands (default) "
+                                                   "or pixels."),
     init: Optional[str] = typer.Option(None, help="gatys: start from content, noise, style or adain (AdaIN result)."),
     style_scale: Optional[float] = typer.Option(None, help="Style image size relative to the result."),
     seed: Optional[int] = typer.Option(None, help="Random seed."),
@@ -98,7 +100,8 @@ def stylize(
             strength = alpha
     options: dict[str, Any] = {key: value for key, value in dict(
         size=size, steps=steps, coarse_steps=coarse_steps, levels=levels, content_weight=content_weight,
-        style_weight=style_weight, tv_weight=tv_weight, optimizer=optimizer, init=init,
+        style_weight=style_weight, tv_weight=tv_weight, optimizer=optimizer,
+        parameterization=parameterization, init=init,
         style_scale=style_scale, seed=seed, tile=tile).items() if value is not None}
     if mask:
         missing = [str(path) for path in mask if not path.is_file()]

@@ -45,8 +45,10 @@ def test_deterministic_with_seed(small_content, small_style) -> None:
 
 @pytest.mark.parametrize("init", ["content", "noise", "style", "adain"])
 @pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
-def test_inits_and_optimizers(small_content, small_style, init: str, optimizer: str) -> None:
-    out, reports = _run(small_content, small_style, init=init, optimizer=optimizer, levels=1, steps=6)
+@pytest.mark.parametrize("parameterization", ["laplacian", "pixels"])
+def test_inits_and_optimizers(small_content, small_style, init: str, optimizer: str, parameterization: str) -> None:
+    out, reports = _run(small_content, small_style, init=init, optimizer=optimizer, levels=1, steps=6,
+                        parameterization=parameterization)
     assert out.shape == (3, 36, 48) and torch.isfinite(out).all()
     assert reports[-1].terms.total <= reports[0].terms.total
 
@@ -85,6 +87,8 @@ def test_preserve_color_keeps_content_chroma(small_content, small_style) -> None
 def test_bad_options() -> None:
     with pytest.raises(OptionError, match="unknown optimizer"):
         GatysStylizer(optimizer="sgd")
+    with pytest.raises(OptionError, match="unknown parameterization"):
+        GatysStylizer(parameterization="fourier")
     with pytest.raises(OptionError, match="unknown init"):
         GatysStylizer(init="zeros")
     with pytest.raises(OptionError, match="steps"):
