@@ -297,8 +297,9 @@ def personalize(
                                          "all; GAN bases: last-layers, decoder (default) or all."),
     steps: int = typer.Option(300, help="Training steps."),
     size: Optional[int] = typer.Option(None, help="Training crop size (default 256; GAN bases 128)."),
-    batch_size: int = typer.Option(4, help="Photos per step."),
-    lr: Optional[float] = typer.Option(None, help="Adam learning rate (default 5e-2 for norm-only, 1e-3 for other "
+    batch_size: Optional[int] = typer.Option(None, help="Photos per step (default 2 for norm-only and GAN bases, "
+                                             "4 for other strategies)."),
+    lr: Optional[float] = typer.Option(None, help="Adam learning rate (default 1e-1 for norm-only, 1e-3 for other "
                                        "strategies, 1e-4 for GAN bases)."),
     validate_every: int = typer.Option(50, help="Steps between validations on held-out photos (0 = off)."),
     patience: int = typer.Option(4, help="Validations without improvement before stopping early."),
@@ -319,8 +320,10 @@ def personalize(
         raise OptionError("give the new style's images with --images IMG [IMG ...]")
     if not 1 <= len(style_images) <= 10:
         raise OptionError(f"give 1 to 10 images of the new style, got {len(style_images)}")
-    common = dict(steps=steps, batch_size=batch_size, lr=lr, validate_every=validate_every, patience=patience,
+    common = dict(steps=steps, lr=lr, validate_every=validate_every, patience=patience,
                   max_minutes=max_minutes, seed=seed, progress=not quiet, report=typer.echo)
+    if batch_size is not None:
+        common["batch_size"] = batch_size
     if base != "builtin" and read_config(base)["network"] != "fast_stylizer":
         summary = personalize_gan(style_images, out, Path(base), data or DEFAULT_PHOTOS, strategy=freeze or "decoder",
                                   size=size or 128, **common)
