@@ -247,8 +247,8 @@ DEFAULT_PHOTOS = Path(__file__).resolve().parents[1] / "data" / "photos"
 
 def personalize_model(style_images: list[Path], out: Path, base: str | Path = "builtin", name: str = "my-style",
                       data: Path | None = None, strategy: str = "norm-only", steps: int = 300, size: int = 256,
-                      batch_size: int | None = None, lr: float | None = None, validate_every: int = 50, patience: int = 4,
-                      max_minutes: float | None = None, seed: int = 0, progress: bool = True,
+                      batch_size: int | None = None, lr: float | None = None, validate_every: int = 50,
+                      patience: int = 4, max_minutes: float | None = None, seed: int = 0, progress: bool = True,
                       report: Callable[[str], None] = print) -> dict[str, Any]:
     """Train a new style into a copy of ``base`` and write the result to ``out`` (a model folder).
 
