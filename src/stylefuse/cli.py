@@ -42,7 +42,7 @@ def stylize(
     size: Optional[int] = typer.Option(None, help="Long side of the result in pixels."),
     steps: Optional[int] = typer.Option(None, help="Optimisation steps at full size."),
     coarse_steps: Optional[int] = typer.Option(None, help="Steps at each coarser pyramid level."),
-    levels: Optional[int] = typer.Option(None, help="Pyramid levels (1 = single scale)."),
+    levels: Optional[int] = typer.Option(None, help="gatys: coarse-to-fine levels (1 = single scale)."),
     alpha: Optional[float] = typer.Option(None, "--alpha", help="α: content weight (gatys) or style strength "
                                           "0..1 (adain, wct, named styles)."),
     strength: Optional[float] = typer.Option(None, "--strength", help="Style strength 0..1 (named styles, adain, "
@@ -51,8 +51,8 @@ def stylize(
     style_weight: Optional[float] = typer.Option(None, "--style-weight", "--beta", help="Style weight β."),
     tv_weight: Optional[float] = typer.Option(None, help="Total-variation weight."),
     optimizer: Optional[str] = typer.Option(None, help="lbfgs or adam."),
-    parameterization: Optional[str] = typer.Option(None, help="gatys: optimise laplacian pyramid bands (default) "
-                                                   "or pixels."),
+    parameterization: Optional[str] = typer.Option(None, help="gatys: laplacian (optimise the bands of a Laplacian "
+                                                   "pyramid, default) or pixels."),
     init: Optional[str] = typer.Option(None, help="gatys: start from content, noise, style or adain (AdaIN result)."),
     style_scale: Optional[float] = typer.Option(None, help="Style image size relative to the result."),
     seed: Optional[int] = typer.Option(None, help="Random seed."),
@@ -297,8 +297,8 @@ def personalize(
                                          "all; GAN bases: last-layers, decoder (default) or all."),
     steps: int = typer.Option(300, help="Training steps."),
     size: Optional[int] = typer.Option(None, help="Training crop size (default 256; GAN bases 128)."),
-    batch_size: Optional[int] = typer.Option(None, help="Photos per step (default 2 for norm-only and GAN bases, "
-                                             "4 for other strategies)."),
+    batch_size: Optional[int] = typer.Option(None, min=1, help="Photos per step (default 2 for norm-only, 4 "
+                                             "otherwise)."),
     lr: Optional[float] = typer.Option(None, help="Adam learning rate (default 1e-1 for norm-only, 1e-3 for other "
                                        "strategies, 1e-4 for GAN bases)."),
     validate_every: int = typer.Option(50, help="Steps between validations on held-out photos (0 = off)."),
@@ -322,13 +322,11 @@ def personalize(
         raise OptionError(f"give 1 to 10 images of the new style, got {len(style_images)}")
     common = dict(steps=steps, lr=lr, validate_every=validate_every, patience=patience,
                   max_minutes=max_minutes, seed=seed, progress=not quiet, report=typer.echo)
-    if batch_size is not None:
-        common["batch_size"] = batch_size
     if base != "builtin" and read_config(base)["network"] != "fast_stylizer":
         summary = personalize_gan(style_images, out, Path(base), data or DEFAULT_PHOTOS, strategy=freeze or "decoder",
-                                  size=size or 128, **common)
+                                  size=size or 128, batch_size=batch_size or 4, **common)
     else:
-        summary = personalize_model(style_images, out, base=base, name=name, data=data,
+        summary = personalize_model(style_images, out, base=base, name=name, data=data, batch_size=batch_size,
                                     strategy=freeze or "norm-only", size=size or 256, **common)
     hint = f" --style {name}" if read_config(out)["network"] == "fast_stylizer" else ""
     typer.echo(f"{summary['state']} at step {summary['steps']} ({summary['seconds']:.0f} s); model folder {out}; "

@@ -35,8 +35,9 @@ def pyramid_levels(height: int, width: int, coarsest: int = 16, most: int = 6) -
 
 def decompose(images: torch.Tensor, levels: int, gain: float = 1.0) -> list[torch.Tensor]:
     """Bands of ``images`` (B, C, H, W): ``levels - 1`` residuals, finest first (full size, then
-    halving), and the low-pass band last; band k divided by ``gain**k``. Exact inverse of
-    :func:`synthesize`."""
+    halving), and the low-pass band last; band k divided by ``gain**k``.
+    ``synthesize(decompose(x)) == x`` up to rounding (the bands hold more values than the image has
+    pixels, so not every set of bands is the decomposition of an image)."""
     if levels < 1:
         raise ValueError(f"a Laplacian pyramid needs at least one level, got {levels}")
     bands, current = [], images
@@ -49,7 +50,7 @@ def decompose(images: torch.Tensor, levels: int, gain: float = 1.0) -> list[torc
 
 
 def synthesize(bands: list[torch.Tensor], gain: float = 1.0) -> torch.Tensor:
-    """The image (B, C, H, W) whose :func:`decompose` gives ``bands``."""
+    """The image (B, C, H, W) that ``bands`` describe (see :func:`decompose`)."""
     image = bands[-1] * gain ** (len(bands) - 1)
     for k in reversed(range(len(bands) - 1)):
         image = _up(image, tuple(bands[k].shape[-2:])) + bands[k] * gain**k

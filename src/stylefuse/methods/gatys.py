@@ -1,8 +1,9 @@
 """Optimisation-based neural style transfer (Gatys, Ecker & Bethge 2016, "Image Style Transfer Using
 Convolutional Neural Networks"), made faster by a coarse-to-fine pyramid.
 
-The image itself is optimised to minimise α·content + β·style + γ·TV over VGG16 features. Most of the
-work happens at low resolution, where a step costs a fraction of a full-size one: each level starts
+The image (by default the bands of its Laplacian pyramid, :mod:`stylefuse.image.laplacian`) is
+optimised to minimise α·content + β·style + γ·TV over VGG16 features. Most of the work happens at low
+resolution, where a step costs a fraction of a full-size one: each level starts
 from the upsampled result of the previous one, so the full-size level only refines details (the
 multi-scale scheme of Gatys et al. 2017, "Controlling Perceptual Factors in Neural Style Transfer").
 """
@@ -25,7 +26,7 @@ INITS = ("content", "noise", "style", "adain")
 OPTIMIZERS = ("lbfgs", "adam")
 PARAMETERIZATIONS = ("laplacian", "pixels")
 LAPLACIAN_GAIN = 0.7
-"""Band k of the Laplacian parameterisation moves 0.7**k as fast as with gain 1. Single-scale L-BFGS
+"""Band k of the Laplacian parameterisation is scaled by 0.7**k (gain 1: the plain pyramid). Single-scale L-BFGS
 at 256 px on the 3 bench pairs of benchmarks/gatys.py, total loss after 25 evaluations: 1.26 / 1.22 /
 0.74 (pixels: 2.77 / 1.50 / 0.90; gain 0.85: 1.22 / 1.26 / 0.76); after 150: 0.831 / 0.856 / 0.538
 (pixels: 0.851 / 0.854 / 0.538): it speeds the start far more than the tail. On the first pair gain 1
@@ -45,7 +46,7 @@ class StepReport:
 
 @METHODS.register("gatys")
 class GatysStylizer(Stylizer):
-    """Gatys style transfer: optimise the pixels of an image.
+    """Gatys style transfer: optimise an image, as the bands of its Laplacian pyramid or as pixels.
 
     Args:
         size: long side of the result in pixels (None keeps the content's size).
@@ -61,8 +62,10 @@ class GatysStylizer(Stylizer):
         content_layers, style_layers: VGG16 layers for the two terms.
         optimizer: "lbfgs" (default, Gatys et al.) or "adam".
         parameterization: "laplacian" (default) optimises the bands of a Laplacian pyramid of the
-            image (:mod:`stylefuse.image.laplacian`), which converges in fewer steps than "pixels".
-        lr: step size (L-BFGS: 1; Adam: in pixel units of [0, 1]).
+            image (:mod:`stylefuse.image.laplacian`): with L-BFGS the loss falls faster in the first tens
+            of steps than with "pixels" (see :data:`LAPLACIAN_GAIN`).
+        lr: step size (L-BFGS: 1; Adam: in pixel units of [0, 1], the most one step can move a pixel
+            through all bands together).
         init: start from the "content" image, uniform "noise", the "style" image, or the "adain"
             result (Huang & Belongie 2017, a second's work: the style statistics are then already
             close: on cat / Starry Night at 256 px the loss after 25 L-BFGS evaluations was half that of a
@@ -174,7 +177,8 @@ class GatysStylizer(Stylizer):
             # which lets us report progress and stop cleanly on Ctrl-C.
             optimizer = torch.optim.LBFGS(params, lr=self.lr, max_iter=1, history_size=50)
         else:
-            optimizer = torch.optim.Adam(params, lr=self.lr)
+            # Adam moves every band coefficient by about lr; a pixel sums band k times gain**k
+            optimizer = torch.optim.Adam(params, lr=self.lr / sum(LAPLACIAN_GAIN**k for k in range(len(params))))
         best: dict = {"loss": float("inf"), "image": start.clone(), "terms": None}
 
         def closure() -> torch.Tensor:
@@ -205,6 +209,6 @@ class GatysStylizer(Stylizer):
         if self.parameterization == "pixels":
             pixels = start.clone().requires_grad_(True)
             return [pixels], lambda: pixels
-        levels = laplacian.pyramid_levels(*start.shape[-2:])
-        bands = [band.requires_grad_(True) for band in laplacian.decompose(start, levels, LAPLACIAN_GAIN)]
+        band_count = laplacian.pyramid_levels(*start.shape[-2:])
+        bands = [band.requires_grad_(True) for band in laplacian.decompose(start, band_count, LAPLACIAN_GAIN)]
         return bands, lambda: laplacian.synthesize(bands, LAPLACIAN_GAIN)

@@ -151,11 +151,13 @@ class Personalize(FastStyle):
         held = max(1, round(len(photos) * self.recipe.validation_fraction)) if len(photos) > 1 else 0
         train_set, valid_set = _split(photos, held)
         train = UnpairedCrops([train_set], self.recipe.size, self.recipe.batch_size, seed)
-        valid = UnpairedCrops([valid_set], self.recipe.size, self.recipe.batch_size, seed + 1)
-        index = torch.full((self.recipe.batch_size,), self.generators["G"].num_styles - 1)
+        # validation batches keep 4 crops whatever the training batch, so that early stopping sees as many
+        valid = UnpairedCrops([valid_set], self.recipe.size, max(4, self.recipe.batch_size), seed + 1)
+        new_style = self.generators["G"].num_styles - 1
 
         def batches(step: int) -> tuple[torch.Tensor, torch.Tensor]:
-            return (train(step) if step >= 0 else valid(step))[0], index
+            photos = (train(step) if step >= 0 else valid(step))[0]
+            return photos, torch.full((photos.shape[0],), new_style)
 
         if self.recipe.warm_start:
             chosen = self.warm_start(train(0)[0][:2])
@@ -264,7 +266,8 @@ def personalize_model(style_images: list[Path], out: Path, base: str | Path = "b
 
     torch.manual_seed(seed)
     default_lr, default_batch_size = training_defaults(strategy)
-    recipe = PersonalizeRecipe(size=size, batch_size=batch_size or default_batch_size, strategy=strategy,
+    recipe = PersonalizeRecipe(size=size, batch_size=default_batch_size if batch_size is None else batch_size,
+                               strategy=strategy,
                                style_names=[name])
     task = Personalize(base, recipe)
     batches = task.make_batches({"data": data or DEFAULT_PHOTOS, "style": list(style_images)}, seed,
