@@ -136,7 +136,8 @@ def main() -> None:
     validation = held_out_batches(256)
     result = {"benchmark": "personalize", "minutes_personalized": args.minutes,
               "minutes_scratch": args.minutes * args.scratch_factor, "threads": torch.get_num_threads(),
-              "tolerance": args.tolerance,
+              "tolerance": args.tolerance, "batch_size": training_defaults("norm-only")[1],
+              "lr": {"personalized": training_defaults("norm-only")[0], "scratch": 1e-3},
               "artworks": {}}
     cells = []
     probe = ops.resize_long_side(read_image(BENCH / "content" / f"{HELD_OUT[0]}.jpg").rgb, 256).clamp(0, 1)
