@@ -19,10 +19,11 @@ def _run(content: torch.Tensor, style: torch.Tensor, **options) -> tuple[torch.T
     return stylizer.stylize(content, [style]), reports
 
 
-def test_loss_decreases_and_style_moves_closer(small_content, small_style) -> None:
-    out, reports = _run(small_content, small_style, levels=1, steps=15)
+@pytest.mark.parametrize("parameterization", ["laplacian", "pixels"])
+def test_loss_decreases_and_style_moves_closer(small_content, small_style, parameterization: str) -> None:
+    out, reports = _run(small_content, small_style, levels=1, steps=25, parameterization=parameterization)
     first, last = reports[0].terms, reports[-1].terms
-    assert last.total < 0.5 * first.total
+    assert last.total < 0.6 * first.total  # measured: 0.45 (laplacian), 0.40 (pixels)
     assert out.shape == (3, 36, 48) and 0 <= out.min() and out.max() <= 1
     assert float(last.style) < float(first.style)
 
