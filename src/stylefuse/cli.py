@@ -322,11 +322,13 @@ def personalize(
         raise OptionError(f"give 1 to 10 images of the new style, got {len(style_images)}")
     common = dict(steps=steps, lr=lr, validate_every=validate_every, patience=patience,
                   max_minutes=max_minutes, seed=seed, progress=not quiet, report=typer.echo)
+    if batch_size is not None:  # otherwise each kind of base picks its own
+        common["batch_size"] = batch_size
     if base != "builtin" and read_config(base)["network"] != "fast_stylizer":
         summary = personalize_gan(style_images, out, Path(base), data or DEFAULT_PHOTOS, strategy=freeze or "decoder",
-                                  size=size or 128, batch_size=batch_size or 4, **common)
+                                  size=size or 128, **common)
     else:
-        summary = personalize_model(style_images, out, base=base, name=name, data=data, batch_size=batch_size,
+        summary = personalize_model(style_images, out, base=base, name=name, data=data,
                                     strategy=freeze or "norm-only", size=size or 256, **common)
     hint = f" --style {name}" if read_config(out)["network"] == "fast_stylizer" else ""
     typer.echo(f"{summary['state']} at step {summary['steps']} ({summary['seconds']:.0f} s); model folder {out}; "

@@ -267,8 +267,7 @@ def personalize_model(style_images: list[Path], out: Path, base: str | Path = "b
     torch.manual_seed(seed)
     default_lr, default_batch_size = training_defaults(strategy)
     recipe = PersonalizeRecipe(size=size, batch_size=default_batch_size if batch_size is None else batch_size,
-                               strategy=strategy,
-                               style_names=[name])
+                               strategy=strategy, style_names=[name])
     task = Personalize(base, recipe)
     batches = task.make_batches({"data": data or DEFAULT_PHOTOS, "style": list(style_images)}, seed,
                                 report=report)

@@ -47,7 +47,7 @@ def freeze_lower_layers(discriminator: nn.Module, count: int) -> int:
 
 
 def personalize_gan(style_images: list[Path], out: Path, base: Path, data: Path, strategy: str = "decoder",
-                    steps: int = 300, size: int = 128, batch_size: int = 2, lr: float | None = None,
+                    steps: int = 300, size: int = 128, batch_size: int = 4, lr: float | None = None,
                     frozen_d_layers: int = 2, validate_every: int = 50, patience: int = 4,
                     max_minutes: float | None = None, seed: int = 0, progress: bool = True,
                     report: Callable[[str], None] = print) -> dict[str, Any]:
