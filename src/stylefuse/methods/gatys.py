@@ -30,7 +30,8 @@ LAPLACIAN_GAIN = 0.7
 Single-scale L-BFGS at 256 px on the 3 bench pairs of benchmarks/gatys.py, total loss after 25
 evaluations: 1.26 / 1.22 / 0.74 (pixels: 2.77 / 1.50 / 0.90; gain 0.85: 1.22 / 1.26 / 0.76);
 after 150: 0.831 / 0.856 / 0.538 (pixels: 0.851 / 0.854 / 0.538): it speeds the start far more than
-the tail. On the first pair gain 1 ended level with pixels and gain 2 let the coarse bands overshoot (1.85 vs 1.20 after 50)."""
+the tail. On the first pair gain 1 ended level with pixels and gain 2 let the coarse bands
+overshoot (1.85 vs 1.20 after 50)."""
 
 
 @dataclass
