@@ -295,13 +295,16 @@ def personalize(
     data: Optional[Path] = typer.Option(None, help="Content photos (default: the photos shipped with stylefuse)."),
     freeze: Optional[str] = typer.Option(None, help="What to train: norm-only (default), last-layers, decoder or "
                                          "all; GAN bases: last-layers, decoder (default) or all."),
-    steps: int = typer.Option(300, help="Training steps."),
+    steps: Optional[int] = typer.Option(None, min=1, help="Training steps (default 100 with lbfgs, 300 with adam)."),
     size: Optional[int] = typer.Option(None, help="Training crop size (default 256; GAN bases 128)."),
-    batch_size: Optional[int] = typer.Option(None, min=1, help="Photos per step (default 2 for norm-only, 4 "
-                                             "otherwise)."),
-    lr: Optional[float] = typer.Option(None, help="Adam learning rate (default 1e-1 for norm-only, 1e-3 for other "
-                                       "strategies, 1e-4 for GAN bases)."),
-    validate_every: int = typer.Option(50, help="Steps between validations on held-out photos (0 = off)."),
+    optimizer: Optional[str] = typer.Option(None, help="lbfgs (the default for norm-only: one fixed set of crops) "
+                                            "or adam (the default otherwise, and the only one for GAN bases)."),
+    batch_size: Optional[int] = typer.Option(None, min=1, help="Photos per step (default 4; 2 for norm-only with "
+                                             "adam)."),
+    lr: Optional[float] = typer.Option(None, help="Learning rate (default: lbfgs 1; adam 1e-1 for norm-only, 1e-3 "
+                                       "for other strategies, 1e-4 for GAN bases)."),
+    validate_every: Optional[int] = typer.Option(None, min=0, help="Steps between validations on held-out photos "
+                                                 "(default: 6 per run; 0 = off)."),
     patience: int = typer.Option(4, help="Validations without improvement before stopping early."),
     max_minutes: Optional[float] = typer.Option(None, help="Stop (and save) after this much wall time."),
     seed: int = typer.Option(0, help="Random seed."),
@@ -320,15 +323,19 @@ def personalize(
         raise OptionError("give the new style's images with --images IMG [IMG ...]")
     if not 1 <= len(style_images) <= 10:
         raise OptionError(f"give 1 to 10 images of the new style, got {len(style_images)}")
-    common = dict(steps=steps, lr=lr, validate_every=validate_every, patience=patience,
-                  max_minutes=max_minutes, seed=seed, progress=not quiet, report=typer.echo)
-    if batch_size is not None:  # otherwise each kind of base picks its own
-        common["batch_size"] = batch_size
+    if optimizer not in (None, "adam", "lbfgs"):
+        raise OptionError(f"unknown --optimizer {optimizer!r}; choose adam or lbfgs")
+    common = dict(lr=lr, patience=patience, max_minutes=max_minutes, seed=seed, progress=not quiet, report=typer.echo)
+    given = dict(steps=steps, batch_size=batch_size, validate_every=validate_every)
+    common.update({key: value for key, value in given.items() if value is not None})  # else each base's own
     if base != "builtin" and read_config(base)["network"] != "fast_stylizer":
+        if optimizer == "lbfgs":
+            raise OptionError("--optimizer lbfgs needs a deterministic objective; GAN bases train against a "
+                              "discriminator: use adam")
         summary = personalize_gan(style_images, out, Path(base), data or DEFAULT_PHOTOS, strategy=freeze or "decoder",
                                   size=size or 128, **common)
     else:
-        summary = personalize_model(style_images, out, base=base, name=name, data=data,
+        summary = personalize_model(style_images, out, base=base, name=name, data=data, optimizer=optimizer,
                                     strategy=freeze or "norm-only", size=size or 256, **common)
     hint = f" --style {name}" if read_config(out)["network"] == "fast_stylizer" else ""
     typer.echo(f"{summary['state']} at step {summary['steps']} ({summary['seconds']:.0f} s); model folder {out}; "

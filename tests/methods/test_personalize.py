@@ -70,6 +70,43 @@ def test_norm_only_leaves_the_base_styles_untouched(base) -> None:
     assert all(torch.equal(before[k][:2], after[k][:2]) for k in changed)
 
 
+def _photo_folder(root: Path, count: int = 4) -> Path:
+    generator = torch.Generator().manual_seed(1)
+    for index in range(count):
+        write_image(root / f"{index}.png", torch.rand(3, 48, 40, generator=generator))
+    return root
+
+
+def test_fixed_batch_gives_every_step_the_same_crops(base, tmp_path) -> None:
+    style = write_image(tmp_path / "s.png", torch.rand(3, 32, 32))
+    folders = {"data": _photo_folder(tmp_path / "photos"), "style": [style]}
+    fixed = Personalize(base, PersonalizeRecipe(size=32, batch_size=2, fixed_batch=True, style_names=["new"]))
+    moving = Personalize(base, PersonalizeRecipe(size=32, batch_size=2, style_names=["new"]))
+    fixed_batches, moving_batches = fixed.make_batches(folders), moving.make_batches(folders)
+    assert torch.equal(fixed_batches(0)[0], fixed_batches(5)[0])
+    assert torch.equal(fixed_batches(0)[0], moving_batches(0)[0]) and not torch.equal(moving_batches(5)[0],
+                                                                                      moving_batches(0)[0])
+    assert not torch.equal(fixed_batches(-1)[0], fixed_batches(0)[0])  # validation crops are other photos
+
+
+def test_norm_only_lbfgs_lowers_the_loss_of_its_fixed_crops(base, tmp_path) -> None:
+    from stylefuse.methods.personalize import training_defaults
+    from stylefuse.train.loop import Trainer, TrainOptions
+
+    defaults = training_defaults("norm-only")
+    assert defaults.optimizer == "lbfgs" and training_defaults("decoder").optimizer == "adam"
+    style = write_image(tmp_path / "s.png", torch.rand(3, 32, 32, generator=torch.Generator().manual_seed(4)))
+    torch.manual_seed(0)
+    task = Personalize(base, PersonalizeRecipe(size=32, batch_size=defaults.batch_size, fixed_batch=True,
+                                               style_names=["new"]))
+    batches = task.make_batches({"data": _photo_folder(tmp_path / "photos"), "style": [style]})
+    before = task.generator_loss(batches(0))["total"].item()
+    options = TrainOptions(steps=8, lr=defaults.lr, optimizer="lbfgs", decay_from=1.0, ema_decay=None,
+                           checkpoint_every=0, sample_every=0, progress=False)
+    Trainer(task, batches, options, tmp_path / "run").fit()
+    assert task.generator_loss(batches(0))["total"].item() < 0.5 * before  # measured 27.8 -> 4.8
+
+
 def test_personalize_cli_end_to_end(tmp_path, base, capsys, monkeypatch) -> None:
     generator = torch.Generator().manual_seed(1)
     photos = tmp_path / "photos"
@@ -83,7 +120,7 @@ def test_personalize_cli_end_to_end(tmp_path, base, capsys, monkeypatch) -> None
     assert code == 0, err
     trained, total = (int(n.replace(",", "")) for n in re.search(r"training ([\d,]+) of ([\d,]+)", stdout).groups())
     assert trained < 0.05 * total
-    assert "estimated time" in stdout
+    assert "estimated time" in stdout and "3 lbfgs steps" in stdout  # norm-only's default optimiser
     result = tmp_path / "blend.png"
     code, _, err = run_cli(["stylize", photos / "0.png", "--model", out, "--style", "dots:0.5,ink:0.5",
                             "-o", result], capsys, monkeypatch)
@@ -94,6 +131,7 @@ def test_personalize_cli_end_to_end(tmp_path, base, capsys, monkeypatch) -> None
 @pytest.mark.parametrize("args, message", [
     (["--freeze", "most"], "unknown --freeze 'most'"),
     (["--name", "ink"], "already has a style named 'ink'"),
+    (["--optimizer", "sgd"], "unknown --optimizer 'sgd'"),
 ])
 def test_personalize_errors(tmp_path, base, args, message, capsys, monkeypatch) -> None:
     style = write_image(tmp_path / "s.png", torch.rand(3, 32, 32))
@@ -123,6 +161,9 @@ def test_personalize_a_gan_model_with_freezed(tmp_path, capsys, monkeypatch) -> 
     code, _, err = run_cli(["personalize", "--images", style, "--base", base, "--out", tmp_path / "x",
                             "--freeze", "norm-only"], capsys, monkeypatch)
     assert code == 2 and "no conditional norm" in err
+    code, _, err = run_cli(["personalize", "--images", style, "--base", base, "--out", tmp_path / "y",
+                            "--optimizer", "lbfgs"], capsys, monkeypatch)
+    assert code == 2 and "GAN bases train against a discriminator" in err
 
 
 def test_freezed_keeps_the_frozen_discriminator_layers(tmp_path) -> None:

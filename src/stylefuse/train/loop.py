@@ -24,6 +24,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from stylefuse.errors import OptionError
 from stylefuse.progress import progress_bar
 from stylefuse.train.augment import ema_update, linear_decay, make_ema
 from stylefuse.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
@@ -70,7 +71,10 @@ class TrainOptions:
 
     Args:
         steps: total training steps (one D and one G update each).
-        lr, betas: Adam settings (Radford et al. 2016 defaults for GANs).
+        lr, betas: Adam settings (Radford et al. 2016 defaults for GANs); ``lr`` is L-BFGS's step scale.
+        optimizer: "adam", or "lbfgs" (a quasi-Newton step per training step, Liu & Nocedal 1989, for
+            tasks without discriminators whose batches are one fixed set: a deterministic objective over
+            few parameters, as in norm-only personalisation).
         decay_from: fraction of ``steps`` after which the LR decays linearly to 0.
         ema_decay: EMA decay of the generator weights (None disables).
         checkpoint_every, sample_every, log_every: intervals in steps (0 disables checkpoints/samples).
@@ -87,6 +91,7 @@ class TrainOptions:
     steps: int = 1000
     lr: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)
+    optimizer: str = "adam"
     decay_from: float = 0.5
     ema_decay: float | None = 0.999
     checkpoint_every: int = 500
@@ -99,6 +104,21 @@ class TrainOptions:
     amp: bool = True
     device: str = "cpu"
     progress: bool = True
+
+
+LBFGS_HISTORY = 20
+"""Curvature pairs L-BFGS keeps: on norm-only personalisation (1,600 parameters) 20 are plenty."""
+
+
+def _generator_optimizer(task: TrainingTask, options: TrainOptions, has_discriminators: bool) -> torch.optim.Optimizer:
+    parameters = [p for p in task.generators.parameters() if p.requires_grad]
+    if options.optimizer == "adam":
+        return torch.optim.Adam(parameters, lr=options.lr, betas=options.betas)
+    if options.optimizer != "lbfgs":
+        raise OptionError(f"unknown optimizer {options.optimizer!r}; choose adam or lbfgs")
+    if has_discriminators:
+        raise OptionError("L-BFGS needs a deterministic objective: it cannot train against a discriminator")
+    return torch.optim.LBFGS(parameters, lr=options.lr, max_iter=1, history_size=LBFGS_HISTORY)
 
 
 class Trainer:
@@ -120,15 +140,14 @@ class Trainer:
         device = torch.device(options.device)
         self.task.generators.to(device)
         self.task.discriminators.to(device)
-        self.opt_g = torch.optim.Adam([p for p in task.generators.parameters() if p.requires_grad], lr=options.lr,
-                                      betas=options.betas)
         has_discriminators = any(True for _ in task.discriminators.parameters())
+        self.opt_g = _generator_optimizer(task, options, has_discriminators)
         # parameters frozen by the task (FreezeD, Mo et al. 2020) stay frozen through the D/G phases
         self._trainable_d = [p for p in task.discriminators.parameters() if p.requires_grad]
         self.opt_d = (torch.optim.Adam(self._trainable_d, lr=options.lr, betas=options.betas)
                       if has_discriminators else None)
         self.ema = make_ema(task.generators[task.ema_generator]) if task.ema_generator and options.ema_decay else None
-        self.use_amp = options.amp and device.type == "cuda"
+        self.use_amp = options.amp and device.type == "cuda" and options.optimizer == "adam"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
         self.step = 0
         self._started, self._overhead = time.perf_counter(), 0.0
@@ -212,6 +231,8 @@ class Trainer:
             parameter.requires_grad_(trainable)
 
     def _update(self, name: str, optimizer: torch.optim.Optimizer, loss_fn, batch: Batch) -> dict[str, float]:
+        if isinstance(optimizer, torch.optim.LBFGS):
+            return self._lbfgs_update(name, optimizer, loss_fn, batch)
         optimizer.zero_grad(set_to_none=True)
         with torch.autocast("cuda", enabled=self.use_amp):
             terms = loss_fn(batch)
@@ -224,6 +245,25 @@ class Trainer:
         self.scaler.step(optimizer)
         self.scaler.update()
         return {f"{name}/{k}": float(v.detach()) for k, v in terms.items()}
+
+    def _lbfgs_update(self, name: str, optimizer: torch.optim.LBFGS, loss_fn, batch: Batch) -> dict[str, float]:
+        """One L-BFGS iteration. A non-finite loss leaves zero gradients, so L-BFGS returns without moving."""
+        evaluated: dict[str, torch.Tensor] = {}
+
+        def closure() -> torch.Tensor:
+            optimizer.zero_grad(set_to_none=False)
+            terms = loss_fn(batch)
+            if torch.isfinite(terms["total"]):
+                terms["total"].backward()
+            evaluated.update(terms)
+            return terms["total"].detach()
+
+        optimizer.step(closure)
+        if not torch.isfinite(evaluated["total"]):
+            self.skipped_steps += 1
+            self._log_line({"step": self.step, "event": f"skipped: non-finite {name} loss"})
+            return {f"{name}/{k}": float("nan") for k in evaluated}
+        return {f"{name}/{k}": float(v.detach()) for k, v in evaluated.items()}
 
     # --- logging, samples, checkpoints, validation -----------------------------------------------
 
