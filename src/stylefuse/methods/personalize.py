@@ -301,10 +301,12 @@ def personalize_model(style_images: list[Path], out: Path, base: str | Path = "b
     task.generators.zero_grad(set_to_none=True)
     estimate = (time.perf_counter() - started) * steps
     report(f"estimated time: {estimate / 60:.1f} min for {steps} {defaults.optimizer} steps on this machine")
+    # L-BFGS keeps its step scale: its steps already shrink where the curvature says so
+    decay_from = 1.0 if defaults.optimizer == "lbfgs" else 0.5
     options = TrainOptions(steps=steps, lr=lr or defaults.lr, betas=(0.9, 0.999), optimizer=defaults.optimizer,
-                           ema_decay=None, checkpoint_every=100, sample_every=100, validate_every=validate_every,
-                           patience=patience if validate_every else 0, seed=seed, progress=progress,
-                           max_seconds=max_minutes * 60 if max_minutes else None)
+                           decay_from=decay_from, ema_decay=None, checkpoint_every=100, sample_every=100,
+                           validate_every=validate_every, patience=patience if validate_every else 0, seed=seed,
+                           progress=progress, max_seconds=max_minutes * 60 if max_minutes else None)
     trainer = Trainer(task, batches, options, out, validate=task.validator(batches) if validate_every else None)
     summary = trainer.fit()
     best = Path(out) / "best_generator.pt"
