@@ -295,7 +295,7 @@ def personalize(
     data: Optional[Path] = typer.Option(None, help="Content photos (default: the photos shipped with stylefuse)."),
     freeze: Optional[str] = typer.Option(None, help="What to train: norm-only (default), last-layers, decoder or "
                                          "all; GAN bases: last-layers, decoder (default) or all."),
-    steps: Optional[int] = typer.Option(None, min=1, help="Training steps (default 100 with lbfgs, 300 with adam)."),
+    steps: Optional[int] = typer.Option(None, min=1, help="Training steps (default 50 with lbfgs, 300 with adam)."),
     size: Optional[int] = typer.Option(None, help="Training crop size (default 256; GAN bases 128)."),
     optimizer: Optional[str] = typer.Option(None, help="lbfgs (the default for norm-only: one fixed set of crops) "
                                             "or adam (the default otherwise, and the only one for GAN bases)."),
