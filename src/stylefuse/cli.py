@@ -304,7 +304,7 @@ def personalize(
     lr: Optional[float] = typer.Option(None, help="Learning rate (default: lbfgs 1; adam 1e-1 for norm-only, 1e-3 "
                                        "for other strategies, 1e-4 for GAN bases)."),
     validate_every: Optional[int] = typer.Option(None, min=0, help="Steps between validations on held-out photos "
-                                                 "(default: 6 per run; 0 = off)."),
+                                                 "(default: 6 per run, GAN bases every 50; 0 = off)."),
     patience: int = typer.Option(4, help="Validations without improvement before stopping early."),
     max_minutes: Optional[float] = typer.Option(None, help="Stop (and save) after this much wall time."),
     seed: int = typer.Option(0, help="Random seed."),

@@ -200,3 +200,13 @@ def test_lbfgs_refuses_discriminators_and_unknown_optimizers_are_errors(tmp_path
         Trainer(CycleGAN(TINY_CYCLE), lambda step: None, TrainOptions(optimizer="lbfgs"), tmp_path / "d")
     with pytest.raises(OptionError, match="unknown optimizer 'sgd'"):
         Trainer(_LeastSquares(), lambda step: None, TrainOptions(optimizer="sgd"), tmp_path / "s")
+
+
+def test_the_last_step_is_always_validated(tmp_path: Path) -> None:
+    seen = []
+    options = TrainOptions(steps=5, lr=1.0, optimizer="lbfgs", checkpoint_every=0, sample_every=0, validate_every=3,
+                           progress=False)
+    trainer = Trainer(_LeastSquares(), lambda step: None, options, tmp_path / "v",
+                      validate=lambda generator: seen.append(trainer.step) or float(len(seen)))
+    trainer.fit()
+    assert seen == [3, 5]

@@ -41,6 +41,8 @@ def pointillism(image: torch.Tensor, spacing: int = 4, radius: float = 3.2, satu
     """
     if image.ndim != 3 or image.shape[0] != 3:
         raise ValueError(f"expected an image (3, H, W), got {tuple(image.shape)}")
+    if colour_blur < 1 or colour_blur % 2 == 0:
+        raise ValueError(f"colour_blur must be an odd number of pixels, got {colour_blur}")
     generator = torch.Generator().manual_seed(seed)
     _, height, width = image.shape
     rows, cols = -(-height // spacing), -(-width // spacing)

@@ -109,9 +109,9 @@ def freeze(network: FastStylizerNet, strategy: str) -> int:
 
 
 def _only_last_row(gradient: torch.Tensor) -> torch.Tensor:
-    mask = torch.zeros_like(gradient)
-    mask[-1] = 1
-    return gradient * mask
+    kept = torch.zeros_like(gradient)
+    kept[-1] = gradient[-1]  # copied, not multiplied by a mask: a non-finite base row cannot leak in
+    return kept
 
 
 class Personalize(FastStyle):
@@ -256,6 +256,8 @@ def training_defaults(strategy: str, optimizer: str | None = None) -> TrainingDe
     """
     if optimizer is None:
         optimizer = "lbfgs" if strategy == "norm-only" else "adam"
+    if optimizer not in ("adam", "lbfgs"):
+        raise OptionError(f"unknown --optimizer {optimizer!r}; choose adam or lbfgs")
     if optimizer == "lbfgs":
         return TrainingDefaults("lbfgs", 1.0, 4, 50)
     return TrainingDefaults("adam", 1e-1, 2, 300) if strategy == "norm-only" else TrainingDefaults("adam", 1e-3, 4, 300)

@@ -78,7 +78,7 @@ class TrainOptions:
         decay_from: fraction of ``steps`` after which the LR decays linearly to 0.
         ema_decay: EMA decay of the generator weights (None disables).
         checkpoint_every, sample_every, log_every: intervals in steps (0 disables checkpoints/samples).
-        validate_every, patience: early stopping: validate every N steps, stop after ``patience``
+        validate_every, patience: early stopping: validate every N steps and after the last, stop after ``patience``
             validations without improvement (0 disables).
         max_seconds: stop after this much training time (a time budget; time spent validating, writing
             samples and checkpoints does not count), None for no limit.
@@ -107,7 +107,7 @@ class TrainOptions:
 
 
 LBFGS_HISTORY = 20
-"""Curvature pairs L-BFGS keeps: on norm-only personalisation (1,600 parameters) 20 are plenty."""
+"""Curvature pairs L-BFGS keeps: on norm-only personalisation (1,600 trained values) 20 are plenty."""
 
 
 def _generator_optimizer(task: TrainingTask, options: TrainOptions, has_discriminators: bool) -> torch.optim.Optimizer:
@@ -294,7 +294,8 @@ class Trainer:
 
     def _validate_and_decide(self) -> bool:
         options = self.options
-        if not (self.validate and options.validate_every and self.step % options.validate_every == 0):
+        due = options.validate_every and (self.step % options.validate_every == 0 or self.step == options.steps)
+        if not (self.validate and due):
             return False
         metric = float(self.validate(self.inference_generator()))
         self._log_line({"step": self.step, "validation": metric})
