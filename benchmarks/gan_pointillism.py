@@ -28,7 +28,6 @@ import time
 from pathlib import Path
 
 import torch
-from torchvision.utils import make_grid
 
 from stylefuse.encoders.vgg import MultiLayerEncoder
 from stylefuse.image import ops
@@ -38,7 +37,7 @@ from stylefuse.registry import TRAINABLE
 from stylefuse.translate import GeneratorModel
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import BENCH, HELD_OUT, require_bench, train_for_minutes  # noqa: E402
+from _common import BENCH, HELD_OUT, require_bench, save_sheet, train_for_minutes  # noqa: E402
 
 WORK_SIDE = 256  # photos are scaled to this short side before filtering and training
 
@@ -73,18 +72,6 @@ def evaluate(outputs: list[torch.Tensor], targets: list[torch.Tensor], encoder: 
             fo, ft = encoder(output[None]), encoder(target[None])
         distances.append(sum(((fo[k] - ft[k]).pow(2).mean() / ft[k].pow(2).mean()).item() for k in ft) / len(ft))
     return {"psnr_db": round(sum(psnrs) / len(psnrs), 2), "vgg_distance": round(sum(distances) / len(distances), 4)}
-
-
-def write_sheet(path: Path, photos: list[torch.Tensor], truths: list[torch.Tensor],
-                results: dict[str, list[torch.Tensor]]) -> None:
-    """One row per held-out photo: photo, filter output, then each method's; 192 px centre squares."""
-    cells = []
-    for index, photo in enumerate(photos):
-        for image in [photo, truths[index], *(outputs[index] for outputs in results.values())]:
-            side = min(image.shape[-2:])
-            top, left = (image.shape[-2] - side) // 2, (image.shape[-1] - side) // 2
-            cells.append(ops.resize(image[:, top:top + side, left:left + side], (192, 192)))
-    write_image(path, make_grid(torch.stack(cells), nrow=2 + len(results), padding=4, pad_value=1.0))
 
 
 def main() -> None:
@@ -133,7 +120,10 @@ def main() -> None:
     for method in recipes:
         report[method]["beats_identity_psnr"] = report[method]["psnr_db"] > report["identity"]["psnr_db"]
         report[method]["beats_identity_vgg"] = report[method]["vgg_distance"] < report["identity"]["vgg_distance"]
-    write_sheet(args.work / "sheet.png", photos_t, truths_t, results)
+    labels = ["photo", "filter", *results]
+    cells = [(label, image) for index, photo in enumerate(photos_t)
+             for label, image in zip(labels, [photo, truths_t[index], *(out[index] for out in results.values())])]
+    report["sheet"] = save_sheet(args.work / "sheet.png", cells, columns=len(labels), cell_size=192)
     report["total_seconds"] = round(time.perf_counter() - started, 1)
     print(json.dumps(report, indent=2))
 
