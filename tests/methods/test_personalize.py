@@ -89,6 +89,22 @@ def test_fixed_batch_gives_every_step_the_same_crops(base, tmp_path) -> None:
     assert not torch.equal(fixed_batches(-1)[0], fixed_batches(0)[0])  # validation crops are other photos
 
 
+def test_the_fixed_batch_content_targets_are_computed_once_and_are_exact(base, tmp_path) -> None:
+    style = write_image(tmp_path / "s.png", torch.rand(3, 32, 32))
+    task = Personalize(base, PersonalizeRecipe(size=32, batch_size=2, fixed_batch=True, style_names=["new"]))
+    batches = task.make_batches({"data": _photo_folder(tmp_path / "photos"), "style": [style]})
+    calls = []
+    encode = task.encoder.forward
+    task.encoder.forward = lambda *args, **kwargs: calls.append(1) or encode(*args, **kwargs)
+    first = task.photo_features(batches(0)[0])
+    assert task.photo_features(batches(3)[0]) is first and len(calls) == 1
+    fresh = encode(batches(0)[0].clone(), task.recipe.content_layers)
+    assert all(torch.equal(first[name], fresh[name]) for name in fresh)
+    task.photo_features(batches(-1)[0])  # validation photos are encoded every time
+    task.photo_features(batches(-1)[0])
+    assert len(calls) == 3
+
+
 def test_norm_only_lbfgs_lowers_the_loss_of_its_fixed_crops(base, tmp_path) -> None:
     from stylefuse.methods.personalize import training_defaults
     from stylefuse.train.loop import Trainer, TrainOptions

@@ -193,6 +193,14 @@ def test_lbfgs_resumes_exactly_and_skips_non_finite_losses(tmp_path: Path) -> No
     assert resumed.skipped_steps == 1 and torch.equal(resumed.task.generators["G"].weight, before)
 
 
+def test_resuming_with_the_other_optimizer_is_a_clear_error(tmp_path: Path) -> None:
+    from stylefuse.errors import StylefuseError
+
+    _least_squares_trainer(tmp_path, "lbfgs", 5, 0.5, "switch").fit()
+    with pytest.raises(StylefuseError, match="trained with lbfgs, this run uses adam"):
+        _least_squares_trainer(tmp_path, "adam", 8, 0.5, "switch").fit(resume=True)
+
+
 def test_lbfgs_refuses_discriminators_and_unknown_optimizers_are_errors(tmp_path: Path) -> None:
     from stylefuse.errors import OptionError
 

@@ -144,12 +144,15 @@ class FastStyle(TrainableMethod):
 
     # --- losses --------------------------------------------------------------------------------------
 
+    @torch.no_grad()
+    def photo_features(self, photos: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The content targets of ``photos`` (B, 3, H, W): their features at ``content_layers``."""
+        return self.encoder(photos, self.recipe.content_layers)
+
     def perceptual_terms(self, photos: torch.Tensor, outputs: torch.Tensor,
                          indices: torch.Tensor) -> dict[str, torch.Tensor]:
         """Relative content error to ``photos`` and relative Gram error to each item's style."""
-        recipe = self.recipe
-        with torch.no_grad():
-            photo_features = self.encoder(photos, recipe.content_layers)
+        photo_features = self.photo_features(photos)
         features = self.encoder(outputs)
         content = LF.relative_content_loss(features, photo_features)
         style = outputs.new_zeros(())

@@ -140,6 +140,8 @@ class Personalize(FastStyle):
         self.trained_parameters = freeze(network, recipe.strategy)
         self.total_parameters = sum(p.numel() for p in network.parameters())
         self.ema_generator = None  # few steps: the last weights, validated, are what we keep
+        self._fixed_photos: tuple[torch.Tensor, dict[str, torch.Tensor] | None] | None = None
+        """The fixed training batch (``recipe.fixed_batch``) and, once computed, its content targets."""
 
     def make_batches(self, folders: dict[str, Any], seed: int = 0,
                      report: Callable[[str], None] | None = None) -> Callable[[int], Any]:
@@ -156,9 +158,11 @@ class Personalize(FastStyle):
         # validation batches keep 4 crops whatever the training batch, so that early stopping sees as many
         valid = UnpairedCrops([valid_set], self.recipe.size, max(4, self.recipe.batch_size), seed + 1)
         new_style = self.generators["G"].num_styles - 1
+        fixed = train(0)[0] if self.recipe.fixed_batch else None
+        self._fixed_photos = None if fixed is None else (fixed, None)
 
         def batches(step: int) -> tuple[torch.Tensor, torch.Tensor]:
-            photos = (train(0 if self.recipe.fixed_batch else step) if step >= 0 else valid(step))[0]
+            photos = valid(step)[0] if step < 0 else fixed if fixed is not None else train(step)[0]
             return photos, torch.full((photos.shape[0],), new_style)
 
         if self.recipe.warm_start:
@@ -202,6 +206,15 @@ class Personalize(FastStyle):
         best = min(scores, key=scores.get)
         use(candidates[best])
         return best
+
+    def photo_features(self, photos: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Content targets; those of the fixed batch are computed once: every training step then
+        saves a VGG16 pass over its photos (28% of a step: 192 px, 4 crops, one thread, 3.27 s -> 2.35 s)."""
+        if self._fixed_photos is None or photos is not self._fixed_photos[0]:
+            return super().photo_features(photos)
+        if self._fixed_photos[1] is None:
+            self._fixed_photos = (photos, super().photo_features(photos))
+        return self._fixed_photos[1]
 
     @torch.no_grad()
     def _set_new_style(self, images: list[torch.Tensor]) -> None:

@@ -24,7 +24,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from stylefuse.errors import OptionError
+from stylefuse.errors import OptionError, StylefuseError
 from stylefuse.progress import progress_bar
 from stylefuse.train.augment import ema_update, linear_decay, make_ema
 from stylefuse.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
@@ -355,6 +355,10 @@ class Trainer:
     def load(self, folder: str | Path) -> None:
         """Restore a checkpoint written by :meth:`save`, RNG states included."""
         state = load_checkpoint(folder)
+        saved_optimizer = state.get("options", {}).get("optimizer", "adam")
+        if saved_optimizer != self.options.optimizer:
+            raise StylefuseError(f"cannot resume: the checkpoint in {folder} was trained with {saved_optimizer}, "
+                                 f"this run uses {self.options.optimizer}; resume with the same optimizer")
         self.task.generators.load_state_dict(state["generators"])
         self.task.discriminators.load_state_dict(state["discriminators"])
         self.opt_g.load_state_dict(state["opt_g"])
