@@ -89,20 +89,35 @@ def test_fixed_batch_gives_every_step_the_same_crops(base, tmp_path) -> None:
     assert not torch.equal(fixed_batches(-1)[0], fixed_batches(0)[0])  # validation crops are other photos
 
 
-def test_the_fixed_batch_content_targets_are_computed_once_and_are_exact(base, tmp_path) -> None:
+def test_the_fixed_batch_grows_after_its_warmup_and_its_content_targets_are_computed_once(base, tmp_path) -> None:
     style = write_image(tmp_path / "s.png", torch.rand(3, 32, 32))
-    task = Personalize(base, PersonalizeRecipe(size=32, batch_size=2, fixed_batch=True, style_names=["new"]))
+    task = Personalize(base, PersonalizeRecipe(size=32, batch_size=3, fixed_batch=True, warmup_crops=1,
+                                               warmup_steps=2, style_names=["new"]))
     batches = task.make_batches({"data": _photo_folder(tmp_path / "photos"), "style": [style]})
+    warmup, full = batches(0)[0], batches(2)[0]
+    assert batches(1)[0] is warmup and batches(7)[0] is full and len(warmup) == 1 and len(full) == 3
+    assert torch.equal(warmup, full[:1]) and len(batches(-1)[0]) == 4  # validation keeps 4 crops
     calls = []
     encode = task.encoder.forward
     task.encoder.forward = lambda *args, **kwargs: calls.append(1) or encode(*args, **kwargs)
-    first = task.photo_features(batches(0)[0])
-    assert task.photo_features(batches(3)[0]) is first and len(calls) == 1
-    fresh = encode(batches(0)[0].clone(), task.recipe.content_layers)
-    assert all(torch.equal(first[name], fresh[name]) for name in fresh)
+    for photos in (warmup, full):
+        targets, fresh = task.photo_features(photos), encode(photos.clone(), task.recipe.content_layers)  # 0..1e4
+        assert all(torch.allclose(targets[name], fresh[name], rtol=1e-4, atol=0.05) for name in fresh)
+    assert task.photo_features(full) is task.photo_features(batches(5)[0]) and not calls
     task.photo_features(batches(-1)[0])  # validation photos are encoded every time
     task.photo_features(batches(-1)[0])
-    assert len(calls) == 3
+    assert len(calls) == 2
+
+
+def test_lbfgs_recipes_grow_their_batch_unless_it_is_too_small_to_grow() -> None:
+    from stylefuse.methods.personalize import personalize_recipe, training_defaults
+
+    lbfgs, adam = training_defaults("norm-only"), training_defaults("norm-only", "adam")
+    recipe = personalize_recipe(lbfgs, "norm-only", 64, "x")
+    assert recipe.fixed_batch and (recipe.batch_size, recipe.warmup_crops, recipe.warmup_steps) == (4, 2, 8)
+    small = personalize_recipe(lbfgs, "norm-only", 64, "x", batch_size=2)
+    assert small.fixed_batch and (small.warmup_crops, small.warmup_steps) == (None, 0)
+    assert not personalize_recipe(adam, "norm-only", 64, "x").fixed_batch
 
 
 def test_norm_only_lbfgs_lowers_the_loss_of_its_fixed_crops(base, tmp_path) -> None:
