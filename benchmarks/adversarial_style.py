@@ -7,7 +7,10 @@ for the generator and for Gatys (several style weights β, the collection's pain
 styles) two numbers computed the same way for both:
 
 - content error: relative VGG16 relu4_2 feature error to the photo (lower keeps more content);
-- style error: relative Gram error on relu1_1..relu4_1 to the collection's mean Gram.
+- style error: relative Gram error on relu1_1..relu4_1 to the collection's mean Gram;
+
+and three content measures that Gatys does not optimise (:mod:`stylefuse.metrics.content`): luminance
+SSIM and Canny edge F1 to the photo (higher keeps more) and the LPIPS-like VGG distance (lower).
 
 It prints every point and, for the Gatys run whose style error is closest to the generator's, both
 content errors side by side; it also writes a contact sheet to out/adversarial_style/sheet.png.
@@ -34,6 +37,7 @@ from stylefuse.image.io import read_image, write_image
 from stylefuse.losses import functional as LF
 from stylefuse.methods.adversarial_style import AdversarialStyle, AdversarialStyleRecipe
 from stylefuse.methods.gatys import GatysStylizer
+from stylefuse.metrics.content import EdgeF1, LpipsVGG16Caffe, LuminanceSSIM
 from stylefuse.translate import GeneratorModel
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -61,6 +65,7 @@ class Scorer:
 
     def __init__(self, collection: list[torch.Tensor]) -> None:
         self.encoder = MultiLayerEncoder(("relu4_2",) + STYLE_LAYERS)
+        self.independent = {"ssim": LuminanceSSIM(), "edge_f1": EdgeF1(), "lpips": LpipsVGG16Caffe()}
         with torch.no_grad():
             grams = [{k: LF.gram_matrix(v) for k, v in self.encoder(ops.resize_long_side(s, SIZE)[None],
                                                                     STYLE_LAYERS).items()} for s in collection]
@@ -72,7 +77,8 @@ class Scorer:
         fo, fp = self.encoder(output[None]), self.encoder(photo[None], ["relu4_2"])
         content = (LF.content_loss(fo["relu4_2"], fp["relu4_2"]) / fp["relu4_2"].pow(2).mean()).item()
         style = sum((LF.gram_style_loss(fo[k], t) / t.pow(2).mean()).item() for k, t in self.target.items())
-        return {"content": content, "style": style / len(STYLE_LAYERS)}
+        independent = {name: metric(output, photo, None) for name, metric in self.independent.items()}
+        return {"content": content, "style": style / len(STYLE_LAYERS), **independent}
 
 
 def mean_scores(scores: list[dict[str, float]]) -> dict[str, float]:

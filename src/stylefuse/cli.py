@@ -299,8 +299,8 @@ def personalize(
     size: Optional[int] = typer.Option(None, help="Training crop size (default 256; GAN bases 128)."),
     optimizer: Optional[str] = typer.Option(None, help="lbfgs (the default for norm-only: one fixed set of crops) "
                                             "or adam (the default otherwise, and the only one for GAN bases)."),
-    batch_size: Optional[int] = typer.Option(None, min=1, help="Photos per step (default 4; 2 for norm-only with "
-                                             "adam)."),
+    batch_size: Optional[int] = typer.Option(None, min=1, help="Photos per step (default 4; lbfgs: 4 fixed crops, "
+                                             "2 of them for the first 8 steps; 2 for norm-only with adam)."),
     lr: Optional[float] = typer.Option(None, help="Learning rate (default: lbfgs 1; adam 1e-1 for norm-only, 1e-3 "
                                        "for other strategies, 1e-4 for GAN bases)."),
     validate_every: Optional[int] = typer.Option(None, min=0, help="Steps between validations on held-out photos "
