@@ -12,8 +12,10 @@ styles) two numbers computed the same way for both:
 and three content measures that Gatys does not optimise (:mod:`stylefuse.metrics.content`): luminance
 SSIM and Canny edge F1 to the photo (higher keeps more) and the LPIPS-like VGG distance (lower).
 
-It prints every point and, for the Gatys run whose style error is closest to the generator's, both
-content errors side by side; it also writes a contact sheet to out/adversarial_style/sheet.png.
+It also scores the built-in fast network with the collection's four styles blended (a well-trained
+feed-forward generator, for reference). It prints every point and, for the Gatys run whose style error
+is closest to the generator's, both sets of measures side by side; it also writes a contact sheet to
+out/adversarial_style/sheet.png.
 
     python benchmarks/adversarial_style.py                 # ~20 minutes on 2 CPU cores
     python benchmarks/adversarial_style.py --minutes 0.5 --photos 1
@@ -45,6 +47,8 @@ from _common import BENCH, HELD_OUT, require_bench, train_for_minutes  # noqa: E
 
 COLLECTION = ("vangogh_starry_night", "monet_water_lilies_1919", "seurat_sunday_grande_jatte",
               "turner_shipwreck_of_the_minotaur")
+BUILTIN_COLLECTION_STYLES = ("starry-night", "water-lilies", "grande-jatte", "shipwreck")
+"""The built-in styles trained on the collection's paintings."""
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 SIZE = 256
 
@@ -85,15 +89,28 @@ def mean_scores(scores: list[dict[str, float]]) -> dict[str, float]:
     return {k: round(sum(s[k] for s in scores) / len(scores), 4) for k in scores[0]}
 
 
+def builtin_blend_scores(scorer: Scorer, photos: list[torch.Tensor]) -> dict[str, float] | None:
+    """Scores of the built-in fast network with its styles of the collection's paintings blended
+    equally (None when this installation ships no built-in styles)."""
+    from stylefuse.styles import BUILTIN_FOLDER, load_style_model
+
+    if not (BUILTIN_FOLDER / "config.json").is_file():
+        return None
+    model = load_style_model(None)
+    vector = model.style_vector([(name, 1.0) for name in BUILTIN_COLLECTION_STYLES])
+    return mean_scores([scorer(model.stylize(photo, vector), photo) for photo in photos])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=12.0, help="training time of the generator")
     parser.add_argument("--photos", type=int, default=3, help="held-out photos to compare on")
     parser.add_argument("--betas", type=float, nargs="+", default=[0.3, 1.0, 3.0], help="Gatys style weights")
     parser.add_argument("--gatys-steps", type=int, default=40)
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads")
     parser.add_argument("--work", type=Path, default=Path("out/adversarial_style"))
     args = parser.parse_args()
-    require_bench()
+    require_bench(args.threads)
     started = time.perf_counter()
     prepare(args.work)
     folders = {"data": args.work / "photos", "style": args.work / "collection"}
@@ -107,9 +124,10 @@ def main() -> None:
               for name in HELD_OUT[: args.photos]]
     gan_outputs = [generator.translate(photo) for photo in photos]
     report = {"benchmark": "adversarial_style_vs_gatys", "collection": COLLECTION, "size": SIZE,
-              "training": training,
+              "threads": torch.get_num_threads(), "training": training,
               "adversarial_style": mean_scores([scorer(o, p) for o, p in zip(gan_outputs, photos)]),
-              "photo_itself": mean_scores([scorer(p, p) for p in photos]), "gatys": {}}
+              "photo_itself": mean_scores([scorer(p, p) for p in photos]),
+              "builtin_fast_blend": builtin_blend_scores(scorer, photos), "gatys": {}}
     gatys_outputs = {}
     for beta in args.betas:
         stylizer = GatysStylizer(size=SIZE, steps=args.gatys_steps, style_weight=beta,

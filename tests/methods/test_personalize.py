@@ -109,6 +109,23 @@ def test_the_fixed_batch_grows_after_its_warmup_and_its_content_targets_are_comp
     assert len(calls) == 2
 
 
+def test_lbfgs_training_encodes_only_its_outputs_once_the_fixed_targets_exist(base, tmp_path) -> None:
+    from stylefuse.methods.personalize import personalize_recipe, training_defaults
+    from stylefuse.train.loop import Trainer, TrainOptions
+
+    style = write_image(tmp_path / "s.png", torch.rand(3, 32, 32))
+    task = Personalize(base, personalize_recipe(training_defaults("norm-only"), "norm-only", 32, "x", steps=4))
+    batches = task.make_batches({"data": _photo_folder(tmp_path / "photos"), "style": [style]})
+    encoded = []
+    encode = task.encoder.forward
+    task.encoder.forward = lambda images, *rest, **options: encoded.append(len(images)) or encode(images, *rest,
+                                                                                                 **options)
+    options = TrainOptions(steps=4, lr=1.0, optimizer="lbfgs", decay_from=1.0, ema_decay=None, checkpoint_every=0,
+                           sample_every=0, progress=False)
+    Trainer(task, batches, options, tmp_path / "run").fit()
+    assert encoded == [2, 2, 4, 4]  # one pass over the outputs per step: 2 warm-up crops, then all 4
+
+
 def test_lbfgs_recipes_grow_their_batch_unless_it_is_too_small_to_grow() -> None:
     from stylefuse.methods.personalize import personalize_recipe, training_defaults
 
@@ -117,6 +134,7 @@ def test_lbfgs_recipes_grow_their_batch_unless_it_is_too_small_to_grow() -> None
     assert recipe.fixed_batch and (recipe.batch_size, recipe.warmup_crops, recipe.warmup_steps) == (4, 2, 8)
     small = personalize_recipe(lbfgs, "norm-only", 64, "x", batch_size=2)
     assert small.fixed_batch and (small.warmup_crops, small.warmup_steps) == (None, 0)
+    assert personalize_recipe(lbfgs, "norm-only", 64, "x", steps=6).warmup_steps == 3  # at most half the run
     assert not personalize_recipe(adam, "norm-only", 64, "x").fixed_batch
 
 

@@ -171,12 +171,12 @@ class Personalize(FastStyle):
                 photos = valid(step)[0]
             elif fixed is None:
                 photos = train(step)[0]
-            else:
+            else:  # L-BFGS keeps its history when the batch grows: one curvature pair mixes the two objectives
                 photos = warmup if step < self.recipe.warmup_steps else fixed
             return photos, torch.full((photos.shape[0],), new_style)
 
         if self.recipe.warm_start:
-            chosen = self.warm_start(train(0)[0][:2])
+            chosen = self.warm_start((fixed if fixed is not None else train(0)[0])[:2])
             if report:
                 report(f"starting from {chosen}")
         return batches
@@ -285,10 +285,11 @@ def training_defaults(strategy: str, optimizer: str | None = None) -> TrainingDe
     crops, one CPU thread, its held-out loss fell steadily to 2.21 in 60 s (17 steps), where Adam (lr
     1e-1, 2 new photos per step, the best of lr 2e-2..1e-1 and 2 or 4 photos) wandered between 2.23 and
     2.41 over its last 30 s; 8 fixed crops reached 2.22 only after 97 s, a line search changed nothing.
-    The first 8 steps see only 2 of the 4 crops (half the cost): the loss then falls as fast per step,
-    and the 4 crops keep the result general (Klee, 60 s: 2.19 where 4 crops throughout gave 2.22 and 2
-    throughout 2.26; Vallotton 3.36 vs 3.39; L-BFGS keeps its history when the batch grows: resetting it
-    gave 2.20). 50 steps: with the 5 shipped photos at 256 px the held-out loss was best at step 32 of 96.
+    The first 8 steps (at most half the run) see only 2 of the 4 crops, at half the cost: early on the
+    loss falls about as fast per step on 2 crops, and the 4 keep the result general (single runs,
+    Klee, 60 s: 2.19 where 4 crops throughout gave 2.22 and 2 throughout 2.26, plateauing after 35 s;
+    Vallotton 3.36 vs 3.39; resetting L-BFGS's history when the batch grows gave 2.20). 50 steps: with
+    the 5 shipped photos at 256 px the held-out loss was best at step 32 of 96.
     Strategies that move convolution weights use Adam at the usual 1e-3 with 4 new photos per step.
     """
     if optimizer is None:
@@ -301,15 +302,17 @@ def training_defaults(strategy: str, optimizer: str | None = None) -> TrainingDe
 
 
 def personalize_recipe(defaults: TrainingDefaults, strategy: str, size: int, name: str,
-                       batch_size: int | None = None) -> PersonalizeRecipe:
+                       batch_size: int | None = None, steps: int | None = None) -> PersonalizeRecipe:
     """The recipe for ``defaults`` (:func:`training_defaults`): L-BFGS trains on a fixed batch, growing
-    from its warm-up crops; ``batch_size`` replaces the default number of crops."""
+    from its warm-up crops for at most half of ``steps`` (default: the defaults' steps); ``batch_size``
+    replaces the default number of crops."""
     crops = defaults.batch_size if batch_size is None else batch_size
     lbfgs = defaults.optimizer == "lbfgs"
     warmup = lbfgs and defaults.warmup_crops is not None and defaults.warmup_crops < crops
+    warmup_steps = min(defaults.warmup_steps, (defaults.steps if steps is None else steps) // 2)
     return PersonalizeRecipe(size=size, batch_size=crops, strategy=strategy, style_names=[name], fixed_batch=lbfgs,
                              warmup_crops=defaults.warmup_crops if warmup else None,
-                             warmup_steps=defaults.warmup_steps if warmup else 0)
+                             warmup_steps=warmup_steps if warmup else 0)
 
 
 DEFAULT_PHOTOS = Path(__file__).resolve().parents[1] / "data" / "photos"
@@ -340,7 +343,7 @@ def personalize_model(style_images: list[Path], out: Path, base: str | Path = "b
     defaults = training_defaults(strategy, optimizer)
     steps = defaults.steps if steps is None else steps
     validate_every = max(1, steps // 6) if validate_every is None else validate_every
-    task = Personalize(base, personalize_recipe(defaults, strategy, size, name, batch_size))
+    task = Personalize(base, personalize_recipe(defaults, strategy, size, name, batch_size, steps))
     batches = task.make_batches({"data": data or DEFAULT_PHOTOS, "style": list(style_images)}, seed,
                                 report=report)
     share = 100 * task.trained_parameters / task.total_parameters
