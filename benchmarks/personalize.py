@@ -155,6 +155,8 @@ def main() -> None:
     parser.add_argument("--tolerance", type=float, default=0.01,
                         help="reaching a loss means coming within this fraction of it")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: PyTorch's)")
+    parser.add_argument("--artworks", nargs="+", choices=ARTWORKS, default=list(ARTWORKS), metavar="NAME",
+                        help="a subset of the three artworks")
     parser.add_argument("--work", type=Path, default=Path("out/bench_personalize"))
     parser.add_argument("--out", type=Path, default=Path(f"benchmarks/results/personalize-{date.today()}.json"))
     args = parser.parse_args()
@@ -170,7 +172,7 @@ def main() -> None:
               "artworks": {}}
     cells = []
     probe = ops.resize_long_side(read_image(BENCH / "content" / f"{HELD_OUT[0]}.jpg").rgb, 256).clamp(0, 1)
-    for artwork in ARTWORKS:
+    for artwork in args.artworks:
         path = BENCH / "style" / f"{artwork}.jpg"
         torch.manual_seed(0)
         defaults = training_defaults("norm-only")
