@@ -17,6 +17,6 @@ def save_style_model(folder: Path, channels: Sequence[int], blocks: int, names: 
     config = dict(num_styles=len(names), channels=list(channels), blocks=blocks)
     network = FastStylizerNet(**config)
     with torch.no_grad():
-        for parameter in network.norm_parameters():
+        for parameter in network.style_parameters().values():
             parameter.add_(torch.randn_like(parameter))
     return save_model(network, folder, "fast_stylizer", config, extra={"style_names": list(names)})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from stylefuse.nn.fast_stylizer import ConditionalInstanceNorm2d, FastStylizerNet
+from stylefuse.nn.fast_stylizer import ConditionalColourMap, ConditionalInstanceNorm2d, FastStylizerNet
 
 
 def test_output_shape_and_range() -> None:
@@ -32,12 +32,37 @@ def test_conditional_norm_mixes_the_parameters_of_the_styles_linearly() -> None:
     assert torch.allclose(mixed, normalised * 2.0 + 1.0, atol=1e-5)
 
 
-def test_styles_differ_only_in_their_norm_parameters() -> None:
+def test_styles_differ_only_in_their_style_tables() -> None:
     net = FastStylizerNet(num_styles=2)
-    norm_ids = {id(p) for p in net.norm_parameters()}
-    shapes = [p.shape for p in net.parameters() if id(p) in norm_ids]
-    assert all(shape[0] == 2 for shape in shapes)
-    assert sum(p.numel() for p in net.norm_parameters()) < 0.05 * sum(p.numel() for p in net.parameters())
+    tables = net.style_parameters()
+    assert all(table.shape[0] == 2 for table in tables.values())
+    assert "colour.offset" in tables and sum(name.endswith(".gamma") for name in tables) == 3 + 2 * 5 + 2
+    assert sum(p.numel() for p in tables.values()) < 0.05 * sum(p.numel() for p in net.parameters())
+
+
+def test_colour_map_starts_as_the_identity_and_mixes_the_styles_linearly() -> None:
+    colour = ConditionalColourMap(num_styles=2)
+    logits = torch.randn(1, 3, 4, 4)
+    assert torch.equal(colour(logits, torch.tensor([[1.0, 0.0]])), logits)
+    swap = torch.tensor([[0.0, 1, 0, 0.5], [1, 0, 0, 0], [0, 0, 2, -1]])
+    with torch.no_grad():
+        colour.offset[1] = (swap - torch.eye(3, 4)) / colour.SCALE
+    swapped = torch.stack([logits[0, 1] + 0.5, logits[0, 0], 2 * logits[0, 2] - 1])[None]
+    assert torch.allclose(colour(logits, torch.tensor([[0.0, 1.0]])), swapped, atol=1e-6)
+    assert torch.allclose(colour(logits, torch.tensor([[0.5, 0.5]])), (logits + swapped) / 2, atol=1e-6)
+
+
+def test_a_model_saved_before_the_colour_map_loads_with_identity_maps() -> None:
+    torch.manual_seed(0)
+    old = FastStylizerNet(num_styles=3).eval()
+    state = {k: v for k, v in old.state_dict().items() if k != "colour.offset"}
+    new = FastStylizerNet(num_styles=3).eval()
+    with torch.no_grad():
+        new.colour.offset.normal_()
+    new.load_state_dict(state)
+    images, style = torch.rand(2, 3, 16, 16), torch.tensor([0.2, 0.0, 0.8])
+    assert not new.colour.offset.any()
+    assert torch.equal(new(images, style), old(images, style))
 
 
 @pytest.mark.parametrize("shape, style, message", [

@@ -21,12 +21,12 @@ from stylefuse.hub import load_model, read_config
 from stylefuse.image.io import read_image
 from stylefuse.methods import style_statistics
 from stylefuse.methods.fast import FastRecipe, FastStyle, expand_style_inputs
-from stylefuse.nn.fast_stylizer import ConditionalInstanceNorm2d, FastStylizerNet
+from stylefuse.nn.fast_stylizer import FastStylizerNet
 
 FREEZE_STRATEGIES = {
-    "norm-only": "only the new style's conditional-norm (γ, β): about 1% of the parameters",
-    "last-layers": "the new (γ, β) and the last upsampling block and output convolution",
-    "decoder": "the new (γ, β) and every upsampling block and the output convolution",
+    "norm-only": "only the new style's conditional-norm (γ, β) and colour map: under 1% of the parameters",
+    "last-layers": "the new style's tables and the last upsampling block and output convolution",
+    "decoder": "the new style's tables and every upsampling block and the output convolution",
     "all": "every parameter (fine-tuning the whole network; the base styles change too)",
 }
 """Names and meanings of the freezing strategies."""
@@ -77,21 +77,20 @@ def base_network(base: str | Path) -> tuple[FastStylizerNet, dict[str, Any]]:
 
 
 def extend_with_a_style(base: FastStylizerNet) -> FastStylizerNet:
-    """A copy of ``base`` with one more style slot, initialised to the mean (γ, β) of the base styles
+    """A copy of ``base`` with one more style slot, initialised to the mean of the base styles' tables
     (a neutral starting point from which every base style is equally near)."""
     config = dict(num_styles=base.num_styles + 1, channels=[m.conv[1].out_channels for m in base.down],
                   blocks=len(base.blocks))
     network = FastStylizerNet(**config)
     state = base.state_dict()
-    for name, tensor in list(state.items()):
-        if name.endswith((".gamma", ".beta")):
-            state[name] = torch.cat([tensor, tensor.mean(0, keepdim=True)])
+    for name in base.style_parameters():
+        state[name] = torch.cat([state[name], state[name].mean(0, keepdim=True)])
     network.load_state_dict(state)
     return network
 
 
 def freeze(network: FastStylizerNet, strategy: str) -> int:
-    """Set ``requires_grad`` by strategy; for the norm tables only the last row (the new style) gets
+    """Set ``requires_grad`` by strategy; for the per-style tables only the last row (the new style) gets
     gradients. Returns the number of trained parameters."""
     network.requires_grad_(strategy == "all")
     trained = sum(p.numel() for p in network.parameters()) if strategy == "all" else 0
@@ -105,11 +104,10 @@ def freeze(network: FastStylizerNet, strategy: str) -> int:
     for module in open_modules:
         module.requires_grad_(True)
         trained += sum(p.numel() for p in module.parameters())
-    for norm in (m for m in network.modules() if isinstance(m, ConditionalInstanceNorm2d)):
-        for table in (norm.gamma, norm.beta):
-            table.requires_grad_(True)
-            table.register_hook(_only_last_row)
-            trained += table.shape[1]
+    for table in network.style_parameters().values():
+        table.requires_grad_(True)
+        table.register_hook(_only_last_row)
+        trained += table[-1].numel()
     return trained
 
 
@@ -183,7 +181,7 @@ class Personalize(FastStyle):
 
     @torch.no_grad()
     def warm_start(self, photos: torch.Tensor) -> str:
-        """Start the new style's (γ, β) from the nearest base style. When the base folder describes its
+        """Start the new style's tables ((γ, β) and colour map) from the nearest base style. When the base folder describes its
         styles (:mod:`.style_statistics`), the nearest is found by comparing feature statistics, at no
         cost; otherwise each base style, and their mean (the starting point otherwise), is scored by
         α·content + β·style on ``photos`` (B, 3, H, W), one forward and loss pass per candidate. On the
@@ -194,15 +192,14 @@ class Personalize(FastStyle):
             The name of the chosen candidate.
         """
         network: FastStylizerNet = self.generators["G"]
-        norms = [m for m in network.modules() if isinstance(m, ConditionalInstanceNorm2d)]
         new = network.num_styles - 1
         names = self.base_names if len(self.base_names) == new else [f"base style {i}" for i in range(new)]
         candidates = {"the mean of the base styles": new, **{name: i for i, name in enumerate(names)}}
-        tables = [(norm.gamma.clone(), norm.beta.clone()) for norm in norms]
+        tables = [(table, table.clone()) for table in network.style_parameters().values()]
 
         def use(row: int) -> None:
-            for norm, (gamma, beta) in zip(norms, tables):
-                norm.gamma[new], norm.beta[new] = gamma[row], beta[row]
+            for table, before in tables:
+                table[new] = before[row]
 
         if self.base_statistics is not None and self.new_statistics is not None:
             row = style_statistics.nearest(self.base_statistics, self.new_statistics)

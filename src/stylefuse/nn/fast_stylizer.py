@@ -5,8 +5,9 @@ Learned Representation for Artistic Style"): one (γ, β) set per style, everyth
 Designed from measurements on a 2-core CPU (1024x1024, see benchmarks/fast.py): full-resolution layers
 dominate the cost, so the network goes down by 8 with three stride-2 convolutions (16/32/64 channels),
 works at 1/8 resolution in residual blocks, and comes back with nearest-upsample + 3x3 convolutions
-(no checkerboard artefacts, Odena et al. 2016), with reflection padding everywhere. Mixing styles is a
-convex combination of the (γ, β) sets, given as a style-weight vector.
+(no checkerboard artefacts, Odena et al. 2016), with reflection padding everywhere. Each style also has
+an affine map of the three output colour logits (:class:`ConditionalColourMap`). Mixing styles is a
+convex combination of the per-style tables, given as a style-weight vector.
 """
 
 from __future__ import annotations
@@ -41,6 +42,49 @@ class ConditionalInstanceNorm2d(nn.Module):
         gamma = (style @ self.gamma)[:, :, None, None]
         beta = (style @ self.beta)[:, :, None, None]
         return self.norm(x) * gamma + beta
+
+
+class ConditionalColourMap(nn.Module):
+    """A per-style affine map of the colour logits before the output sigmoid: a 3x3 matrix and a bias per
+    style, mixed linearly over the styles like the (γ, β) of :class:`ConditionalInstanceNorm2d`.
+
+    Conditional instance norm scales and shifts each channel on its own; the output colour comes from
+    convolutions every style shares, so a style whose palette the base styles lack (a black-and-white
+    woodcut, a sepia print) needs every layer's (γ, β) to conspire. A full affine map of the colour
+    channels, the linear colour transfer of Pitié & Kokaram (2007), gives a new style its palette
+    directly for 12 values. Each style's map is the identity plus ``SCALE`` times its learned ``offset``
+    (3, 4): at full scale L-BFGS spent its first steps on the map and personalising to a colourful style
+    got slower (bench Klee painting: 2.23 after 60 s instead of 2.19 without the map); at a tenth it
+    reached 2.19 as before, while the Vallotton woodcut reached 3.19 instead of 3.36 and the Puck
+    lithograph 2.55 instead of 2.72 (held-out losses, benchmarks/personalize.py's set-up). A model saved
+    before this map existed loads with zero offsets, so its outputs do not change.
+
+    Args:
+        num_styles: S.
+
+    Shape: logits (B, 3, H, W), style (B, S) -> (B, 3, H, W).
+    """
+
+    SCALE = 0.1
+
+    def __init__(self, num_styles: int) -> None:
+        super().__init__()
+        self.offset = nn.Parameter(torch.zeros(num_styles, 3, 4))
+        self._register_load_state_dict_pre_hook(self._zero_when_missing)
+
+    def _zero_when_missing(self, state_dict, prefix, *args) -> None:
+        """Models saved before the colour map existed: the identity map for each style."""
+        state_dict.setdefault(prefix + "offset", torch.zeros_like(self.offset))
+
+    def maps(self, style: torch.Tensor) -> torch.Tensor:
+        """The maps (B, 3, 4) of style weights (B, S) summing to one (each the weighted mean of the styles'
+        maps): matrix in the first three columns, bias in the last."""
+        identity = torch.eye(3, 4, dtype=self.offset.dtype, device=self.offset.device)
+        return identity + self.SCALE * torch.einsum("bs,sij->bij", style, self.offset)
+
+    def forward(self, logits: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        maps = self.maps(style)
+        return torch.einsum("bij,bjhw->bihw", maps[:, :, :3], logits) + maps[:, :, 3, None, None]
 
 
 class _ConvNormReLU(nn.Module):
@@ -98,6 +142,7 @@ class FastStylizerNet(nn.Module):
         self.up = nn.ModuleList(_ConvNormReLU(widths[i + 1], widths[i], num_styles, upsample=True)
                                 for i in range(len(channels) - 1, 0, -1))
         self.to_rgb = nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), conv(channels[0], 3, 3))
+        self.colour = ConditionalColourMap(num_styles)
 
     def forward(self, image: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         if image.ndim != 4 or image.shape[1] != 3:
@@ -116,8 +161,11 @@ class FastStylizerNet(nn.Module):
             x = block(x, style)
         for layer in self.up:
             x = layer(x, style)
-        return torch.sigmoid(self.to_rgb(x))
+        return torch.sigmoid(self.colour(self.to_rgb(x), style))
 
-    def norm_parameters(self) -> list[nn.Parameter]:
-        """The per-style (γ, β) tables (what personalisation trains for a new style)."""
-        return [p for m in self.modules() if isinstance(m, ConditionalInstanceNorm2d) for p in (m.gamma, m.beta)]
+    def style_parameters(self) -> dict[str, nn.Parameter]:
+        """The per-style tables by state-dict name, each (S, ...): every (γ, β) and the colour map (what
+        personalisation trains for a new style)."""
+        return {f"{name}.{key}": table for name, module in self.named_modules()
+                if isinstance(module, (ConditionalInstanceNorm2d, ConditionalColourMap))
+                for key, table in module.named_parameters(recurse=False)}
