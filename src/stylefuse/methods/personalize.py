@@ -181,12 +181,12 @@ class Personalize(FastStyle):
 
     @torch.no_grad()
     def warm_start(self, photos: torch.Tensor) -> str:
-        """Start the new style's tables ((γ, β) and colour map) from the nearest base style. When the base folder describes its
-        styles (:mod:`.style_statistics`), the nearest is found by comparing feature statistics, at no
-        cost; otherwise each base style, and their mean (the starting point otherwise), is scored by
-        α·content + β·style on ``photos`` (B, 3, H, W), one forward and loss pass per candidate. On the
-        bench's Klee painting starting from the nearest style lowered the validation loss after 5 steps
-        from 2.89 to 2.65 (benchmarks/personalize.py).
+        """Start the new style's tables ((γ, β) and colour map) from the nearest base style. When the base
+        folder describes its styles (:mod:`.style_statistics`), the nearest is found by comparing feature
+        statistics, at no cost; otherwise each base style, and their mean (the starting point otherwise),
+        is scored by α·content + β·style on ``photos`` (B, 3, H, W), one forward and loss pass per
+        candidate. On the bench's Klee painting starting from the nearest style lowered the validation
+        loss after 5 steps from 2.89 to 2.65 (benchmarks/personalize.py).
 
         Returns:
             The name of the chosen candidate.
