@@ -50,6 +50,7 @@ def test_colour_map_starts_as_the_identity_and_mixes_the_styles_linearly() -> No
     swapped = torch.stack([logits[0, 1] + 0.5, logits[0, 0], 2 * logits[0, 2] - 1])[None]
     assert torch.allclose(colour(logits, torch.tensor([[0.0, 1.0]])), swapped, atol=1e-6)
     assert torch.allclose(colour(logits, torch.tensor([[0.5, 0.5]])), (logits + swapped) / 2, atol=1e-6)
+    assert torch.allclose(colour(logits, torch.tensor([[1.0, 1.0]])), logits + swapped, atol=1e-6)  # like (γ, β)
 
 
 def test_a_model_saved_before_the_colour_map_loads_with_identity_maps() -> None:

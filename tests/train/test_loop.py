@@ -201,6 +201,16 @@ def test_resuming_with_the_other_optimizer_is_a_clear_error(tmp_path: Path) -> N
         _least_squares_trainer(tmp_path, "adam", 8, 0.5, "switch").fit(resume=True)
 
 
+def test_resuming_a_checkpoint_of_other_trained_parameters_is_a_clear_error(tmp_path: Path) -> None:
+    from stylefuse.errors import StylefuseError
+
+    _least_squares_trainer(tmp_path, "adam", 5, 0.5, "grown").fit()
+    grown = _least_squares_trainer(tmp_path, "adam", 8, 0.5, "grown")
+    grown.task.generators["G"].extra = torch.nn.Parameter(torch.zeros(3))  # as a newer network version would have
+    with pytest.raises(StylefuseError, match="trained another set of parameters"):
+        grown.fit(resume=True)
+
+
 def test_lbfgs_refuses_discriminators_and_unknown_optimizers_are_errors(tmp_path: Path) -> None:
     from stylefuse.errors import OptionError
 

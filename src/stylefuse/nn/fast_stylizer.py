@@ -1,6 +1,7 @@
 """A compact multi-style feed-forward stylizer for the CPU: an image transformation network (Johnson,
 Alahi & Fei-Fei 2016) whose instance norms are conditional (Dumoulin, Shlens & Kudlur 2017, "A
-Learned Representation for Artistic Style"): one (γ, β) set per style, everything else shared.
+Learned Representation for Artistic Style"): one (γ, β) set and one colour map per style, everything
+else shared.
 
 Designed from measurements on a 2-core CPU (1024x1024, see benchmarks/fast.py): full-resolution layers
 dominate the cost, so the network goes down by 8 with three stride-2 convolutions (16/32/64 channels),
@@ -56,7 +57,7 @@ class ConditionalColourMap(nn.Module):
     (3, 4): at full scale L-BFGS spent its first steps on the map and personalising to a colourful style
     got slower (bench Klee painting: 2.23 after 60 s instead of 2.19 without the map); at a tenth it
     reached 2.19 as before, while the Vallotton woodcut reached 3.19 instead of 3.36 and the Puck
-    lithograph 2.55 instead of 2.72 (held-out losses, benchmarks/personalize.py's set-up). A model saved
+    lithograph 2.55 instead of 2.72 (held-out losses, single runs of benchmarks/personalize.py's set-up). A model saved
     before this map existed loads with zero offsets, so its outputs do not change.
 
     Args:
@@ -77,10 +78,10 @@ class ConditionalColourMap(nn.Module):
         state_dict.setdefault(prefix + "offset", torch.zeros_like(self.offset))
 
     def maps(self, style: torch.Tensor) -> torch.Tensor:
-        """The maps (B, 3, 4) of style weights (B, S) summing to one (each the weighted mean of the styles'
-        maps): matrix in the first three columns, bias in the last."""
+        """The maps (B, 3, 4) of style weights (B, S), the weighted sum of the styles' maps like the
+        (γ, β): matrix in the first three columns, bias in the last."""
         identity = torch.eye(3, 4, dtype=self.offset.dtype, device=self.offset.device)
-        return identity + self.SCALE * torch.einsum("bs,sij->bij", style, self.offset)
+        return style.sum(1)[:, None, None] * identity + self.SCALE * torch.einsum("bs,sij->bij", style, self.offset)
 
     def forward(self, logits: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         maps = self.maps(style)
@@ -120,7 +121,7 @@ class FastStylizerNet(nn.Module):
     """Multi-style image transformation network with conditional instance norm.
 
     Args:
-        num_styles: S, the number of (γ, β) sets.
+        num_styles: S, the number of styles (of (γ, β) sets and colour maps).
         channels: widths after each stride-2 convolution (the network's stride is 2**len(channels)).
         blocks: residual blocks at the lowest resolution.
 

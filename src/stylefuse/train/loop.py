@@ -107,7 +107,7 @@ class TrainOptions:
 
 
 LBFGS_HISTORY = 20
-"""Curvature pairs L-BFGS keeps: on norm-only personalisation (1,600 trained values) 20 are plenty."""
+"""Curvature pairs L-BFGS keeps: on norm-only personalisation (1,612 trained values) 20 are plenty."""
 
 
 def _generator_optimizer(task: TrainingTask, options: TrainOptions, has_discriminators: bool) -> torch.optim.Optimizer:
@@ -359,6 +359,10 @@ class Trainer:
         if saved_optimizer != self.options.optimizer:
             raise StylefuseError(f"cannot resume: the checkpoint in {folder} was trained with {saved_optimizer}, "
                                  f"this run uses {self.options.optimizer}; resume with the same optimizer")
+        trained = [p for p in self.task.generators.parameters() if p.requires_grad]
+        if len(state["opt_g"]["param_groups"][0]["params"]) != len(trained):
+            raise StylefuseError(f"cannot resume: the checkpoint in {folder} trained another set of parameters "
+                                 "(made by an older stylefuse or another --freeze); start a new run")
         self.task.generators.load_state_dict(state["generators"])
         self.task.discriminators.load_state_dict(state["discriminators"])
         self.opt_g.load_state_dict(state["opt_g"])
