@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from stylefuse.nn.fast_stylizer import ConditionalColourMap, ConditionalInstanceNorm2d, FastStylizerNet
+from stylefuse.nn.fast_stylizer import (
+    ConditionalChannelMix,
+    ConditionalColourMap,
+    ConditionalInstanceNorm2d,
+    FastStylizerNet,
+)
 
 
 def test_output_shape_and_range() -> None:
@@ -37,6 +42,7 @@ def test_styles_differ_only_in_their_style_tables() -> None:
     tables = net.style_parameters()
     assert all(table.shape[0] == 2 for table in tables.values())
     assert "colour.offset" in tables and sum(name.endswith(".gamma") for name in tables) == 3 + 2 * 5 + 2
+    assert [tables[f"mixes.{i}.offset"].shape[1:] for i in range(3)] == [(64, 64), (32, 32), (16, 16)]
     assert sum(p.numel() for p in tables.values()) < 0.05 * sum(p.numel() for p in net.parameters())
 
 
@@ -53,16 +59,28 @@ def test_colour_map_starts_as_the_identity_and_mixes_the_styles_linearly() -> No
     assert torch.allclose(colour(logits, torch.tensor([[1.0, 1.0]])), logits + swapped, atol=1e-6)  # like (γ, β)
 
 
-def test_a_model_saved_before_the_colour_map_loads_with_identity_maps() -> None:
+def test_channel_mix_starts_as_the_identity_and_mixes_the_styles_linearly() -> None:
+    mix = ConditionalChannelMix(2, num_styles=2)
+    x = torch.randn(1, 2, 4, 4)
+    assert torch.equal(mix(x, torch.tensor([[0.3, 0.7]])), x)
+    with torch.no_grad():
+        mix.offset[1] = torch.tensor([[0.0, 1.0], [-1.0, 0.0]]) / mix.SCALE  # adds (x1, -x0)
+    added = torch.stack([x[0, 1], -x[0, 0]])[None]
+    assert torch.allclose(mix(x, torch.tensor([[0.0, 1.0]])), x + added, atol=1e-6)
+    assert torch.allclose(mix(x, torch.tensor([[0.5, 0.5]])), x + added / 2, atol=1e-6)
+
+
+def test_a_model_saved_before_the_colour_map_and_channel_mixes_loads_with_identity_maps() -> None:
     torch.manual_seed(0)
     old = FastStylizerNet(num_styles=3).eval()
-    state = {k: v for k, v in old.state_dict().items() if k != "colour.offset"}
+    state = {k: v for k, v in old.state_dict().items() if not k.endswith(".offset")}
     new = FastStylizerNet(num_styles=3).eval()
     with torch.no_grad():
-        new.colour.offset.normal_()
+        for table in new.style_parameters().values():
+            table.normal_()
     new.load_state_dict(state)
     images, style = torch.rand(2, 3, 16, 16), torch.tensor([0.2, 0.0, 0.8])
-    assert not new.colour.offset.any()
+    assert not any(new.state_dict()[k].any() for k in new.state_dict() if k.endswith(".offset"))
     assert torch.equal(new(images, style), old(images, style))
 
 

@@ -24,7 +24,8 @@ from stylefuse.methods.fast import FastRecipe, FastStyle, expand_style_inputs
 from stylefuse.nn.fast_stylizer import FastStylizerNet
 
 FREEZE_STRATEGIES = {
-    "norm-only": "only the new style's conditional-norm (γ, β) and colour map: under 1% of the parameters",
+    "norm-only": "only the new style's tables (conditional-norm (γ, β), channel mixes, colour map): under 2% of the "
+                 "parameters",
     "last-layers": "the new style's tables and the last upsampling block and output convolution",
     "decoder": "the new style's tables and every upsampling block and the output convolution",
     "all": "every parameter (fine-tuning the whole network; the base styles change too)",
@@ -181,7 +182,7 @@ class Personalize(FastStyle):
 
     @torch.no_grad()
     def warm_start(self, photos: torch.Tensor) -> str:
-        """Start the new style's tables ((γ, β) and colour map) from the nearest base style. When the base
+        """Start the new style's tables ((γ, β), channel mixes, colour map) from the nearest base style. When the base
         folder describes its styles (:mod:`.style_statistics`), the nearest is found by comparing feature
         statistics, at no cost; otherwise each base style, and their mean (the starting point otherwise),
         is scored by α·content + β·style on ``photos`` (B, 3, H, W), one forward and loss pass per

@@ -107,7 +107,7 @@ class TrainOptions:
 
 
 LBFGS_HISTORY = 20
-"""Curvature pairs L-BFGS keeps: on norm-only personalisation (1,612 trained values) 20 are plenty."""
+"""Curvature pairs L-BFGS keeps: on norm-only personalisation (a few thousand trained values) 20 are plenty."""
 
 
 def _generator_optimizer(task: TrainingTask, options: TrainOptions, has_discriminators: bool) -> torch.optim.Optimizer:
