@@ -2,7 +2,7 @@
 ``stylefuse train fast``), style-name resolution and mixing.
 
 A style mix such as ``starry-night:0.6,the-scream:0.4`` becomes a weight vector over the model's styles,
-which interpolates the per-style conditional-norm parameters and colour maps (Dumoulin et al. 2017,
+which interpolates the per-style conditional-norm parameters, channel mixes and colour maps (Dumoulin et al. 2017,
 section 4).
 
 On the CPU the network runs in ONNX Runtime when it is installed (it is, as a dependency of the

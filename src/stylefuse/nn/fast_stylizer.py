@@ -45,7 +45,18 @@ class ConditionalInstanceNorm2d(nn.Module):
         return self.norm(x) * gamma + beta
 
 
-class ConditionalColourMap(nn.Module):
+class _OffsetTable(nn.Module):
+    """A module whose per-style table ``offset`` is zero for the identity: a state dict saved before the
+    module existed loads with zeros (the hook is a bound method, so the module pickles and deep-copies)."""
+
+    def _register_zero_fill(self) -> None:
+        self._register_load_state_dict_pre_hook(self._zero_when_missing)
+
+    def _zero_when_missing(self, state_dict, prefix, *args) -> None:
+        state_dict.setdefault(prefix + "offset", torch.zeros_like(self.offset))
+
+
+class ConditionalColourMap(_OffsetTable):
     """A per-style affine map of the colour logits before the output sigmoid: a 3x3 matrix and a bias per
     style, mixed linearly over the styles like the (γ, β) of :class:`ConditionalInstanceNorm2d`.
 
@@ -71,7 +82,7 @@ class ConditionalColourMap(nn.Module):
     def __init__(self, num_styles: int) -> None:
         super().__init__()
         self.offset = nn.Parameter(torch.zeros(num_styles, 3, 4))
-        _zero_offset_when_missing(self)
+        self._register_zero_fill()
 
     def maps(self, style: torch.Tensor) -> torch.Tensor:
         """The maps (B, 3, 4) of style weights (B, S), the weighted sum of the styles' maps like the
@@ -84,7 +95,7 @@ class ConditionalColourMap(nn.Module):
         return torch.einsum("bij,bjhw->bihw", maps[:, :, :3], logits) + maps[:, :, 3, None, None]
 
 
-class ConditionalChannelMix(nn.Module):
+class ConditionalChannelMix(_OffsetTable):
     """A per-style residual 1x1 channel mix, ``x + SCALE · (Σ_s w_s M_s) x``, each style's ``M_s`` (C, C)
     starting at zero (the identity map): a residual adapter (Rebuffi, Bilen & Vedaldi 2017, "Learning
     multiple visual domains with residual adapters") conditioned on the style weights like the (γ, β).
@@ -92,8 +103,8 @@ class ConditionalChannelMix(nn.Module):
     Conditional instance norm can only scale and shift each channel; a new style whose strokes need
     other combinations of the shared decoder's features than every base style's gets them here, for C²
     values per place. After the residual blocks and after each upsampling block (64² + 32² + 16² = 5,376
-    values per style, under 2% of the operations at inference), one-minute personalisations
-    (benchmarks/personalize.py's set-up, single runs) reached held-out losses of 2.13 / 3.00 / 2.46 on the
+    values per style, about 2% of the operations at inference), one-minute personalisations
+    (benchmarks/personalize.py's set-up, single runs) reached held-out losses of 2.13 / 3.00 / 2.47 on the
     bench's Klee, Vallotton and Puck instead of 2.20 / 3.18 / 2.58. ``SCALE`` sets how far an L-BFGS step
     moves the mix against the (γ, β): 0.1 gave 2.17 / 3.10 / 2.48, 1.0 gave Klee 2.12 after a first step
     that overshot. A model saved before this mix existed loads with zero matrices, so its outputs do not
@@ -111,21 +122,11 @@ class ConditionalChannelMix(nn.Module):
     def __init__(self, channels: int, num_styles: int) -> None:
         super().__init__()
         self.offset = nn.Parameter(torch.zeros(num_styles, channels, channels))
-        _zero_offset_when_missing(self)
+        self._register_zero_fill()
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         mix = self.SCALE * torch.einsum("bs,sij->bij", style, self.offset)
         return x + torch.einsum("bij,bjhw->bihw", mix, x)
-
-
-def _zero_offset_when_missing(module: nn.Module) -> None:
-    """Let ``module`` load a state dict saved before it existed: its ``offset`` is then all zeros (the
-    identity for every style)."""
-
-    def fill(state_dict, prefix, *args) -> None:
-        state_dict.setdefault(prefix + "offset", torch.zeros_like(module.offset))
-
-    module._register_load_state_dict_pre_hook(fill)
 
 
 class _ConvNormReLU(nn.Module):
@@ -161,7 +162,7 @@ class FastStylizerNet(nn.Module):
     """Multi-style image transformation network with conditional instance norm.
 
     Args:
-        num_styles: S, the number of styles (of (γ, β) sets and colour maps).
+        num_styles: S, the number of styles (of (γ, β) sets, channel mixes and colour maps).
         channels: widths after each stride-2 convolution (the network's stride is 2**len(channels)).
         blocks: residual blocks at the lowest resolution.
 
