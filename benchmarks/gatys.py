@@ -23,6 +23,7 @@ import platform
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -43,9 +44,11 @@ class TargetReached(Exception):
     """Raised from the callback to stop stylefuse once it reaches the baseline's loss."""
 
 
-def textbook_lbfgs(content: torch.Tensor, style: torch.Tensor, size: int, iters: int) -> tuple[float, float]:
+def textbook_lbfgs(content: torch.Tensor, style: torch.Tensor, size: int, iters: int,
+                   record: Callable[[int, torch.Tensor], None] | None = None) -> tuple[float, float]:
     """The single-scale loop: ``iters`` L-BFGS loss evaluations at full size, pixels clamped to [0, 1]
-    in the closure. Returns (best total loss, seconds)."""
+    in the closure. ``record(evaluation, image)`` (1, 3, H, W), if given, sees every evaluated image.
+    Returns (best total loss, seconds)."""
     started = time.perf_counter()
     height, width = ops.size_for_long_side(*content.shape[-2:], size)
     target = ops.resize(content, (height, width))[None]
@@ -64,6 +67,8 @@ def textbook_lbfgs(content: torch.Tensor, style: torch.Tensor, size: int, iters:
         total.backward()
         state["evals"] += 1
         state["best"] = min(state["best"], total.item())
+        if record is not None:
+            record(state["evals"], image.detach())
         return total
 
     optimizer.step(closure)

@@ -3,7 +3,8 @@
 For each of the 3 artworks the built-in model was not trained on, on the same threads (`--threads`):
 - personalise: the built-in network plus one new style slot, training only the new style's tables
   ((γ, β), channel mixes, colour map: norm-only), started from the nearest built-in style
-  (``Personalize.warm_start``), with personalisation's defaults (``training_defaults``: L-BFGS on one fixed set of 4 crops, 2 of them for the first 8 steps);
+  (``Personalize.warm_start``), with personalisation's defaults (``training_defaults``: L-BFGS on one
+  fixed set of 4 crops, 2 of them for the first 8 steps);
 - from scratch: the same architecture, every parameter trained from a random initialisation, with
   Adam at 1e-3 and 2 new photos per step (on Klee scratch gets further in 5 minutes with 2 than with 4:
   2.14 vs 2.34);

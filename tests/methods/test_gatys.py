@@ -96,3 +96,14 @@ def test_bad_options() -> None:
         GatysStylizer(steps=0)
     with pytest.raises(OptionError, match="unknown VGG16 layers"):
         GatysStylizer(style_layers=("relu9_1",))
+
+
+def test_style_by_layer_sums_to_the_style_term(small_content, small_style) -> None:
+    loss = GatysStylizer(**FAST).loss
+    loss.set_content(small_content[None])
+    loss.set_style([small_style[None]])
+    image = small_content[None].flip(-1)
+    by_layer = loss.style_by_layer(loss.encoder(image))
+    assert set(by_layer) == {"relu1_1", "relu2_1", "relu3_1"}
+    assert all(v > 0 for v in by_layer.values())
+    torch.testing.assert_close(sum(by_layer.values()), loss(image).style)

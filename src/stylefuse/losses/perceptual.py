@@ -93,7 +93,13 @@ class StyleTransferLoss(nn.Module):
             raise RuntimeError("call set_content() and set_style() first")
         features = self.encoder(image)
         content = LF.relative_content_loss(features, self.content_targets)
-        style = sum(LF.gram_style_loss(features[k], t) / t.pow(2).mean().clamp_min(1e-8)
-                    for k, t in self.style_targets.items()) / len(self.style_targets)
+        style = sum(self.style_by_layer(features).values())
         tv = LF.total_variation(image) if self.tv_weight else image.new_zeros(())
-        return LossTerms(self.content_weight * content, self.style_weight * style, self.tv_weight * tv)
+        return LossTerms(self.content_weight * content, style, self.tv_weight * tv)
+
+    def style_by_layer(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Each style layer's weighted share of the style term (they sum to it), from the encoder's
+        ``features`` of an image."""
+        share = self.style_weight / len(self.style_targets)
+        return {k: share * LF.gram_style_loss(features[k], t) / t.pow(2).mean().clamp_min(1e-8)
+                for k, t in self.style_targets.items()}
