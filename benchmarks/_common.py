@@ -16,9 +16,10 @@ HELD_OUT = ("animal_cat_chelsea", "building_china_summer_palace", "landscape_for
 
 
 def require_bench(threads: int = 2) -> None:
-    """Exit with a clear message when ../shared/data/bench is missing; pin the thread count."""
+    """Exit with one clear line and status 2 when ../shared/data/bench is missing; pin the thread count."""
     if not BENCH.is_dir():
-        sys.exit(f"error: {BENCH} not found; the benchmarks read ../shared/data/bench")
+        print(f"error: {BENCH} not found; the benchmarks read ../shared/data/bench", file=sys.stderr)
+        sys.exit(2)
     torch.set_num_threads(threads)
 
 
