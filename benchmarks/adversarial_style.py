@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 import torch
+from stylefuse.translate import GeneratorModel
 from torchvision.utils import make_grid
 
 from stylefuse.encoders.vgg import MultiLayerEncoder
@@ -40,7 +41,6 @@ from stylefuse.losses import functional as LF
 from stylefuse.methods.adversarial_style import AdversarialStyle, AdversarialStyleRecipe
 from stylefuse.methods.gatys import GatysStylizer
 from stylefuse.metrics.content import EdgeF1, LpipsVGG16Caffe, LuminanceSSIM
-from stylefuse.translate import GeneratorModel
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import BENCH, HELD_OUT, require_bench, train_for_minutes  # noqa: E402

@@ -24,10 +24,10 @@ from datetime import date
 from pathlib import Path
 
 import torch
+from stylefuse.styles import BUILTIN_FOLDER, FastStyleModel
 
 from stylefuse.image import ops
 from stylefuse.image.io import as_picture, read_image, to_pil
-from stylefuse.styles import BUILTIN_FOLDER, FastStyleModel
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import BENCH, HELD_OUT, QualityLosses, median_seconds, require_bench, save_result, save_sheet  # noqa: E402,E501

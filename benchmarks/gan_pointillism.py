@@ -28,13 +28,13 @@ import time
 from pathlib import Path
 
 import torch
+from stylefuse.translate import GeneratorModel
 
 from stylefuse.encoders.vgg import MultiLayerEncoder
 from stylefuse.image import ops
 from stylefuse.image.io import read_image, write_image
 from stylefuse.image.pointillism import pointillism
 from stylefuse.registry import TRAINABLE
-from stylefuse.translate import GeneratorModel
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import BENCH, HELD_OUT, require_bench, save_sheet, train_for_minutes  # noqa: E402

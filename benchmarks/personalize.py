@@ -177,7 +177,7 @@ def main() -> None:
         path = BENCH / "style" / f"{artwork}.jpg"
         torch.manual_seed(0)
         defaults = training_defaults("norm-only")
-        mine = Personalize("builtin", personalize_recipe(defaults, "norm-only", args.size, "new"))
+        mine = Personalize(personalize_recipe(defaults, "norm-only", args.size, "new"))
         personal = run(mine, photos, path, args.minutes, defaults.optimizer, defaults.lr, args.every, validation,
                        args.work / "p" / artwork)
         torch.manual_seed(0)

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from stylefuse.styles import BUILTIN_FOLDER, FastStyleModel, builtin_style_names, load_style_model
 
 import stylefuse
 from stylefuse.errors import OptionError
 from stylefuse.image.io import read_image, write_image
-from stylefuse.styles import BUILTIN_FOLDER, FastStyleModel, builtin_style_names, load_style_model
 from tests.helpers import save_style_model
 from tests.test_cli import run_cli
 

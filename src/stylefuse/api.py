@@ -5,6 +5,7 @@ The CLI calls the same functions, so both resolve styles, weights and methods th
 
 from __future__ import annotations
 
+import inspect
 import os
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
@@ -15,10 +16,8 @@ from PIL import Image
 from stylefuse.errors import OptionError
 from stylefuse.image import ops
 from stylefuse.image.io import DEFAULT_MAX_PIXELS, Picture, as_picture, to_pil
-from stylefuse.methods._base import Stylizer
+from stylefuse.methods._base import NO_STYLE, STYLE_IMAGES, STYLE_NAMES, Stylizer, check_options, option_defaults
 from stylefuse.registry import METHODS
-
-DEFAULT_METHOD = "gatys"
 
 
 @dataclass
@@ -92,65 +91,118 @@ def _one_spec(item: Any) -> StyleSpec:
     return StyleSpec(item, 1.0)
 
 
-def choose_method(styles: list[StyleSpec]) -> str:
-    """The best method available for these styles; today every style is an image, handled by Gatys."""
-    return DEFAULT_METHOD
+DEFAULT_METHODS = {STYLE_IMAGES: "gatys", STYLE_NAMES: "fast"}
+"""The method used when none is given, by what the styles are: images or built-in style names."""
 
 
-def create_method(name: str, **options: Any) -> Stylizer:
-    """Instantiate a registered method; an unknown option is a one-line :class:`OptionError`."""
-    cls = METHODS.get(name)
-    try:
-        return cls(**options)
-    except TypeError as exc:
-        raise OptionError(f"method {name!r} does not take these options ({exc})") from None
-
-
-def run_method(method: Stylizer, content: Picture, styles: list[Picture], weights: list[float],
-               preserve_color: bool = False) -> Picture:
-    """Stylize a decoded picture; the content's alpha is resized and carried over to the result."""
-    rgb = method.stylize(content.rgb, [s.rgb for s in styles], weights)
-    if preserve_color:
-        rgb = ops.preserve_color(rgb, content.rgb)
-    alpha = None if content.alpha is None else ops.resize(content.alpha, tuple(rgb.shape[-2:]))
-    return Picture(rgb=rgb, alpha=alpha, bit_depth=8, source=None)
-
-
-def named_style_mix(specs: list[StyleSpec]) -> list[tuple[str, float]] | None:
-    """``[(name, weight), ...]`` when every style is a name, None when every style is an image;
-    mixing names and images is an error."""
+def style_kind(specs: list[StyleSpec]) -> str:
+    """STYLE_NAMES when every style is a name, STYLE_IMAGES when every style is an image (or none is
+    given); mixing names and images is an error."""
     names = [is_style_name(spec.image) for spec in specs]
-    if all(names):
-        return [(spec.image, spec.weight) for spec in specs]
+    if names and all(names):
+        return STYLE_NAMES
     if any(names):
         raise OptionError("mix either named styles or style images, not both (a name is a style of "
                           "`stylefuse list`; an image is a path)")
-    return None
+    return STYLE_IMAGES
 
 
-def stylize_named(content: Picture, mix: list[tuple[str, float]], model: Any = None, strength: float = 1.0,
-                  preserve_color: bool = False, size: int | None = None) -> Picture:
-    """Stylize a decoded picture with a mix of named styles of a multi-style model (None: built-in),
-    at ``size`` pixels on the long side (None keeps the picture's size)."""
-    from stylefuse.styles import BUILTIN_FOLDER, load_style_model
+def create_method(name: str, wiring: Mapping[str, Any] | None = None, **options: Any) -> Stylizer:
+    """Instantiate a registered method; an option it does not take is a one-line :class:`OptionError`.
 
-    if model is None and not (BUILTIN_FOLDER / "config.json").is_file():
-        raise OptionError("this installation ships no built-in styles; give a style image or --model")
-    if size is not None and size < 16:
-        raise OptionError(f"size must be at least 16 pixels, got {size}")
-    style_model = load_style_model(None if model is None else str(model))
-    photo, alpha = content.rgb, content.alpha
-    if size is not None:
-        photo = ops.resize_long_side(photo, size).clamp(0, 1)
-        alpha = None if alpha is None else ops.resize(alpha, tuple(photo.shape[-2:])).clamp(0, 1)
-    rgb = style_model.stylize(photo, style_model.style_vector(mix), strength)
-    if preserve_color:
-        rgb = ops.preserve_color(rgb, photo)
-    return Picture(rgb=rgb, alpha=alpha, bit_depth=8, source=None)
+    Args:
+        wiring: front-end settings (``progress``, ``device``) passed only where the method accepts them.
+    """
+    cls = METHODS.get(name)
+    check_options(cls, name, options)
+    accepted = inspect.signature(cls.__init__).parameters
+    return cls(**options, **{key: value for key, value in (wiring or {}).items() if key in accepted})
 
 
-def stylize(content: Any, style: Any, method: str | None = None, *, preserve_color: bool = False,
-            max_pixels: int = DEFAULT_MAX_PIXELS, strength: float = 1.0, model: Any = None,
+def method_for(specs: list[StyleSpec], method: str | None = None, model: Any = None) -> str:
+    """The method that will run: ``method`` when given, else the one ``model``'s folder records, else
+    the default for the kind of styles given (:data:`DEFAULT_METHODS`)."""
+    if model is not None:
+        from stylefuse import hub
+
+        return hub.method_of(model, method)
+    return method or DEFAULT_METHODS[style_kind(specs)]
+
+
+@dataclass
+class Job:
+    """A stylizer with its styles, ready to run on any number of pictures.
+
+    ``blend`` is the style strength applied by blending with the content, for methods that have no
+    ``strength`` option of their own (None: no blend).
+    """
+
+    stylizer: Stylizer
+    styles: list[Any]
+    weights: list[float]
+    blend: float | None = None
+    preserve_color: bool = False
+
+    def run(self, content: Picture) -> Picture:
+        """Stylize a decoded picture; its alpha is resized and carried over to the result."""
+        rgb = self.stylizer.stylize(content.rgb, self.styles, self.weights)
+        photo = content.rgb if content.rgb.shape == rgb.shape else ops.resize(content.rgb, tuple(rgb.shape[-2:]))
+        if self.blend is not None and self.blend < 1.0:
+            rgb = (self.blend * rgb + (1 - self.blend) * photo).clamp(0, 1)
+        if self.preserve_color:
+            rgb = ops.preserve_color(rgb, photo)
+        alpha = None if content.alpha is None else ops.resize(content.alpha, tuple(rgb.shape[-2:])).clamp(0, 1)
+        return Picture(rgb=rgb, alpha=alpha, bit_depth=8, source=None)
+
+
+def prepare(style: Any = None, method: str | None = None, model: Any = None, strength: float | None = None,
+            preserve_color: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS,
+            wiring: Mapping[str, Any] | None = None, **options: Any) -> Job:
+    """Resolve styles, method or model folder and options into a :class:`Job` (see :func:`stylize`)."""
+    if isinstance(style, str):
+        style = split_style_list(style)
+    specs = normalize_styles(style) if style is not None and style != [] else []
+    kind = style_kind(specs)
+    if strength is not None and not 0.0 <= strength <= 1.0:
+        raise OptionError(f"strength must be between 0 and 1, got {strength}")
+    method = method_for(specs, method, model)
+    stylizer_class = METHODS.get(method)
+    native = "strength" in option_defaults(stylizer_class)
+    if native and strength is not None:
+        options["strength"] = strength
+    if model is not None:
+        from stylefuse import hub
+
+        stylizer = hub.load(model, method, **options, **{k: v for k, v in (wiring or {}).items() if k == "device"})
+    else:
+        stylizer = create_method(method, wiring, **options)
+    styles, weights = _style_inputs(stylizer, specs, kind, max_pixels)
+    return Job(stylizer, styles, weights, None if native else strength, preserve_color)
+
+
+def _style_inputs(stylizer: Stylizer, specs: list[StyleSpec], kind: str,
+                  max_pixels: int) -> tuple[list[Any], list[float]]:
+    """The styles in the form the stylizer takes: decoded images, names, or nothing."""
+    if stylizer.style_input == NO_STYLE:
+        if specs:
+            raise OptionError("this model has its style built in; drop --style")
+        return [], []
+    if not specs:
+        pairs = stylizer.default_styles()
+        if not pairs:
+            raise OptionError("give at least one --style image or built-in style name (or a trained --model folder)")
+        return [name for name, _ in pairs], [weight for _, weight in pairs]
+    if kind != stylizer.style_input:
+        wanted = "style images (paths)" if stylizer.style_input == STYLE_IMAGES else "names of its styles"
+        raise OptionError(f"{type(stylizer).__name__} takes {wanted}, not {specs[0].image!r}")
+    weights = [spec.weight for spec in specs]
+    if kind == STYLE_NAMES:
+        return [spec.image for spec in specs], weights
+    return [as_picture(spec.image, max_pixels).rgb for spec in specs], weights
+
+
+def stylize(content: Any, style: Any = None, method: str | None = None, *, model: Any = None,
+            strength: float | None = None, preserve_color: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS,
             **options: Any) -> Image.Image:
     """Stylize an image.
 
@@ -159,14 +211,14 @@ def stylize(content: Any, style: Any, method: str | None = None, *, preserve_col
         style: one style image, a list of them, ``(image, weight)`` pairs, ``"path:weight"`` strings,
             or a mapping ``{image: weight}``; several styles are blended by weight. Names of built-in
             styles (``"starry-night"``, ``"starry-night:0.6,the-scream:0.4"``) use the fast built-in
-            model (or the multi-style ``model`` folder given).
-        method: a registered method name (``stylefuse.METHODS.names()``); None picks the best one
-            available for the styles given.
+            model. None: the style of a one-style ``model``.
+        method: a registered method name (``stylefuse.METHODS.names()``); None: ``gatys`` for images,
+            ``fast`` for style names, the recorded method of ``model``.
+        model: a trained model folder (any kind :func:`stylefuse.hub.load` reads).
+        strength: style strength 0..1 for every method (methods without their own blend the result with
+            the content).
         preserve_color: keep the content's colours, take only the stylized luminance.
         max_pixels: refuse input images larger than this.
-        strength: named styles only: blend of the stylized result with the content, 0..1.
-            Named styles take ``size`` (long side in pixels) as their only other option.
-        model: named styles only: a multi-style model folder (default: the built-in one).
         **options: the method's own options, e.g. ``size=384, steps=50`` for ``gatys``.
 
     Returns:
@@ -177,22 +229,8 @@ def stylize(content: Any, style: Any, method: str | None = None, *, preserve_col
         >>> stylefuse.stylize("photo.jpg", "painting.jpg", size=256).save("out.png")  # doctest: +SKIP
         >>> stylefuse.stylize("photo.jpg", "starry-night:0.7,the-scream:0.3").save("out.png")  # doctest: +SKIP
     """
-    if isinstance(style, str):
-        style = split_style_list(style)
-    specs = normalize_styles(style)
-    mix = named_style_mix(specs)
-    if mix is not None:
-        if method is not None or set(options) - {"size"}:
-            raise OptionError("named styles use the fast multi-style model, which takes no method or options "
-                              "besides size, strength and preserve_color")
-        result = stylize_named(as_picture(content, max_pixels), mix, model, strength, preserve_color,
-                               options.get("size"))
-        return to_pil(result.rgb, result.alpha)
-    name = method or choose_method(specs)
-    stylizer = create_method(name, **options)
-    picture = as_picture(content, max_pixels)
-    styles = [as_picture(spec.image, max_pixels) for spec in specs]
-    result = run_method(stylizer, picture, styles, [s.weight for s in specs], preserve_color)
+    job = prepare(style, method, model, strength, preserve_color, max_pixels, **options)
+    result = job.run(as_picture(content, max_pixels))
     return to_pil(result.rgb, result.alpha)
 
 
@@ -205,7 +243,6 @@ def set_threads(threads: int | None) -> None:
 
 
 def method_summaries() -> Iterable[tuple[str, str]]:
-    """(name, first line of the docstring) for every registered method."""
+    """(name, first line of the docstring) for every registered method, without importing them."""
     for name in METHODS.names():
-        doc = (METHODS.get(name).__doc__ or "").strip().splitlines()
-        yield name, doc[0] if doc else ""
+        yield name, METHODS.summary(name)

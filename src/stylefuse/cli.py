@@ -16,18 +16,33 @@ import typer
 
 from stylefuse.errors import ImageReadError, OptionError, StylefuseError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="stylefuse: image style transfer that works offline, on a laptop CPU.")
 _state = {"debug": False}
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from stylefuse import __version__
+
+        typer.echo(f"stylefuse {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _global_options(debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors.")) -> None:
+def _global_options(debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+                    version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
+                                                 help="Show the version and exit.")) -> None:
     _state["debug"] = debug
 
 
 def _err(message: str) -> None:
     typer.echo(message, err=True)
+
+
+STYLIZE_OPTIONS = ("size", "steps", "coarse_steps", "levels", "content_weight", "style_weight", "tv_weight",
+                   "optimizer", "parameterization", "init", "style_scale", "seed", "tile")
+"""Method options that ``stylize`` also takes as flags (``--steps 50`` is ``--set steps=50``)."""
 
 
 @app.command()
@@ -37,121 +52,67 @@ def stylize(
                                     "(NAME[:WEIGHT], see `stylefuse list`); repeat or separate with commas to blend."),
     output: Optional[Path] = typer.Option(None, "--output", "-o",
                                           help="Output file (a folder when CONTENT is a folder)."),
-    method: Optional[str] = typer.Option(None, "--method", "-m", help="Method (see `stylefuse list`)."),
-    model: Optional[Path] = typer.Option(None, "--model", help="A trained model folder (no --style needed)."),
-    size: Optional[int] = typer.Option(None, help="Long side of the result in pixels."),
-    steps: Optional[int] = typer.Option(None, help="Optimisation steps at full size."),
-    coarse_steps: Optional[int] = typer.Option(None, help="Steps at each coarser pyramid level."),
-    levels: Optional[int] = typer.Option(None, help="gatys: coarse-to-fine levels (1 = single scale)."),
-    alpha: Optional[float] = typer.Option(None, "--alpha", help="α: content weight (gatys) or style strength "
-                                          "0..1 (adain, wct, named styles)."),
-    strength: Optional[float] = typer.Option(None, "--strength", help="Style strength 0..1 (named styles, adain, "
-                                             "wct); same as --alpha there."),
-    content_weight: Optional[float] = typer.Option(None, "--content-weight", help="Content weight α (gatys)."),
-    style_weight: Optional[float] = typer.Option(None, "--style-weight", "--beta", help="Style weight β."),
-    tv_weight: Optional[float] = typer.Option(None, help="Total-variation weight."),
-    optimizer: Optional[str] = typer.Option(None, help="lbfgs or adam."),
+    method: Optional[str] = typer.Option(None, "--method", "-m", help="Method (see `stylefuse list`); default: "
+                                         "gatys for style images, fast for built-in style names."),
+    model: Optional[Path] = typer.Option(None, "--model", help="A trained model folder (any kind `stylefuse train` "
+                                         "or `personalize` writes); its own style is the default."),
+    strength: Optional[float] = typer.Option(None, "--strength", min=0.0, max=1.0,
+                                             help="Style strength 0..1, for every method."),
+    size: Optional[int] = typer.Option(None, min=1, help="Long side of the result in pixels."),
+    steps: Optional[int] = typer.Option(None, min=1, help="gatys: optimisation steps at full size."),
+    coarse_steps: Optional[int] = typer.Option(None, min=0, help="gatys: steps at each coarser pyramid level."),
+    levels: Optional[int] = typer.Option(None, min=1, help="gatys: coarse-to-fine levels (1 = single scale)."),
+    content_weight: Optional[float] = typer.Option(None, "--content-weight", min=0.0,
+                                                   help="gatys: content weight α."),
+    style_weight: Optional[float] = typer.Option(None, "--style-weight", "--beta", min=0.0,
+                                                 help="gatys: style weight β."),
+    tv_weight: Optional[float] = typer.Option(None, min=0.0, help="gatys: total-variation weight."),
+    optimizer: Optional[str] = typer.Option(None, help="gatys: lbfgs or adam."),
     parameterization: Optional[str] = typer.Option(None, help="gatys: laplacian (optimise the bands of a Laplacian "
                                                    "pyramid, default) or pixels."),
     init: Optional[str] = typer.Option(None, help="gatys: start from content, noise, style or adain (AdaIN result)."),
-    style_scale: Optional[float] = typer.Option(None, help="Style image size relative to the result."),
-    seed: Optional[int] = typer.Option(None, help="Random seed."),
+    style_scale: Optional[float] = typer.Option(None, help="gatys: style image size relative to the result (> 0)."),
+    seed: Optional[int] = typer.Option(None, help="gatys: random seed."),
+    tile: Optional[int] = typer.Option(None, help="adain/wct and generators: larger images go through blended "
+                                       "tiles of this size."),
+    set_: List[str] = typer.Option([], "--set", help="Any method option KEY=VALUE (see the method's docstring), "
+                                   "e.g. --set style_size=384."),
     preserve_color: bool = typer.Option(False, "--preserve-color", help="Keep the content's colours."),
     mask: List[Path] = typer.Option([], "--mask", help="adain/wct: one mask per --style (white = that style), or "
                                     "one fewer (the last style fills the rest); same size as the content."),
-    tile: Optional[int] = typer.Option(None, help="adain/wct: images larger than this go through blended tiles."),
-    max_pixels: int = typer.Option(64_000_000, help="Refuse input images with more pixels than this."),
+    max_pixels: int = typer.Option(64_000_000, min=1, help="Refuse input images with more pixels than this."),
     overwrite_input: bool = typer.Option(False, "--overwrite-input", help="Allow writing over an input file."),
-    threads: Optional[int] = typer.Option(None, help="CPU threads (default: all cores)."),
+    threads: Optional[int] = typer.Option(None, min=1, help="CPU threads (default: all cores)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Stylize CONTENT (a file or a folder) with one or more styles, or with a trained --model."""
     from stylefuse import api
-    from stylefuse.image.io import read_image
+    from stylefuse.methods._base import parse_assignment
 
     api.set_threads(threads)
-    if alpha is not None and strength is not None:
-        raise OptionError("give --alpha or --strength, not both")
-    texts = [item for text in style for item in api.split_style_list(text)]
-    specs = api.normalize_styles([api.parse_style_argument(text) for text in texts]) if texts else []
-    mix = api.named_style_mix(specs) if specs else None
-    if model is not None and not _is_style_model(model):
-        _translate_inputs(model, content, output, max_pixels, overwrite_input, preserve_color)
-        return
-    if model is not None or mix is not None:
-        mix = mix or _only_style_of(model)
-        level = 1.0 if strength is None and alpha is None else (strength if strength is not None else alpha)
-
-        def process_named(picture):
-            return api.stylize_named(picture, mix, model, level, preserve_color, size), False
-
-        _run_over_inputs(content, output, [], max_pixels, overwrite_input, process_named)
-        return
-    if not style:
-        raise OptionError("give at least one --style image or built-in style name (or a trained --model folder)")
-    name = method or api.choose_method(specs)
-    strength_option = getattr(api.METHODS.get(name), "strength_option", None)
-    if strength is not None and strength_option is None:
-        raise OptionError(f"--strength applies to named styles, adain and wct, not to {name}")
-    if alpha is not None:
-        if strength_option is None:
-            content_weight = alpha if content_weight is None else content_weight
-        else:
-            strength = alpha
-    options: dict[str, Any] = {key: value for key, value in dict(
-        size=size, steps=steps, coarse_steps=coarse_steps, levels=levels, content_weight=content_weight,
-        style_weight=style_weight, tv_weight=tv_weight, optimizer=optimizer,
-        parameterization=parameterization, init=init,
-        style_scale=style_scale, seed=seed, tile=tile).items() if value is not None}
+    flags = dict(size=size, steps=steps, coarse_steps=coarse_steps, levels=levels, content_weight=content_weight,
+                 style_weight=style_weight, tv_weight=tv_weight, optimizer=optimizer,
+                 parameterization=parameterization, init=init, style_scale=style_scale, seed=seed, tile=tile)
+    options: dict[str, Any] = {key: value for key, value in flags.items() if value is not None}
     if mask:
         missing = [str(path) for path in mask if not path.is_file()]
         if missing:
             raise ImageReadError(f"cannot read mask {missing[0]}: no such file")
         options["masks"] = list(mask)
-    if strength is not None:
-        options[strength_option] = strength
-    options["progress"] = not quiet
-    styles = [read_image(spec.image, max_pixels) for spec in specs]
-    weights = [spec.weight for spec in specs]
-    stylizer = api.create_method(name, **options)
+    texts = [item for text in style for item in api.split_style_list(text)]
+    specs = [api.parse_style_argument(text) for text in texts]
+    name = api.method_for(api.normalize_styles(specs) if specs else [], method, model)
+    for text in set_:
+        key, value = parse_assignment(text, api.METHODS.get(name), name)
+        options[key] = value
+    job = api.prepare(specs, name, model, strength, preserve_color, max_pixels,
+                      wiring={"progress": not quiet}, **options)
+    protected = [Path(spec.image) for spec in specs if isinstance(spec.image, str) and Path(spec.image).exists()]
 
     def process(picture):
-        return api.run_method(stylizer, picture, styles, weights, preserve_color), stylizer.interrupted
+        return job.run(picture), job.stylizer.interrupted
 
-    _run_over_inputs(content, output, [Path(spec.image) for spec in specs], max_pixels, overwrite_input, process)
-
-
-def _is_style_model(model: Path) -> bool:
-    from stylefuse.hub import read_config
-
-    return read_config(model)["network"] == "fast_stylizer"
-
-
-def _only_style_of(model: Optional[Path]) -> list[tuple[str, float]]:
-    """The style of a one-style model folder; several styles need --style NAME."""
-    from stylefuse.hub import read_config
-
-    names = read_config(model).get("style_names") or [] if model is not None else []
-    if len(names) != 1:
-        raise OptionError(f"this model has several styles; choose with --style NAME ({', '.join(names)})")
-    return [(names[0], 1.0)]
-
-
-def _translate_inputs(model: Path, content: Path, output: Optional[Path], max_pixels: int, overwrite_input: bool,
-                      preserve_color: bool = False, tile: int = 512) -> None:
-    from stylefuse.image import ops
-    from stylefuse.image.io import Picture
-    from stylefuse.translate import GeneratorModel
-
-    generator = GeneratorModel(model)
-
-    def process(picture):
-        rgb = generator.translate(picture.rgb, tile=tile)
-        if preserve_color:
-            rgb = ops.preserve_color(rgb, picture.rgb)
-        return Picture(rgb=rgb, alpha=picture.alpha), False
-
-    _run_over_inputs(content, output, [], max_pixels, overwrite_input, process)
+    _run_over_inputs(content, output, protected, max_pixels, overwrite_input, process)
 
 
 def _run_over_inputs(content: Path, output: Optional[Path], protected: list[Path], max_pixels: int,
@@ -197,7 +158,8 @@ def _run_over_inputs(content: Path, output: Optional[Path], protected: list[Path
 
 @app.command()
 def train(
-    method: str = typer.Argument(..., help="fast, inverter, cyclegan, pix2pix, adversarial_style or dcgan."),
+    method: str = typer.Argument(..., help="A training method of `stylefuse list` (fast, inverter, cyclegan, "
+                                 "pix2pix, adversarial_style, dcgan, personalize)."),
     out: Path = typer.Option(..., "--out", help="Model folder: weights, config, checkpoint, samples, logs."),
     a: Optional[Path] = typer.Option(None, "--a", help="Domain A folder (cyclegan, pix2pix)."),
     b: Optional[Path] = typer.Option(None, "--b", help="Domain B folder; pix2pix pairs A/B by file name."),
@@ -205,31 +167,33 @@ def train(
                                         "or images (dcgan)."),
     style: List[Path] = typer.Option([], "--style", help="Style images, repeatable (fast), or a folder of artworks "
                                      "(adversarial_style)."),
-    size: Optional[int] = typer.Option(None, help="Training crop size in pixels."),
+    size: Optional[int] = typer.Option(None, help="Training crop size in pixels (each method states what it takes)."),
     level: Optional[str] = typer.Option(None, help="inverter: the VGG16 level to invert (relu1_1 .. relu5_1)."),
-    steps: int = typer.Option(1000, help="Training steps."),
-    batch_size: Optional[int] = typer.Option(None, help="Images per step."),
-    lr: Optional[float] = typer.Option(None, help="Adam learning rate (default: the method's own)."),
+    steps: int = typer.Option(1000, min=1, help="Training steps."),
+    batch_size: Optional[int] = typer.Option(None, help="Images per step (>= 1)."),
+    lr: Optional[float] = typer.Option(None, help="Adam learning rate, > 0 (default: the method's own)."),
     gan_loss: Optional[str] = typer.Option(None, help="bce, lsgan or hinge."),
     diff_augment: Optional[str] = typer.Option(None, help="DiffAugment policy, e.g. color,translation,cutout."),
-    r1: Optional[float] = typer.Option(None, help="R1 penalty weight."),
+    r1: Optional[float] = typer.Option(None, min=0.0, help="R1 penalty weight."),
     spectral_norm: Optional[bool] = typer.Option(None, "--spectral-norm/--no-spectral-norm"),
     set_: List[str] = typer.Option([], "--set", help="Method option KEY=VALUE, e.g. --set lambda_cycle=5."),
-    checkpoint_every: int = typer.Option(200, help="Steps between checkpoints."),
-    sample_every: int = typer.Option(200, help="Steps between sample grids."),
-    validate_every: int = typer.Option(0, help="Early stopping: steps between validations (0 = off)."),
-    patience: int = typer.Option(5, help="Early stopping: validations without improvement before stopping."),
+    checkpoint_every: int = typer.Option(200, min=1, help="Steps between checkpoints."),
+    sample_every: int = typer.Option(200, min=1, help="Steps between sample grids."),
+    validate_every: int = typer.Option(0, min=0, help="Early stopping: steps between validations (0 = off)."),
+    patience: int = typer.Option(5, min=0, help="Early stopping: validations without improvement before stopping."),
     seed: int = typer.Option(0, help="Random seed."),
-    max_minutes: Optional[float] = typer.Option(None, help="Stop (and save) after this much wall time."),
+    max_minutes: Optional[float] = typer.Option(None, min=0.0, help="Stop (and save) after this much wall time."),
     device: str = typer.Option("cpu", help="cpu or cuda."),
-    resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint.pt."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint.pt (same recipe)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Start over in an OUT that already holds a run."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
-    """Train a GAN method; the result is a model folder for `translate`, `stylize --model` or `generate`."""
+    """Train a method; the result is a model folder for `stylize --model` (or `generate`)."""
     import torch
 
+    from stylefuse.methods._trainable import build_recipe, fit_and_export
     from stylefuse.registry import TRAINABLE
-    from stylefuse.train.loop import Trainer, TrainOptions
+    from stylefuse.train.loop import TrainOptions
 
     cls = TRAINABLE.get(method)
     folders = {"a": a, "b": b, "data": data, "style": style or None}
@@ -239,50 +203,26 @@ def train(
         raise OptionError(f"{method} trains on {needed}; missing {', '.join(missing)}")
     common = dict(size=size, batch_size=batch_size, gan_loss=gan_loss, diff_augment=diff_augment, r1=r1,
                   spectral_norm=spectral_norm, level=level)
-    recipe = _build_recipe(cls.recipe_class, {k: v for k, v in common.items() if v is not None}, set_)
-    torch.manual_seed(seed)
-    task = cls(recipe)
-    batches = task.make_batches({k: v for k, v in folders.items() if v is not None}, seed, report=_err)
+    recipe = build_recipe(cls.recipe_class, {k: v for k, v in common.items() if v is not None}, set_)
     options = TrainOptions(steps=steps, lr=lr or cls.default_lr, betas=cls.default_betas,
                            checkpoint_every=checkpoint_every, sample_every=sample_every,
                            validate_every=validate_every, patience=patience if validate_every else 0,
                            seed=seed, device=device, progress=not quiet,
                            max_seconds=max_minutes * 60 if max_minutes else None)
+    torch.manual_seed(seed)
+    task = cls(recipe)
+    batches = task.make_batches({k: v for k, v in folders.items() if v is not None}, seed, report=_err)
     validate = task.validator(batches) if validate_every else None
-    trainer = Trainer(task, batches, options, out, validate=validate)
-    summary = trainer.fit(resume=resume)
-    task.export(trainer, out)
-    state = "interrupted" if summary["interrupted"] else "stopped early" if summary["stopped_early"] else "done"
-    typer.echo(f"{state} at step {summary['steps']} ({summary['seconds']:.0f} s, {summary['skipped_steps']} skipped); "
-               f"model folder {out}")
-    if summary["interrupted"]:
+    summary = fit_and_export(task, batches, options, out, validate=validate, resume=resume)
+    _report_training(summary, out)
+
+
+def _report_training(summary: dict[str, Any], out: Path, hint: str = "") -> None:
+    """One line on how a training run ended; Ctrl-C exits with 130."""
+    typer.echo(f"{summary['state']} at step {summary['steps']} ({summary['seconds']:.0f} s, "
+               f"{summary.get('skipped_steps', 0)} skipped); model folder {out}{hint}")
+    if summary["state"] == "interrupted":
         raise typer.Exit(130)
-
-
-def _build_recipe(recipe_class, values: dict[str, Any], assignments: list[str]):
-    """The method's recipe from common options and KEY=VALUE strings, typed by the recipe's defaults."""
-    import dataclasses
-    import json
-
-    defaults = {f.name: getattr(recipe_class(), f.name) for f in dataclasses.fields(recipe_class)}
-    foreign = [key.replace("_", "-") for key in values if key not in defaults]
-    if foreign:
-        raise OptionError(f"this method does not take --{', --'.join(foreign)}")
-    for text in assignments:
-        key, sep, raw = text.partition("=")
-        if not sep or key not in defaults:
-            raise OptionError(f"--set takes KEY=VALUE with KEY one of {', '.join(defaults)}; got {text!r}")
-        default = defaults[key]
-        try:
-            value = json.loads(raw) if not isinstance(default, str) else raw
-        except json.JSONDecodeError:
-            raise OptionError(f"--set {key}: {raw!r} is not a valid value") from None
-        values[key] = type(default)(value) if isinstance(default, (int, float)) and not isinstance(default, bool) \
-            else value
-    try:
-        return recipe_class(**values)
-    except (TypeError, ValueError) as exc:
-        raise OptionError(str(exc)) from None
 
 
 @app.command()
@@ -301,47 +241,30 @@ def personalize(
                                             "or adam (the default otherwise, and the only one for GAN bases)."),
     batch_size: Optional[int] = typer.Option(None, min=1, help="Photos per step (default 4; lbfgs: 4 fixed crops, "
                                              "2 of them for the first 8 steps; 2 for norm-only with adam)."),
-    lr: Optional[float] = typer.Option(None, help="Learning rate (default: lbfgs 1; adam 1e-1 for norm-only, 1e-3 "
-                                       "for other strategies, 1e-4 for GAN bases)."),
+    lr: Optional[float] = typer.Option(None, help="Learning rate, > 0 (default: lbfgs 1; adam 1e-1 for norm-only, "
+                                       "1e-3 for other strategies, 1e-4 for GAN bases)."),
     validate_every: Optional[int] = typer.Option(None, min=0, help="Steps between validations on held-out photos "
                                                  "(default: 6 per run, GAN bases every 50; 0 = off)."),
-    patience: int = typer.Option(4, help="Validations without improvement before stopping early."),
-    max_minutes: Optional[float] = typer.Option(None, help="Stop (and save) after this much wall time."),
+    patience: int = typer.Option(4, min=0, help="Validations without improvement before stopping early."),
+    max_minutes: Optional[float] = typer.Option(None, min=0.0, help="Stop (and save) after this much wall time."),
     seed: int = typer.Option(0, help="Random seed."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Learn a new style from a few images by training few parameters of a pretrained model: the
     built-in multi-style network (a new conditional-norm style) or a GAN model folder (FreezeD)."""
-    from stylefuse.hub import read_config
-    from stylefuse.methods.personalize import DEFAULT_PHOTOS, FREEZE_STRATEGIES, personalize_model
-    from stylefuse.methods.personalize_gan import personalize_gan
+    from stylefuse.registry import TRAINABLE
 
-    if freeze is not None and freeze not in FREEZE_STRATEGIES:
-        raise OptionError(f"unknown --freeze {freeze!r}; choose from {', '.join(FREEZE_STRATEGIES)}")
     style_images = list(images) + list(more_images or [])
     if not style_images:
         raise OptionError("give the new style's images with --images IMG [IMG ...]")
-    if not 1 <= len(style_images) <= 10:
-        raise OptionError(f"give 1 to 10 images of the new style, got {len(style_images)}")
     if optimizer not in (None, "adam", "lbfgs"):
         raise OptionError(f"unknown --optimizer {optimizer!r}; choose adam or lbfgs")
     common = dict(lr=lr, patience=patience, max_minutes=max_minutes, seed=seed, progress=not quiet, report=typer.echo)
     given = dict(steps=steps, batch_size=batch_size, validate_every=validate_every)
     common.update({key: value for key, value in given.items() if value is not None})  # else each base's own
-    if base != "builtin" and read_config(base)["network"] != "fast_stylizer":
-        if optimizer == "lbfgs":
-            raise OptionError("--optimizer lbfgs needs a deterministic objective; GAN bases train against a "
-                              "discriminator: use adam")
-        summary = personalize_gan(style_images, out, Path(base), data or DEFAULT_PHOTOS, strategy=freeze or "decoder",
-                                  size=size or 128, **common)
-    else:
-        summary = personalize_model(style_images, out, base=base, name=name, data=data, optimizer=optimizer,
-                                    strategy=freeze or "norm-only", size=size or 256, **common)
-    hint = f" --style {name}" if read_config(out)["network"] == "fast_stylizer" else ""
-    typer.echo(f"{summary['state']} at step {summary['steps']} ({summary['seconds']:.0f} s); model folder {out}; "
-               f"try: stylefuse stylize photo.jpg --model {out}{hint}")
-    if summary["state"] == "interrupted":
-        raise typer.Exit(130)
+    summary = TRAINABLE.get("personalize").from_images(style_images, out, base=base, freeze=freeze,
+                                                       optimizer=optimizer, size=size, name=name, data=data, **common)
+    _report_training(summary, out, f"; try: stylefuse stylize photo.jpg --model {out}")
 
 
 @app.command()
@@ -349,18 +272,21 @@ def translate(
     content: Path = typer.Argument(..., help="Image or folder to translate."),
     model: Path = typer.Option(..., "--model", help="Model folder from `stylefuse train`."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file (a folder for a folder)."),
-    tile: int = typer.Option(512, help="Images larger than this go through overlapping tiles."),
-    max_pixels: int = typer.Option(64_000_000, help="Refuse input images with more pixels than this."),
+    tile: Optional[int] = typer.Option(None, help="Images larger than this go through overlapping tiles."),
+    max_pixels: int = typer.Option(64_000_000, min=1, help="Refuse input images with more pixels than this."),
     overwrite_input: bool = typer.Option(False, "--overwrite-input", help="Allow writing over an input file."),
 ) -> None:
-    """Translate an image (or a folder) with a trained generator (cyclegan, pix2pix, adversarial_style)."""
-    _translate_inputs(model, content, output, max_pixels, overwrite_input, tile=tile)
+    """Run a trained model folder on an image or a folder: the same as `stylize CONTENT --model DIR`."""
+    from stylefuse import api
+
+    job = api.prepare(None, None, model, max_pixels=max_pixels, **({} if tile is None else {"tile": tile}))
+    _run_over_inputs(content, output, [], max_pixels, overwrite_input, lambda picture: (job.run(picture), False))
 
 
 @app.command()
 def generate(
     model: Path = typer.Option(..., "--model", help="A dcgan model folder."),
-    count: int = typer.Option(64, "-n", help="How many images."),
+    count: int = typer.Option(64, "-n", min=1, help="How many images."),
     output: Path = typer.Option(Path("generated.png"), "--output", "-o", help="Grid image to write."),
     seed: int = typer.Option(0, help="Noise seed."),
 ) -> None:
@@ -369,12 +295,14 @@ def generate(
 
     from torchvision.utils import make_grid
 
+    from stylefuse import hub
     from stylefuse.image.io import write_image
-    from stylefuse.translate import GeneratorModel
 
-    if count < 1:
-        raise OptionError("-n must be at least 1")
-    images = GeneratorModel(model).generate(count, seed)
+    sampler = hub.load(model)
+    if not hasattr(sampler, "generate"):
+        raise OptionError(f"{model} holds a {hub.method_of(model)} model, which transforms images: use "
+                          f"`stylefuse stylize IMAGE --model {model}`")
+    images = sampler.generate(count, seed)
     write_image(output, make_grid(images, nrow=math.ceil(math.sqrt(count)), padding=2))
     typer.echo(f"wrote {output} ({count} images)")
 
@@ -398,14 +326,16 @@ def _folder_jobs(folder: Path, output: Optional[Path]) -> list[tuple[Path, Path]
 
 @app.command("list")
 def list_command() -> None:
-    """List the stylization methods and built-in models."""
-    from stylefuse import api
+    """List the stylization methods, the training methods and the built-in styles."""
+    from stylefuse.builtin import builtin_style_names
+    from stylefuse.registry import METHODS, TRAINABLE
 
-    typer.echo("methods:")
-    for name, summary in api.method_summaries():
-        typer.echo(f"  {name:12s} {summary}")
-    from stylefuse.styles import builtin_style_names
-
+    typer.echo("methods (stylefuse stylize --method NAME, or a --model folder they wrote):")
+    for name in METHODS.names():
+        typer.echo(f"  {name:18s} {METHODS.summary(name)}")
+    typer.echo("training (stylefuse train NAME):")
+    for name in TRAINABLE.names():
+        typer.echo(f"  {name:18s} {TRAINABLE.summary(name)}")
     names = builtin_style_names()
     typer.echo("built-in styles (stylefuse stylize photo.jpg --style NAME):")
     typer.echo("  " + (", ".join(names) if names else "(none shipped)"))
@@ -416,28 +346,27 @@ def sheet(
     content: Path = typer.Argument(..., help="Photo to render in every style."),
     output: Path = typer.Option(Path("sheet.jpg"), "--output", "-o", help="Contact sheet image to write."),
     model: Optional[Path] = typer.Option(None, "--model", help="A multi-style model folder (default: built-in)."),
-    size: int = typer.Option(384, help="Long side of each rendered image."),
-    columns: Optional[int] = typer.Option(None, help="Images per row."),
-    max_pixels: int = typer.Option(64_000_000, help="Refuse input images with more pixels than this."),
+    size: int = typer.Option(384, min=16, help="Long side of each rendered image."),
+    columns: Optional[int] = typer.Option(None, min=1, help="Images per row."),
+    max_pixels: int = typer.Option(64_000_000, min=1, help="Refuse input images with more pixels than this."),
 ) -> None:
     """Render a photo in every style of a multi-style model on one contact sheet."""
-    from stylefuse import api
+    from stylefuse import hub
+    from stylefuse.builtin import STYLES_FOLDER, builtin_style_names
     from stylefuse.image import ops
     from stylefuse.image.io import as_picture, ensure_not_input, read_image, write_image
     from stylefuse.image.sheet import contact_sheet
-    from stylefuse.styles import builtin_style_names, load_style_model
 
-    if size < 16:
-        raise OptionError("--size must be at least 16")
+    if model is None and not builtin_style_names():
+        raise OptionError("this installation ships no built-in styles; give a multi-style --model")
     ensure_not_input(output, [content], False)
     picture = read_image(content, max_pixels)
     rgb = ops.resize_long_side(picture.rgb, size).clamp(0, 1)
-    names = builtin_style_names() if model is None else load_style_model(str(model)).names
+    stylizer = hub.load(model or STYLES_FOLDER)
+    names = getattr(stylizer, "names", None)
     if not names:
-        raise OptionError("this installation ships no built-in styles; give a multi-style --model")
-    cells = [("original", rgb)]
-    for name in names:
-        cells.append((name, api.stylize_named(api.Picture(rgb=rgb, alpha=None), [(name, 1.0)], model).rgb))
+        raise OptionError(f"{model} is not a multi-style model folder; a sheet shows the styles of one")
+    cells = [("original", rgb)] + [(name, stylizer.stylize(rgb, [name])) for name in names]
     image = contact_sheet(cells, columns=columns, cell_size=size)
     write_image(output, as_picture(image).rgb)
     typer.echo(f"wrote {output} ({len(names)} styles)")
@@ -445,27 +374,30 @@ def sheet(
 
 @app.command("eval")
 def eval_command(
-    method: str = typer.Option(..., "--method", "-m", help="A registered method, or `fast` for named styles."),
+    method: str = typer.Option(..., "--method", "-m", help="A method of `stylefuse list` (fast: the named styles "
+                               "of --model, each on the painting it was trained from)."),
     content: Path = typer.Option(..., "--content", help="Folder of photos."),
     style: Path = typer.Option(..., "--style", help="Folder of paintings."),
-    out: Path = typer.Option(..., "--out", help="Report folder (results are cached there)."),
+    out: Path = typer.Option(..., "--out", help="Report folder (results are cached there, by recipe)."),
     model: Optional[Path] = typer.Option(None, "--model", help="Multi-style model folder for `fast` (default: "
                                          "built-in)."),
-    size: int = typer.Option(512, help="Long side of the photos."),
-    steps: Optional[int] = typer.Option(None, help="Optimisation steps (gatys)."),
-    alpha: Optional[float] = typer.Option(None, "--alpha", help="Style strength (adain, wct)."),
+    size: int = typer.Option(512, min=16, help="Long side of the photos."),
+    steps: Optional[int] = typer.Option(None, min=1, help="Optimisation steps (gatys)."),
+    strength: Optional[float] = typer.Option(None, "--strength", min=0.0, max=1.0,
+                                             help="Style strength 0..1 (adain, wct)."),
+    set_: List[str] = typer.Option([], "--set", help="Any method option KEY=VALUE."),
     metric: List[str] = typer.Option([], "--metric", help="Metrics to compute (default: all registered)."),
     no_distribution: bool = typer.Option(False, "--no-distribution", help="Skip patch FID / KID / ArtFID."),
 ) -> None:
     """Stylize every photo x painting pair, measure the results and write metrics.json + report.html."""
-    from stylefuse.evaluate import evaluate, method_candidate, named_styles_candidate
+    from stylefuse.evaluate import candidate_for, evaluate
+    from stylefuse.methods._base import parse_assignment
     from stylefuse.metrics.report import write_report
+    from stylefuse.registry import METHODS
 
-    if method == "fast":
-        candidate = named_styles_candidate(None if model is None else str(model))
-    else:
-        options = {key: value for key, value in dict(steps=steps, alpha=alpha).items() if value is not None}
-        candidate = method_candidate(method, **options)
+    options = {key: value for key, value in dict(steps=steps, strength=strength).items() if value is not None}
+    options.update(parse_assignment(text, METHODS.get(method), method) for text in set_)
+    candidate = candidate_for(method, model, **options)
     run = evaluate(candidate, content, style, out, size=size, metric_names=metric or None,
                    distribution=not no_distribution, report=_err)
     path = write_report([run], out)
@@ -492,18 +424,45 @@ def info() -> None:
         typer.echo(f"{key:14s} {value}")
 
 
-def main() -> None:
-    """Entry point of the ``stylefuse`` console script."""
+def one_line(message: str) -> str:
+    """A message on one line (a wrapped or multi-line message loses its tail in scripts that read one)."""
+    return " ".join(part.strip() for part in str(message).splitlines() if part.strip())
+
+
+def _parser_exceptions(name: str) -> tuple[type, ...]:
+    """The parser's exception classes called ``name``: typer vendors click as ``typer._click`` in recent
+    versions and uses click itself in older ones."""
+    import importlib
+
+    found = []
+    for module in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            found.append(getattr(importlib.import_module(module), name))
+        except (ImportError, AttributeError):
+            continue
+    return tuple(found)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``stylefuse`` console script: user errors (ours and the parser's) print one
+    ``error:`` line and exit with status 2."""
     try:
-        app()
+        code = app(args=argv, standalone_mode=False, prog_name="stylefuse")
+    except _parser_exceptions("NoArgsIsHelpError"):
+        sys.exit(0)  # the parser has printed the help
+    except _parser_exceptions("UsageError") as exc:
+        hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+        _err(f"error: {one_line(exc.format_message())}{hint}")
+        sys.exit(2)
     except StylefuseError as exc:
         if _state["debug"]:
             raise
-        _err(f"error: {exc}")
+        _err(f"error: {one_line(str(exc))}")
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, *_parser_exceptions("Abort")):
         _err("interrupted")
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

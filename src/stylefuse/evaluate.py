@@ -36,6 +36,19 @@ class Candidate:
     options: dict = field(default_factory=dict)
 
 
+def candidate_for(method: str, model: str | Path | None = None, **options) -> Candidate:
+    """The candidate of a registered method: a multi-style one (``model``, None: the built-in) runs its
+    named styles (:func:`named_styles_candidate`), the others stylize with the painting itself."""
+    from stylefuse.methods._base import STYLE_NAMES
+    from stylefuse.registry import METHODS
+
+    if METHODS.get(method).style_input == STYLE_NAMES:
+        return named_styles_candidate(model, **options)
+    if model is not None:
+        raise OptionError(f"--model applies to methods with named styles, not to {method}")
+    return method_candidate(method, **options)
+
+
 def method_candidate(name: str, **options) -> Candidate:
     """A registered stylization method with its options (``size``, ``steps``, ...)."""
     from stylefuse.api import create_method
@@ -44,12 +57,13 @@ def method_candidate(name: str, **options) -> Candidate:
     return Candidate(name, lambda content, style, _: method.stylize(content, [style]), options)
 
 
-def named_styles_candidate(folder: str | None = None) -> Candidate:
+def named_styles_candidate(folder: str | Path | None = None, **options) -> Candidate:
     """A multi-style model (None: the built-in one): a painting is stylized with the named style the
     model was trained on from that painting (``style_sources`` in its config); others are skipped."""
-    from stylefuse.styles import load_style_model
+    from stylefuse import hub
+    from stylefuse.builtin import STYLES_FOLDER
 
-    model = load_style_model(folder)
+    model = hub.load(folder or STYLES_FOLDER, **options)
     sources = model.document.get("style_sources") or []
     style_files = {Path(source).stem: name for source, name in zip(sources, model.names)}
 
@@ -57,9 +71,9 @@ def named_styles_candidate(folder: str | None = None) -> Candidate:
         name = style_files.get(path.stem)
         if name is None:
             raise OptionError(f"{path.name} is not one of the model's styles")
-        return model.stylize(content, model.style_vector([(name, 1.0)]))
+        return model.stylize(content, [name])
 
-    return Candidate("fast", run)
+    return Candidate(model.document.get("method", "fast"), run, options)
 
 
 def peak_rss_mib() -> float:

@@ -91,3 +91,37 @@ def load_model(folder: str | os.PathLike, dtype: torch.dtype = torch.float32) ->
         first_line = str(exc).strip().splitlines()[0]
         raise ModelFolderError(f"{folder / WEIGHTS_FILE} does not fit {document['network']} ({first_line})") from None
     return model.eval(), document
+
+
+def load(folder: str | os.PathLike, method: str | None = None, **options: Any) -> Any:
+    """The ready stylizer of a model folder, whatever made it (fast, personalised, inverter, cyclegan,
+    pix2pix, adversarial_style, dcgan): the registered method recorded in its config builds itself with
+    its ``from_folder``.
+
+    Args:
+        folder: a model folder (config.json + model.safetensors).
+        method: use this registered method instead of the recorded one (an inverter folder serves adain
+            and wct); it must be able to load the folder.
+        **options: the method's options (checked: an unknown one is a one-line error).
+
+    Returns:
+        A :class:`stylefuse.methods._base.Stylizer`.
+    """
+    from stylefuse.methods._base import check_options
+    from stylefuse.registry import METHODS
+
+    folder = Path(folder)
+    document = read_config(folder)
+    name = method_of(folder, method)
+    cls = METHODS.get(name)
+    check_options(cls, name, {key: value for key, value in options.items() if key != "device"})
+    return cls.from_folder(folder, document, **options)
+
+
+def method_of(folder: str | os.PathLike, method: str | None = None) -> str:
+    """The method that loads a model folder: ``method`` when given, else the one its config records."""
+    name = method or read_config(folder).get("method")
+    if not name:
+        raise ModelFolderError(f"{Path(folder) / CONFIG_FILE} records no method; re-save the model with this "
+                               "stylefuse")
+    return name

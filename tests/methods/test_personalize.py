@@ -35,7 +35,7 @@ def test_the_new_slot_starts_at_the_mean_of_the_base_styles(base) -> None:
 
 @pytest.mark.parametrize("style", [0, 1])
 def test_warm_start_picks_the_base_style_that_makes_the_target_style(base, style) -> None:
-    task = Personalize(base, PersonalizeRecipe(size=32, style_names=["new"]))
+    task = Personalize(PersonalizeRecipe(base=str(base), size=32, style_names=["new"]))
     network = task.generators["G"]
     photos = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
@@ -80,8 +80,8 @@ def _photo_folder(root: Path, count: int = 4) -> Path:
 def test_fixed_batch_gives_every_step_the_same_crops(base, tmp_path) -> None:
     style = write_image(tmp_path / "s.png", torch.rand(3, 32, 32))
     folders = {"data": _photo_folder(tmp_path / "photos"), "style": [style]}
-    fixed = Personalize(base, PersonalizeRecipe(size=32, batch_size=2, fixed_batch=True, style_names=["new"]))
-    moving = Personalize(base, PersonalizeRecipe(size=32, batch_size=2, style_names=["new"]))
+    fixed = Personalize(PersonalizeRecipe(base=str(base), size=32, batch_size=2, fixed_batch=True, style_names=["new"]))
+    moving = Personalize(PersonalizeRecipe(base=str(base), size=32, batch_size=2, style_names=["new"]))
     fixed_batches, moving_batches = fixed.make_batches(folders), moving.make_batches(folders)
     assert torch.equal(fixed_batches(0)[0], fixed_batches(5)[0])
     assert torch.equal(fixed_batches(0)[0], moving_batches(0)[0]) and not torch.equal(moving_batches(5)[0],
@@ -91,7 +91,7 @@ def test_fixed_batch_gives_every_step_the_same_crops(base, tmp_path) -> None:
 
 def test_the_fixed_batch_grows_after_its_warmup_and_its_content_targets_are_computed_once(base, tmp_path) -> None:
     style = write_image(tmp_path / "s.png", torch.rand(3, 32, 32))
-    task = Personalize(base, PersonalizeRecipe(size=32, batch_size=3, fixed_batch=True, warmup_crops=1,
+    task = Personalize(PersonalizeRecipe(base=str(base), size=32, batch_size=3, fixed_batch=True, warmup_crops=1,
                                                warmup_steps=2, style_names=["new"]))
     batches = task.make_batches({"data": _photo_folder(tmp_path / "photos"), "style": [style]})
     warmup, full = batches(0)[0], batches(2)[0]
@@ -114,7 +114,7 @@ def test_lbfgs_training_encodes_only_its_outputs_once_the_fixed_targets_exist(ba
     from stylefuse.train.loop import Trainer, TrainOptions
 
     style = write_image(tmp_path / "s.png", torch.rand(3, 32, 32))
-    task = Personalize(base, personalize_recipe(training_defaults("norm-only"), "norm-only", 32, "x", steps=4))
+    task = Personalize(personalize_recipe(training_defaults("norm-only"), "norm-only", 32, "x", steps=4, base=base))
     batches = task.make_batches({"data": _photo_folder(tmp_path / "photos"), "style": [style]})
     encoded = []
     encode = task.encoder.forward
@@ -146,7 +146,7 @@ def test_norm_only_lbfgs_lowers_the_loss_of_its_fixed_crops(base, tmp_path) -> N
     assert defaults.optimizer == "lbfgs" and training_defaults("decoder").optimizer == "adam"
     style = write_image(tmp_path / "s.png", torch.rand(3, 32, 32, generator=torch.Generator().manual_seed(4)))
     torch.manual_seed(0)
-    task = Personalize(base, PersonalizeRecipe(size=32, batch_size=defaults.batch_size, fixed_batch=True,
+    task = Personalize(PersonalizeRecipe(base=str(base), size=32, batch_size=defaults.batch_size, fixed_batch=True,
                                                style_names=["new"]))
     batches = task.make_batches({"data": _photo_folder(tmp_path / "photos"), "style": [style]})
     before = task.generator_loss(batches(0))["total"].item()

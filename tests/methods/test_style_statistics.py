@@ -54,14 +54,14 @@ def test_personalize_starts_from_the_described_nearest_style_without_scoring(tmp
     paintings = [write_image(tmp_path / f"p{i}.png", torch.rand(3, 48, 48, generator=generator) ** (1 + 3 * i))
                  for i in range(2)]
     base = save_style_model(tmp_path / "base", channels=(8, 8, 16), blocks=2)
-    describer = Personalize(base, PersonalizeRecipe(size=32, style_size=48, style_names=["x"]))
+    describer = Personalize(PersonalizeRecipe(base=str(base), size=32, style_size=48, style_names=["x"]))
     descriptors = []
     for painting in paintings:
         describer.make_batches({"data": tmp_path, "style": [painting]})
         descriptors.append(describer.new_statistics)
     SS.save_statistics(base, SS.stack(descriptors))
 
-    task = Personalize(base, PersonalizeRecipe(size=32, style_size=48, style_names=["new"]))
+    task = Personalize(PersonalizeRecipe(base=str(base), size=32, style_size=48, style_names=["new"]))
     monkeypatch.setattr(task, "validation_metric", lambda *args: pytest.fail("scored the base styles"))
     reports = []
     task.make_batches({"data": tmp_path, "style": [paintings[style]]}, report=reports.append)

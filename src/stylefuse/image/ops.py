@@ -89,11 +89,19 @@ def preserve_color(stylized: torch.Tensor, content: torch.Tensor) -> torch.Tenso
     return yiq_to_rgb(torch.cat([y, cont_yiq[..., 1:, :, :]], dim=-3)).clamp(0, 1)
 
 
-def pad_to_multiple(images: torch.Tensor, multiple: int) -> torch.Tensor:
-    """Pad (B, C, H, W) at the bottom and right, replicating edges, up to multiples of ``multiple``."""
+def pad_to_multiple(images: torch.Tensor, multiple: int, minimum: int = 0, reflect: bool = False) -> torch.Tensor:
+    """Pad (B, C, H, W) at the bottom and right up to multiples of ``multiple`` of at least ``minimum``.
+
+    Edges are replicated, or mirrored when ``reflect`` and the image is larger than the padding (mirroring
+    keeps instance-norm statistics closer to the unpadded image's).
+    """
     height, width = images.shape[-2:]
-    pad_h, pad_w = (-height) % multiple, (-width) % multiple
-    return F.pad(images, [0, pad_w, 0, pad_h], mode="replicate") if pad_h or pad_w else images
+    pad_h = max(minimum - height, 0) + (-max(height, minimum)) % multiple
+    pad_w = max(minimum - width, 0) + (-max(width, minimum)) % multiple
+    if not (pad_h or pad_w):
+        return images
+    mode = "reflect" if reflect and pad_h < height and pad_w < width else "replicate"
+    return F.pad(images, [0, pad_w, 0, pad_h], mode=mode)
 
 
 def apply_padded(fn, images: torch.Tensor, multiple: int) -> torch.Tensor:

@@ -90,3 +90,54 @@ def single_folder(folders: dict[str, Any], name: str) -> Path:
     if value is None:
         raise OptionError(f"--{name} is required")
     return Path(value)
+
+
+def fit_and_export(task: TrainableMethod, batches: Callable[[int], Any], options: Any, out: str | Path,
+                   validate: Callable[[nn.Module], float] | None = None, resume: bool = False,
+                   extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train ``task`` with the one loop, reload the best validated weights (when validation ran) and
+    write the model folder to ``out``.
+
+    Args:
+        options: the loop's :class:`stylefuse.train.loop.TrainOptions`.
+        validate: ``validate(generator) -> float`` for early stopping (see :meth:`TrainableMethod.validator`).
+        resume: continue from ``out``'s checkpoint.
+        extra: more to record in the model folder's config.
+
+    Returns:
+        The loop's summary plus ``state``: "done", "stopped early", "time budget" or "interrupted".
+    """
+    trainer = Trainer(task, batches, options, out, validate=validate)
+    summary = trainer.fit(resume=resume)
+    best = Path(out) / "best_generator.pt"
+    if validate is not None and best.is_file():
+        trainer.inference_generator().load_state_dict(torch.load(best, weights_only=True))
+    task.export(trainer, out, extra)
+    summary.setdefault("state", "interrupted" if summary["interrupted"] else
+                       "stopped early" if summary["stopped_early"] else "done")
+    return summary
+
+
+def build_recipe(recipe_class: type, values: dict[str, Any], assignments: list[str]) -> Any:
+    """A method's recipe from common options (``values``, by field name) and ``--set KEY=VALUE`` strings,
+    typed by the recipe's fields; an option the recipe lacks is a one-line :class:`OptionError`."""
+    import dataclasses
+    import typing
+
+    from stylefuse.methods._base import convert_value
+
+    hints = typing.get_type_hints(recipe_class)
+    defaults = {f.name: getattr(recipe_class(), f.name) for f in dataclasses.fields(recipe_class)}
+    foreign = [key.replace("_", "-") for key in values if key not in defaults]
+    if foreign:
+        raise OptionError(f"this method does not take --{', --'.join(foreign)}")
+    for text in assignments:
+        key, sep, raw = text.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or key not in defaults:
+            raise OptionError(f"--set takes KEY=VALUE with KEY one of {', '.join(defaults)}; got {text!r}")
+        values[key] = convert_value(key, raw, defaults[key], hints.get(key, type(defaults[key])))
+    try:
+        return recipe_class(**values)
+    except (TypeError, ValueError) as exc:
+        raise OptionError(str(exc).splitlines()[0]) from None

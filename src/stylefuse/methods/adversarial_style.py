@@ -25,9 +25,10 @@ from stylefuse.methods._gan import (
     real_fake_loss,
     to_gan_range,
 )
+from stylefuse.methods._generator import GeneratorStylizer
 from stylefuse.methods._trainable import TrainableMethod
 from stylefuse.nn.generators import ResnetGenerator
-from stylefuse.registry import TRAINABLE
+from stylefuse.registry import METHODS, TRAINABLE
 from stylefuse.train.augment import diff_augment
 
 
@@ -115,3 +116,8 @@ class AdversarialStyle(TrainableMethod):
 
     def export(self, trainer, folder, extra=None):
         return super().export(trainer, folder, {"encoder": ENCODER_ID, **(extra or {})})
+
+
+@METHODS.register("adversarial_style")
+class AdversarialStyleStylizer(GeneratorStylizer):
+    """Stylize photos with a trained adversarial content-preserving style generator."""

@@ -23,8 +23,9 @@ from stylefuse.methods._gan import (
     real_fake_loss,
     to_gan_range,
 )
+from stylefuse.methods._generator import GeneratorStylizer
 from stylefuse.methods._trainable import TrainableMethod
-from stylefuse.registry import NETWORKS, TRAINABLE
+from stylefuse.registry import METHODS, NETWORKS, TRAINABLE
 from stylefuse.train.augment import ImagePool, diff_augment
 
 
@@ -118,3 +119,8 @@ class CycleGAN(TrainableMethod):
     def load_extra_state(self, state: dict) -> None:
         self.pool_a.load_state_dict(state["pool_a"])
         self.pool_b.load_state_dict(state["pool_b"])
+
+
+@METHODS.register("cyclegan")
+class CycleGANStylizer(GeneratorStylizer):
+    """Translate images with a trained CycleGAN generator (domain A to domain B)."""

@@ -4,16 +4,21 @@ Representation Learning with Deep Convolutional GANs"), trained on random crops 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
 
 import torch
 from torch import nn
 
+from stylefuse.errors import OptionError
+from stylefuse.hub import load_model
 from stylefuse.losses.functional import gan_loss
+from stylefuse.methods._base import NO_STYLE, Stylizer
 from stylefuse.methods._gan import GanRecipe, from_gan_range, real_fake_loss, to_gan_range
 from stylefuse.methods._trainable import TrainableMethod
 from stylefuse.nn.discriminators import DCGANDiscriminator
 from stylefuse.nn.generators import DCGANGenerator
-from stylefuse.registry import TRAINABLE
+from stylefuse.registry import METHODS, TRAINABLE
 from stylefuse.train.augment import diff_augment
 
 
@@ -70,3 +75,36 @@ class DCGAN(TrainableMethod):
     def samples(self, batch: list[torch.Tensor], generator: nn.Module) -> torch.Tensor:
         fixed = torch.randn(16, self.recipe.latent, generator=torch.Generator().manual_seed(0))
         return from_gan_range(generator(fixed.to(batch[0].device)))
+
+
+@METHODS.register("dcgan")
+class DCGANSampler(Stylizer):
+    """Generate images from noise with a trained DCGAN (``stylefuse generate``); it does not stylize.
+
+    Args:
+        model: a dcgan model folder.
+        device: where to run it.
+    """
+
+    style_input = NO_STYLE
+
+    def __init__(self, model: str | Path, device: str = "cpu") -> None:
+        self.network, self.document = load_model(model)
+        self.device = torch.device(device)
+        self.network.to(self.device)
+
+    @classmethod
+    def from_folder(cls, folder: Path, document: dict[str, Any], **options: Any) -> DCGANSampler:
+        return cls(model=folder, **options)
+
+    def stylize(self, content: torch.Tensor, styles: Sequence[Any] = (),
+                weights: Sequence[float] | None = None) -> torch.Tensor:
+        raise OptionError("this is a dcgan model, which generates images from noise: use `stylefuse generate --model`")
+
+    @torch.no_grad()
+    def generate(self, count: int, seed: int = 0) -> torch.Tensor:
+        """``count`` images (N, 3, s, s) in [0, 1] from seeded noise."""
+        if count < 1:
+            raise OptionError(f"-n must be at least 1, got {count}")
+        noise = torch.randn(count, self.network.latent, generator=torch.Generator().manual_seed(seed))
+        return from_gan_range(self.network(noise.to(self.device))).cpu()

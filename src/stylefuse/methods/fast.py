@@ -1,6 +1,12 @@
-"""Training a fast feed-forward stylizer for one or many styles with a perceptual loss (Johnson, Alahi
-& Fei-Fei 2016, "Perceptual Losses for Real-Time Style Transfer and Super-Resolution"; many styles in
-one network through conditional instance norm, Dumoulin et al. 2017).
+"""Fast feed-forward stylizers for one or many named styles: inference of a trained multi-style model
+folder (the built-in one, ``stylefuse train fast`` or ``stylefuse personalize``), and training with a
+perceptual loss (Johnson, Alahi & Fei-Fei 2016, "Perceptual Losses for Real-Time Style Transfer and
+Super-Resolution"; many styles in one network through conditional instance norm, Dumoulin et al. 2017).
+
+A style mix such as ``starry-night:0.6,the-scream:0.4`` becomes a weight vector over the model's styles,
+which interpolates the per-style conditional-norm parameters, channel mixes and colour maps (Dumoulin et
+al. 2017, section 4). On the CPU the network runs in ONNX Runtime when it is installed (it is, as a
+dependency of the encoder's weights package); the ONNX graph is exported once per weights file and cached.
 
 loss = α·content + β·style + γ·TV, where content is the relative VGG16 feature error between the output
 and the photo at ``content_layers``, and style the relative Gram error against the style image of each
@@ -9,23 +15,183 @@ batch item at ``style_layers`` (each item is paired with one style, cycling thro
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import io
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import torch
 from torch import nn
 
+from stylefuse.builtin import STYLES_FOLDER as BUILTIN_FOLDER
 from stylefuse.data.folders import DatasetError, ImageFolder, UnpairedCrops
 from stylefuse.encoders.vgg import ENCODER_ID, MultiLayerEncoder
 from stylefuse.errors import OptionError
+from stylefuse.hub import load_model
 from stylefuse.image import ops
 from stylefuse.image.io import list_image_files, read_image
 from stylefuse.losses import functional as LF
 from stylefuse.methods import style_statistics
+from stylefuse.methods._base import STYLE_NAMES, Stylizer
 from stylefuse.methods._trainable import TrainableMethod
 from stylefuse.nn.fast_stylizer import FastStylizerNet
-from stylefuse.registry import TRAINABLE
+from stylefuse.registry import METHODS, TRAINABLE
+
+BACKENDS = ("auto", "torch", "onnxruntime")
+
+
+@METHODS.register("fast", aliases=("personalize",))
+class FastStylizer(Stylizer):
+    """Named styles in real time: the built-in multi-style network, or one you trained or personalised.
+
+    Args:
+        model: a ``fast_stylizer`` model folder (None: the built-in one).
+        strength: blend of the stylized result with the content, 0..1.
+        size: long side of the result in pixels (None keeps the content's size).
+        backend: "torch", "onnxruntime", or "auto" (ONNX Runtime on the CPU when available).
+        device: "cpu" or "cuda" (the torch backend).
+
+    ``styles`` are names of the model's styles (:attr:`names`); several are mixed by weight.
+    """
+
+    style_input = STYLE_NAMES
+
+    def __init__(self, model: str | Path | None = None, strength: float = 1.0, size: int | None = None,
+                 backend: str = "auto", device: str = "cpu") -> None:
+        if backend not in BACKENDS:
+            raise OptionError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+        if not 0.0 <= strength <= 1.0:
+            raise OptionError(f"strength must be between 0 and 1, got {strength}")
+        if size is not None and size < 16:
+            raise OptionError(f"size must be at least 16 pixels, got {size}")
+        if model is None and not (BUILTIN_FOLDER / "config.json").is_file():
+            raise OptionError("this installation ships no built-in styles; give a style image or --model")
+        self.folder = Path(model) if model is not None else BUILTIN_FOLDER
+        self.strength, self.size = strength, size
+        if backend == "auto":
+            backend = "onnxruntime" if torch.device(device).type == "cpu" and _has_onnxruntime() else "torch"
+        self.runner = _load_runner(str(self.folder.resolve()), backend, device)
+        self.document = self.runner.document
+        self.names: list[str] = list(self.document.get("style_names") or [])
+
+    @classmethod
+    def from_folder(cls, folder: Path, document: dict[str, Any], **options: Any) -> FastStylizer:
+        if document["network"] != "fast_stylizer":
+            return super().from_folder(folder, document, **options)
+        return cls(model=folder, **options)
+
+    def default_styles(self) -> list[tuple[Any, float]]:
+        """The folder's own style: the one it was personalised for, or its only style."""
+        own = self.document.get("default_style") or (self.names[-1] if self.document.get("method") == "personalize"
+                                                      else None)
+        if own is None and len(self.names) == 1:
+            own = self.names[0]
+        if own is None:
+            raise OptionError(f"this model has several styles; choose with --style NAME ({', '.join(self.names)})")
+        return [(own, 1.0)]
+
+    def style_vector(self, mix: Sequence[tuple[str, float]]) -> torch.Tensor:
+        """The (S,) weight vector of a mix of named styles, normalised to sum to 1.
+
+        Args:
+            mix: (name, weight) pairs; names must be among :attr:`names`, weights >= 0, not all zero.
+        """
+        vector = torch.zeros(len(self.names))
+        for name, weight in mix:
+            if name not in self.names:
+                raise OptionError(f"unknown style {name!r}; known styles: {', '.join(self.names)}")
+            if weight < 0:
+                raise OptionError(f"style weight for {name!r} must be >= 0, got {weight}")
+            vector[self.names.index(name)] += weight
+        if float(vector.sum()) <= 0:
+            raise OptionError("style weights are all zero; give at least one style a positive weight")
+        return vector / vector.sum()
+
+    @torch.no_grad()
+    def stylize(self, content: torch.Tensor, styles: Sequence[str],
+                weights: Sequence[float] | None = None) -> torch.Tensor:
+        """Stylize (3, H, W) in [0, 1] with the named ``styles`` mixed by ``weights``; (3, H', W') in [0, 1]."""
+        weights = [1.0] * len(styles) if weights is None else list(weights)
+        vector = self.style_vector(list(zip(styles, weights)))
+        if self.size is not None:
+            content = ops.resize_long_side(content, self.size).clamp(0, 1)
+        out = self.runner.run(content, vector)
+        if self.strength < 1.0:
+            out = self.strength * out + (1 - self.strength) * content
+        return out.clamp(0, 1)
+
+
+class _Runner:
+    """A loaded ``fast_stylizer`` network and how it runs (PyTorch or ONNX Runtime)."""
+
+    def __init__(self, folder: Path, backend: str, device: str) -> None:
+        self.folder = folder
+        self.network, self.document = load_model(folder)
+        if self.document["network"] != "fast_stylizer":
+            raise OptionError(f"{folder} holds a {self.document.get('method', 'unknown')} model, not a "
+                              "multi-style one; give it with --model alone")
+        self.device = torch.device(device)
+        self.network.to(self.device)
+        self.backend = backend
+        self._session = None
+
+    def run(self, rgb: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        """(3, H, W) in [0, 1] and (S,) style weights -> (3, H, W) in [0, 1]; the image is padded to the
+        network's stride and to a size its reflection paddings can handle, then cropped back."""
+        height, width = rgb.shape[-2:]
+        image = ops.pad_to_multiple(rgb[None], self.network.stride, minimum=4 * self.network.stride, reflect=True)
+        out = self._forward(image, style[None].float())
+        return out[0, :, :height, :width]
+
+    def _forward(self, image: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        if self.backend == "onnxruntime":
+            outputs = self._onnx_session().run(None, {"image": image.numpy(), "style": style.numpy()})
+            return torch.from_numpy(outputs[0])
+        return self.network(image.to(self.device), style.to(self.device)).cpu()
+
+    def _onnx_session(self):
+        if self._session is None:
+            import onnxruntime
+
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = torch.get_num_threads()
+            self._session = onnxruntime.InferenceSession(self._onnx_bytes(), options,
+                                                         providers=["CPUExecutionProvider"])
+        return self._session
+
+    def _onnx_bytes(self) -> bytes:
+        """The network as ONNX (dynamic batch and size), exported once and cached by weights hash."""
+        from stylefuse.encoders.vgg import cache_dir
+        from stylefuse.fileutil import atomic_write
+
+        digest = hashlib.sha256((self.folder / "model.safetensors").read_bytes()).hexdigest()[:16]
+        path = cache_dir() / "onnx" / f"fast_stylizer-{digest}.onnx"
+        if path.is_file():
+            return path.read_bytes()
+        buffer = io.BytesIO()
+        example = (torch.rand(1, 3, 64, 64), torch.full((1, self.network.num_styles), 1.0))
+        with warnings.catch_warnings():  # the exporter's notes on instance norm and slicing concern training
+            warnings.simplefilter("ignore")
+            torch.onnx.export(self.network.cpu(), example, buffer, dynamo=False, input_names=["image", "style"],
+                              output_names=["stylized"], opset_version=17,
+                              dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"}, "style": {0: "batch"}})
+        atomic_write(path, lambda target: target.write_bytes(buffer.getvalue()))
+        return buffer.getvalue()
+
+
+@functools.lru_cache(maxsize=4)
+def _load_runner(folder: str, backend: str, device: str) -> _Runner:
+    """A model folder's network, loaded once per process and backend (mixes and folders reuse it)."""
+    return _Runner(Path(folder), backend, device)
+
+
+def _has_onnxruntime() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("onnxruntime") is not None
 
 
 @dataclass

@@ -15,13 +15,16 @@ from typing import Any, Callable, NamedTuple
 import torch
 from torch import nn
 
+from stylefuse.builtin import STYLES_FOLDER
 from stylefuse.data.folders import ImageFolder, UnpairedCrops
 from stylefuse.errors import OptionError
 from stylefuse.hub import load_model, read_config
 from stylefuse.image.io import read_image
 from stylefuse.methods import style_statistics
+from stylefuse.methods._trainable import fit_and_export
 from stylefuse.methods.fast import FastRecipe, FastStyle, expand_style_inputs
 from stylefuse.nn.fast_stylizer import FastStylizerNet
+from stylefuse.registry import TRAINABLE
 
 FREEZE_STRATEGIES = {
     "norm-only": "only the new style's tables (conditional-norm (γ, β), channel mixes, colour map): under 2% of the "
@@ -36,13 +39,15 @@ FREEZE_STRATEGIES = {
 @dataclass
 class PersonalizeRecipe(FastRecipe):
     """Options of personalisation (see :class:`FastRecipe`); ``strategy`` is a :data:`FREEZE_STRATEGIES`
-    name, ``validation_fraction`` the share of content photos held out for early stopping,
+    name, ``base`` the multi-style model folder to extend ("builtin": the shipped one),
+    ``validation_fraction`` the share of content photos held out for early stopping,
     ``warm_start`` whether the new style starts from the nearest base style (:meth:`Personalize.warm_start`)
     and ``fixed_batch`` whether every step sees the same crops (a deterministic objective, for L-BFGS).
     With a fixed batch, the first ``warmup_steps`` steps see only its first ``warmup_crops`` crops: a
     growing sample (Byrd, Chin, Nocedal & Wu 2012, "Sample size selection in optimization methods for
     machine learning"), cheap steps while the loss is far from its minimum, every crop near it."""
 
+    base: str = "builtin"
     strategy: str = "norm-only"
     validation_fraction: float = 0.2
     warm_start: bool = True
@@ -59,9 +64,7 @@ class PersonalizeRecipe(FastRecipe):
 
 def base_folder(base: str | Path) -> Path:
     """The model folder of a base: "builtin" is the shipped one."""
-    from stylefuse.styles import BUILTIN_FOLDER
-
-    return BUILTIN_FOLDER if str(base) == "builtin" else Path(base)
+    return STYLES_FOLDER if str(base) == "builtin" else Path(base)
 
 
 def base_network(base: str | Path) -> tuple[FastStylizerNet, dict[str, Any]]:
@@ -118,14 +121,39 @@ def _only_last_row(gradient: torch.Tensor) -> torch.Tensor:
     return kept
 
 
+@TRAINABLE.register("personalize")
 class Personalize(FastStyle):
-    """A new style for a multi-style network; batches are ``(photos, indices)`` with every index the
-    new style's."""
+    """A new style for a multi-style network from a few images; batches are ``(photos, indices)`` with
+    every index the new style's. :meth:`from_images` is the front end with each strategy's defaults."""
 
     method_name = "personalize"
+    recipe_class = PersonalizeRecipe
 
-    def __init__(self, base: str | Path = "builtin", recipe: PersonalizeRecipe | None = None) -> None:
+    @staticmethod
+    def from_images(style_images: list[Path], out: Path, base: str | Path = "builtin", freeze: str | None = None,
+                    optimizer: str | None = None, size: int | None = None, name: str = "my-style",
+                    data: Path | None = None, **common: Any) -> dict[str, Any]:
+        """Personalise ``base`` (a multi-style folder, "builtin", or a GAN generator folder, fine-tuned
+        with FreezeD by :func:`.personalize_gan.personalize_gan`) from 1 to 10 ``style_images``; each
+        kind of base has its own defaults for ``freeze``, ``optimizer`` and ``size``."""
+        if not 1 <= len(style_images) <= 10:
+            raise OptionError(f"give 1 to 10 images of the new style, got {len(style_images)}")
+        if str(base) != "builtin" and read_config(base)["network"] != "fast_stylizer":
+            from stylefuse.methods.personalize_gan import personalize_gan
+
+            if optimizer == "lbfgs":
+                raise OptionError("--optimizer lbfgs needs a deterministic objective; GAN bases train against a "
+                                  "discriminator: use adam")
+            return personalize_gan(style_images, out, Path(base), data or DEFAULT_PHOTOS, strategy=freeze or "decoder",
+                                   size=size or 128, **common)
+        if freeze is not None and freeze not in FREEZE_STRATEGIES:
+            raise OptionError(f"unknown --freeze {freeze!r}; choose from {', '.join(FREEZE_STRATEGIES)}")
+        return personalize_model(style_images, out, base=base, name=name, data=data, optimizer=optimizer,
+                                 strategy=freeze or "norm-only", size=size or 256, **common)
+
+    def __init__(self, recipe: PersonalizeRecipe | None = None) -> None:
         recipe = recipe or PersonalizeRecipe()
+        base = recipe.base
         base_net, document = base_network(base)
         recipe.channels = [m.conv[1].out_channels for m in base_net.down]
         recipe.blocks = len(base_net.blocks)
@@ -250,6 +278,7 @@ class Personalize(FastStyle):
 
     def export(self, trainer, folder, extra=None):
         return super().export(trainer, folder, {"base_styles": self.base_names, "strategy": self.recipe.strategy,
+                                                "default_style": self.new_name,
                                                 "trained_parameters": self.trained_parameters, **(extra or {})})
 
 
@@ -300,7 +329,8 @@ def training_defaults(strategy: str, optimizer: str | None = None) -> TrainingDe
 
 
 def personalize_recipe(defaults: TrainingDefaults, strategy: str, size: int, name: str,
-                       batch_size: int | None = None, steps: int | None = None) -> PersonalizeRecipe:
+                       batch_size: int | None = None, steps: int | None = None,
+                       base: str | Path = "builtin") -> PersonalizeRecipe:
     """The recipe for ``defaults`` (:func:`training_defaults`): L-BFGS trains on a fixed batch, growing
     from its warm-up crops for at most half of ``steps`` (default: the defaults' steps); ``batch_size``
     replaces the default number of crops."""
@@ -308,7 +338,8 @@ def personalize_recipe(defaults: TrainingDefaults, strategy: str, size: int, nam
     lbfgs = defaults.optimizer == "lbfgs"
     warmup = lbfgs and defaults.warmup_crops is not None and defaults.warmup_crops < crops
     warmup_steps = min(defaults.warmup_steps, (defaults.steps if steps is None else steps) // 2)
-    return PersonalizeRecipe(size=size, batch_size=crops, strategy=strategy, style_names=[name], fixed_batch=lbfgs,
+    return PersonalizeRecipe(base=str(base), size=size, batch_size=crops, strategy=strategy, style_names=[name],
+                             fixed_batch=lbfgs,
                              warmup_crops=defaults.warmup_crops if warmup else None,
                              warmup_steps=warmup_steps if warmup else 0)
 
@@ -335,13 +366,13 @@ def personalize_model(style_images: list[Path], out: Path, base: str | Path = "b
     """
     import time
 
-    from stylefuse.train.loop import Trainer, TrainOptions
+    from stylefuse.train.loop import TrainOptions
 
     torch.manual_seed(seed)
     defaults = training_defaults(strategy, optimizer)
     steps = defaults.steps if steps is None else steps
     validate_every = max(1, steps // 6) if validate_every is None else validate_every
-    task = Personalize(base, personalize_recipe(defaults, strategy, size, name, batch_size, steps))
+    task = Personalize(personalize_recipe(defaults, strategy, size, name, batch_size, steps, base))
     batches = task.make_batches({"data": data or DEFAULT_PHOTOS, "style": list(style_images)}, seed,
                                 report=report)
     share = 100 * task.trained_parameters / task.total_parameters
@@ -361,12 +392,4 @@ def personalize_model(style_images: list[Path], out: Path, base: str | Path = "b
                            decay_from=decay_from, ema_decay=None, checkpoint_every=100, sample_every=100,
                            validate_every=validate_every, patience=patience if validate_every else 0, seed=seed,
                            progress=progress, max_seconds=max_minutes * 60 if max_minutes else None)
-    trainer = Trainer(task, batches, options, out, validate=task.validator(batches) if validate_every else None)
-    summary = trainer.fit()
-    best = Path(out) / "best_generator.pt"
-    if best.is_file():
-        task.generators["G"].load_state_dict(torch.load(best, weights_only=True))
-    task.export(trainer, out)
-    summary["state"] = ("interrupted" if summary["interrupted"] else
-                        "stopped early" if summary["stopped_early"] else "done")
-    return summary
+    return fit_and_export(task, batches, options, out, validate=task.validator(batches) if validate_every else None)

@@ -16,6 +16,7 @@ from torch import nn
 from stylefuse.data.folders import ImageFolder, UnpairedCrops
 from stylefuse.errors import OptionError
 from stylefuse.hub import load_model
+from stylefuse.methods._trainable import fit_and_export
 from stylefuse.methods.adversarial_style import AdversarialStyle, AdversarialStyleRecipe
 from stylefuse.nn.generators import ResnetGenerator
 
@@ -54,7 +55,7 @@ def personalize_gan(style_images: list[Path], out: Path, base: Path, data: Path,
     """Fine-tune the generator of the GAN model folder ``base`` to the style of ``style_images``; write
     a model folder to ``out`` (usable with ``stylefuse stylize --model`` / ``translate``)."""
     from stylefuse.train.checkpoint import load_checkpoint
-    from stylefuse.train.loop import Trainer, TrainOptions
+    from stylefuse.train.loop import TrainOptions
 
     if strategy not in GAN_STRATEGIES:
         raise OptionError(f"a GAN generator has no conditional norm; choose --freeze from {', '.join(GAN_STRATEGIES)}")
@@ -83,15 +84,8 @@ def personalize_gan(style_images: list[Path], out: Path, base: Path, data: Path,
     options = TrainOptions(steps=steps, lr=lr or 1e-4, checkpoint_every=100, sample_every=100,
                            validate_every=validate_every, patience=patience if validate_every else 0, seed=seed,
                            progress=progress, max_seconds=max_minutes * 60 if max_minutes else None)
-    trainer = Trainer(task, batches, options, out, validate=task.validator(batches) if validate_every else None)
-    summary = trainer.fit()
-    best = Path(out) / "best_generator.pt"
-    if best.is_file():
-        trainer.inference_generator().load_state_dict(torch.load(best, weights_only=True))
-    task.export(trainer, out, {"base": str(base), "strategy": strategy, "trained_parameters": trained})
-    summary["state"] = ("interrupted" if summary["interrupted"] else
-                        "stopped early" if summary["stopped_early"] else "done")
-    return summary
+    return fit_and_export(task, batches, options, out, validate=task.validator(batches) if validate_every else None,
+                          extra={"base": str(base), "strategy": strategy, "trained_parameters": trained})
 
 
 def _load_discriminator(task: AdversarialStyle, base: Path, report, load_checkpoint) -> None:

@@ -21,9 +21,10 @@ from stylefuse.methods._gan import (
     real_fake_loss,
     to_gan_range,
 )
+from stylefuse.methods._generator import GeneratorStylizer
 from stylefuse.methods._trainable import TrainableMethod
 from stylefuse.nn.generators import UnetGenerator
-from stylefuse.registry import TRAINABLE
+from stylefuse.registry import METHODS, TRAINABLE
 from stylefuse.train.augment import diff_augment
 
 
@@ -86,3 +87,8 @@ class Pix2Pix(TrainableMethod):
     def samples(self, batch: tuple[torch.Tensor, torch.Tensor], generator: nn.Module) -> torch.Tensor:
         a, b = batch[0][:4], batch[1][:4]
         return torch.cat([a, from_gan_range(generator(to_gan_range(a))), b])
+
+
+@METHODS.register("pix2pix")
+class Pix2PixStylizer(GeneratorStylizer):
+    """Translate images with a trained pix2pix generator (inputs to targets)."""

@@ -1,0 +1,5 @@
+"""``python -m stylefuse``: the same as the ``stylefuse`` command."""
+
+from stylefuse.cli import main
+
+main()

@@ -1,0 +1,69 @@
+"""Inference of trained image-to-image generators (CycleGAN, pix2pix, adversarial style transfer): the
+stylizer each of those methods registers for its model folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+
+from stylefuse.errors import OptionError
+from stylefuse.hub import load_model
+from stylefuse.image import ops
+from stylefuse.methods._base import NO_STYLE, Stylizer
+from stylefuse.methods._gan import from_gan_range, to_gan_range
+from stylefuse.nn.generators import UnetGenerator
+
+
+class GeneratorStylizer(Stylizer):
+    """A trained generator G: (3, H, W) in [0, 1] -> (3, H, W) in [0, 1]; it takes no style images.
+
+    Args:
+        model: the model folder written by ``stylefuse train``.
+        tile: images larger than this go through overlapping tiles, blended.
+        strength: blend of the translated result with the content, 0..1.
+        size: long side of the result in pixels (None keeps the content's size).
+        device: where to run it.
+    """
+
+    style_input = NO_STYLE
+    networks: tuple[str, ...] = ("resnet_generator", "unet_generator")
+    """The registered network names this method's folders may hold."""
+
+    def __init__(self, model: str | Path, tile: int = 512, strength: float = 1.0, size: int | None = None,
+                 device: str = "cpu") -> None:
+        if tile < 64:
+            raise OptionError(f"tile must be at least 64 pixels, got {tile}")
+        if not 0.0 <= strength <= 1.0:
+            raise OptionError(f"strength must be between 0 and 1, got {strength}")
+        if size is not None and size < 16:
+            raise OptionError(f"size must be at least 16 pixels, got {size}")
+        self.network, self.document = load_model(model)
+        if self.document["network"] not in self.networks:
+            raise OptionError(f"{model} holds a {self.document['network']}, not a generator of "
+                              f"{type(self).__name__}")
+        self.device = torch.device(device)
+        self.network.to(self.device)
+        self.tile, self.strength, self.size = tile, strength, size
+        self.multiple = 2**self.network.depth if isinstance(self.network, UnetGenerator) else 4
+
+    @classmethod
+    def from_folder(cls, folder: Path, document: dict[str, Any], **options: Any) -> GeneratorStylizer:
+        return cls(model=folder, **options)
+
+    @torch.no_grad()
+    def stylize(self, content: torch.Tensor, styles: Sequence[Any] = (),
+                weights: Sequence[float] | None = None) -> torch.Tensor:
+        """Translate ``content`` (3, H, W) in [0, 1]; ``styles`` must be empty (the style is in the weights)."""
+        if styles:
+            raise OptionError(f"a {self.document.get('method')} model has its style built in; drop --style")
+        if self.size is not None:
+            content = ops.resize_long_side(content, self.size).clamp(0, 1)
+        x = to_gan_range(content[None].to(self.device))
+        overlap = min(64, self.tile // 4)
+        y = ops.apply_tiled(self.network, x, tile=self.tile, overlap=overlap, multiple=self.multiple, margin=overlap)
+        out = from_gan_range(y[0]).cpu()
+        if self.strength < 1.0:
+            out = self.strength * out + (1 - self.strength) * content
+        return out.clamp(0, 1)
