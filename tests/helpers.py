@@ -19,4 +19,4 @@ def save_style_model(folder: Path, channels: Sequence[int], blocks: int, names: 
     with torch.no_grad():
         for parameter in network.style_parameters().values():
             parameter.add_(torch.randn_like(parameter))
-    return save_model(network, folder, "fast_stylizer", config, extra={"style_names": list(names)})
+    return save_model(network, folder, "fast_stylizer", config, extra={"method": "fast", "style_names": list(names)})

@@ -59,10 +59,22 @@ def test_style_specs() -> None:
 
 
 def test_unknown_method_and_option(small_content, small_style) -> None:
-    with pytest.raises(OptionError, match="unknown method 'nope'; known: adain, gatys, wct"):
+    with pytest.raises(OptionError, match="unknown method 'nope'; known: adain, adversarial_style, cyclegan, dcgan, fast, gatys"):
         stylefuse.stylize(small_content, small_style, method="nope")
     with pytest.raises(OptionError, match="does not take"):
         stylefuse.stylize(small_content, small_style, wibble=3)
+    with pytest.raises(OptionError, match="method gatys does not take progress"):
+        stylefuse.stylize(small_content, small_style, progress=True)  # wiring is not a user option
+
+
+def test_bad_weight_is_named(tmp_path) -> None:
+    path = tmp_path / "a.png"
+    path.write_bytes(b"")
+    with pytest.raises(OptionError, match="'abc' is not a number"):
+        parse_style_argument(f"{path}:abc")
+    with pytest.raises(OptionError, match="'x' is not a number"):
+        parse_style_argument("painting.jpg:x")
+    assert parse_style_argument("c:/photos/a.jpg").image == "c:/photos/a.jpg"
 
 
 def test_too_small_result_is_refused(small_style) -> None:

@@ -136,7 +136,7 @@ def test_arbitrary_style_with_mask_and_bad_inputs(tmp_path, images, capsys, monk
     mask_path = write_image(tmp_path / "mask.png", mask)
     out = tmp_path / "masked.png"
     code, _, err = run_cli(["stylize", images["content"], "-s", images["style"], "-s", images["content"], "--mask",
-                            mask_path, "--method", "adain", "--alpha", "0.8", "-o", out, "-q"], capsys, monkeypatch)
+                            mask_path, "--method", "adain", "--strength", "0.8", "-o", out, "-q"], capsys, monkeypatch)
     assert code == 0, err
     assert read_image(out).size == (64, 48)
     small_mask = write_image(tmp_path / "small.png", torch.ones(3, 10, 10))

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from stylefuse import hub
 from stylefuse.image.io import read_image, write_image
+from stylefuse.methods._base import Stylizer
 from stylefuse.registry import TRAINABLE
 from tests.test_cli import run_cli
 
@@ -17,7 +19,8 @@ TINY = {"cyclegan": ["--set", "blocks=1", "--set", "base=4"],
         "adversarial_style": ["--set", "blocks=1", "--set", "base=4", "--batch-size", "2"],
         "dcgan": ["--set", "base=4", "--batch-size", "4"],
         "fast": ["--set", "channels=[4,4,4]", "--set", "blocks=1", "--set", "style_size=32", "--batch-size", "2"],
-        "inverter": ["--level", "relu2_1", "--set", "width=0.125", "--batch-size", "2"]}
+        "inverter": ["--level", "relu2_1", "--set", "width=0.125", "--batch-size", "2"],
+        "personalize": ["--set", "style_size=32", "--batch-size", "2"]}
 
 
 @pytest.fixture
@@ -51,31 +54,30 @@ def test_train_then_use(method, folders, tmp_path, capsys, monkeypatch) -> None:
                             *TINY[method]], capsys, monkeypatch)
     assert code == 0, err
     assert json.loads((out / "config.json").read_text())["steps"] == 3
-    if method == "inverter":
-        code, _, err = run_cli(["translate", folders["b"] / "0.png", "--model", out], capsys, monkeypatch)
-        assert code == 2 and "adain and wct use inverters" in err
-        return
-    if method == "fast":  # the three images of the style folder are three named styles
-        assert json.loads((out / "config.json").read_text())["style_names"] == ["0", "1", "2"]
-        code, _, err = run_cli(["stylize", folders["a"] / "0.png", "--model", out, "--style", "0:0.5,2:0.5",
-                                "-o", tmp_path / "s.png"], capsys, monkeypatch)
-        assert code == 0, err
-        assert read_image(tmp_path / "s.png").size == (36, 40)
-        return
+    assert isinstance(hub.load(out), Stylizer)
+    photo, painting, result = folders["a"] / "0.png", folders["b"] / "1.png", tmp_path / "s.png"
     if method == "dcgan":
         grid = tmp_path / "grid.png"
         code, _, err = run_cli(["generate", "--model", out, "-n", "4", "-o", grid], capsys, monkeypatch)
         assert code == 0, err
         assert read_image(grid).size == (2 + 2 * 34, 2 + 2 * 34)
+        code, _, err = run_cli(["stylize", photo, "--model", out, "-o", result], capsys, monkeypatch)
+        assert code == 2 and "use `stylefuse generate --model`" in err
         return
-    code, stdout, err = run_cli(["translate", folders["b"] / "0.png", "--model", out, "-o", tmp_path / "t.png"],
-                                capsys, monkeypatch)
+    style = {"fast": ["--style", "0:0.5,2:0.5"], "inverter": ["--method", "wct", "--style", painting]}.get(method, [])
+    if method == "fast":  # the three images of the style folder are three named styles
+        assert json.loads((out / "config.json").read_text())["style_names"] == ["0", "1", "2"]
+    code, _, err = run_cli(["stylize", photo, "--model", out, *style, "-o", result, "-q"], capsys, monkeypatch)
     assert code == 0, err
-    assert read_image(tmp_path / "t.png").size == (36, 40)
-    code, _, err = run_cli(["stylize", folders["b"] / "1.png", "--model", out, "-o", tmp_path / "s.png", "-q"],
-                           capsys, monkeypatch)
-    assert code == 0, err
-    assert (tmp_path / "s.png").is_file()
+    assert read_image(result).size == (36, 40)
+    if method in ("cyclegan", "pix2pix", "adversarial_style"):
+        code, stdout, err = run_cli(["translate", photo, "--model", out, "-o", tmp_path / "t.png"],
+                                    capsys, monkeypatch)
+        assert code == 0, err
+        assert torch.equal(read_image(tmp_path / "t.png").rgb, read_image(result).rgb)
+        code, _, err = run_cli(["stylize", photo, "--model", out, "--style", painting, "-o", result],
+                               capsys, monkeypatch)
+        assert code == 2 and "drop --style" in err
 
 
 @pytest.mark.parametrize("args,expected", [

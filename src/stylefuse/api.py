@@ -47,14 +47,17 @@ def split_style_list(text: str) -> list[str]:
 
 
 def parse_style_argument(text: str) -> StyleSpec:
-    """Parse ``PATH[:WEIGHT]`` or ``NAME[:WEIGHT]`` as given on the command line; a colon that is not
-    followed by a number belongs to the path."""
+    """Parse ``PATH[:WEIGHT]`` or ``NAME[:WEIGHT]`` as given on the command line. A colon belongs to the
+    path unless the text before it is an image path (an existing file or an image file name), in which
+    case what follows must be a number."""
     head, sep, tail = text.rpartition(":")
-    if sep and head:
+    if sep and head and not os.path.exists(text):
         try:
             return StyleSpec(head, float(tail))
         except ValueError:
-            pass
+            if os.path.isfile(head) or head.lower().endswith(IMAGE_SUFFIXES):
+                raise OptionError(f"bad style weight in {text!r}: {tail!r} is not a number (write PATH:WEIGHT)") \
+                    from None
     return StyleSpec(text, 1.0)
 
 
@@ -161,7 +164,8 @@ def prepare(style: Any = None, method: str | None = None, model: Any = None, str
     """Resolve styles, method or model folder and options into a :class:`Job` (see :func:`stylize`)."""
     if isinstance(style, str):
         style = split_style_list(style)
-    specs = normalize_styles(style) if style is not None and style != [] else []
+    empty = style is None or (isinstance(style, (list, tuple)) and not style)
+    specs = [] if empty else normalize_styles(style)
     kind = style_kind(specs)
     if strength is not None and not 0.0 <= strength <= 1.0:
         raise OptionError(f"strength must be between 0 and 1, got {strength}")

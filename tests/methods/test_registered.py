@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from stylefuse.registry import METHODS
+from stylefuse.methods._base import STYLE_IMAGES
+from stylefuse.registry import METHODS, TRAINABLE
 
 FAST_OPTIONS = {
     "gatys": dict(size=32, steps=2, levels=1, style_layers=("relu1_1",), content_layers=("relu1_1",)),
@@ -14,11 +15,17 @@ FAST_OPTIONS = {
 }
 
 
-def test_every_method_has_fast_options() -> None:
-    assert set(METHODS.names()) == set(FAST_OPTIONS)
+IMAGE_METHODS = [name for name in METHODS.names() if METHODS.get(name).style_input == STYLE_IMAGES]
+"""Methods that take style images; the others run a trained model folder (tests/test_cli_train.py)."""
 
 
-@pytest.mark.parametrize("name", METHODS.names())
+def test_every_method_has_fast_options_or_a_trained_folder() -> None:
+    assert set(IMAGE_METHODS) == set(FAST_OPTIONS)
+    trained = set(METHODS.names()) - set(IMAGE_METHODS)
+    assert trained <= set(TRAINABLE.names())  # each is tested by training a tiny folder
+
+
+@pytest.mark.parametrize("name", IMAGE_METHODS)
 def test_method_runs(name: str, small_content, small_style) -> None:
     out = METHODS.create(name, **FAST_OPTIONS[name]).stylize(small_content, [small_style], [1.0])
     assert out.ndim == 3 and out.shape[0] == 3 and max(out.shape[1:]) == 32

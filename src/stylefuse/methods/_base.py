@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import collections.abc
 import inspect
 import json
 import os
+import types
 import typing
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -110,7 +112,10 @@ def convert_value(key: str, raw: str, default: Any, annotation: Any) -> Any:
 
 
 def _union_args(annotation: Any) -> tuple[Any, ...]:
-    return typing.get_args(annotation) or (annotation,)
+    """The members of ``X | Y`` or ``Optional[X]``; any other annotation alone."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return typing.get_args(annotation)
+    return (annotation,)
 
 
 def _plain_types(annotation: Any) -> set[type]:
@@ -118,13 +123,8 @@ def _plain_types(annotation: Any) -> set[type]:
     kinds = set()
     for arg in _union_args(annotation):
         origin = typing.get_origin(arg) or arg
-        if origin in (list, tuple, Sequence) or origin is typing.Sequence:
+        if origin in (list, tuple, collections.abc.Sequence):
             kinds.add(list)
         elif isinstance(origin, type) and origin is not type(None):
             kinds.add(origin)
-    import collections.abc
-
-    if collections.abc.Sequence in kinds:
-        kinds.discard(collections.abc.Sequence)
-        kinds.add(list)
     return kinds

@@ -136,6 +136,14 @@ class FeatureTransferStylizer(Stylizer):
         self.inverters = {level: self._load_inverter(folder / level, level) for level in self.levels}
         self.encoders = {level: MultiLayerEncoder([level]).to(self.device) for level in self.levels}
 
+    @classmethod
+    def from_folder(cls, folder: Path, document: dict[str, Any], **options: Any) -> FeatureTransferStylizer:
+        """The method with the inverter of a model folder (``stylefuse train inverter``) in place of the
+        shipped one at its level."""
+        if document["network"] != "vgg16_inverter":
+            return super().from_folder(folder, document, **options)
+        return cls(inverters=folder, **options)
+
     def _load_inverter(self, folder: Path, level: str) -> torch.nn.Module:
         if not (folder / "config.json").is_file():
             raise OptionError(f"no {level} inverter in {folder.parent}; train one with `stylefuse train inverter "

@@ -12,7 +12,7 @@ from stylefuse.nn.feature_transforms import FeatureStats, adain_affine
 from stylefuse.registry import METHODS
 
 
-@METHODS.register("adain")
+@METHODS.register("adain", aliases=("inverter",))
 class AdaINStylizer(FeatureTransferStylizer):
     """AdaIN: match channel means and deviations at relu4_1, then invert (seconds on a CPU)."""
 

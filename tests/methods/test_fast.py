@@ -1,4 +1,5 @@
-"""Named styles: multi-style model folders, name resolution, mixing, strength, backends, CLI and API."""
+"""The fast method's stylizer: multi-style model folders, name resolution, mixing, strength, backends,
+CLI and API."""
 
 from __future__ import annotations
 
@@ -6,13 +7,16 @@ from pathlib import Path
 
 import pytest
 import torch
-from stylefuse.styles import BUILTIN_FOLDER, FastStyleModel, builtin_style_names, load_style_model
-
-import stylefuse
-from stylefuse.errors import OptionError
-from stylefuse.image.io import read_image, write_image
 from tests.helpers import save_style_model
 from tests.test_cli import run_cli
+
+import stylefuse
+from stylefuse import hub
+from stylefuse.builtin import STYLES_FOLDER as BUILTIN_FOLDER
+from stylefuse.builtin import builtin_style_names
+from stylefuse.errors import OptionError
+from stylefuse.image.io import read_image, write_image
+from stylefuse.methods.fast import FastStylizer
 
 
 @pytest.fixture
@@ -26,7 +30,7 @@ def photo(tmp_path: Path, small_content) -> Path:
 
 
 def test_style_vector_normalises_and_checks_names(style_model) -> None:
-    model = FastStyleModel(style_model, backend="torch")
+    model = FastStylizer(style_model, backend="torch")
     assert torch.allclose(model.style_vector([("ink", 3.0), ("sun", 1.0)]), torch.tensor([0.75, 0.25]))
     with pytest.raises(OptionError, match="unknown style 'rain'; known styles: ink, sun"):
         model.style_vector([("rain", 1.0)])
@@ -35,37 +39,50 @@ def test_style_vector_normalises_and_checks_names(style_model) -> None:
 
 
 def test_onnxruntime_and_torch_agree(style_model, small_content) -> None:
-    torch_model = FastStyleModel(style_model, backend="torch")
-    onnx_model = FastStyleModel(style_model, backend="onnxruntime")
-    vector = torch_model.style_vector([("ink", 0.3), ("sun", 0.7)])
-    a, b = torch_model.stylize(small_content, vector), onnx_model.stylize(small_content, vector)
+    torch_model = FastStylizer(style_model, backend="torch")
+    onnx_model = FastStylizer(style_model, backend="onnxruntime")
+    a = torch_model.stylize(small_content, ["ink", "sun"], [0.3, 0.7])
+    b = onnx_model.stylize(small_content, ["ink", "sun"], [0.3, 0.7])
     assert a.shape == small_content.shape  # 48x64 is padded to multiples of 8 and cropped back
     assert (a - b).abs().max() < 1e-4
 
 
+@pytest.mark.parametrize("backend", ["torch", "onnxruntime"])
+def test_thin_and_tiny_images_are_padded_not_refused(style_model, backend) -> None:
+    model = FastStylizer(style_model, backend=backend)
+    for shape in [(3, 2, 150), (3, 1, 1), (3, 150, 3)]:
+        out = model.stylize(torch.rand(shape), ["ink"])
+        assert out.shape == shape and torch.isfinite(out).all()
+
+
 def test_strength_blends_with_the_content(style_model, small_content) -> None:
-    model = FastStyleModel(style_model, backend="torch")
-    vector = model.style_vector([("ink", 1.0)])
-    assert torch.allclose(model.stylize(small_content, vector, strength=0.0), small_content)
-    full, half = model.stylize(small_content, vector), model.stylize(small_content, vector, strength=0.5)
+    full = FastStylizer(style_model, backend="torch").stylize(small_content, ["ink"])
+    assert torch.allclose(FastStylizer(style_model, strength=0.0, backend="torch").stylize(small_content, ["ink"]),
+                          small_content)
+    half = FastStylizer(style_model, strength=0.5, backend="torch").stylize(small_content, ["ink"])
     assert torch.allclose(half, (full + small_content) / 2, atol=1e-5)
     with pytest.raises(OptionError, match="strength"):
-        model.stylize(small_content, vector, strength=2.0)
+        FastStylizer(style_model, strength=2.0)
 
 
 def test_mixing_styles_interpolates_between_them(style_model, small_content) -> None:
-    model = FastStyleModel(style_model, backend="torch")
-    ink, sun = (model.stylize(small_content, model.style_vector([(n, 1.0)])) for n in ("ink", "sun"))
-    mix = model.stylize(small_content, model.style_vector([("ink", 0.5), ("sun", 0.5)]))
+    model = FastStylizer(style_model, backend="torch")
+    ink, sun = (model.stylize(small_content, [n]) for n in ("ink", "sun"))
+    mix = model.stylize(small_content, ["ink", "sun"], [0.5, 0.5])
     assert 0 < (mix - ink).abs().mean() < (sun - ink).abs().mean()
 
 
-def test_api_resolves_names_and_reuses_the_loaded_model(style_model, small_content) -> None:
+def test_hub_loads_the_folder_and_reuses_the_loaded_network(style_model) -> None:
+    first, second = hub.load(style_model), hub.load(style_model, size=32)
+    assert isinstance(first, FastStylizer) and first.names == ["ink", "sun"]
+    assert first.runner is second.runner and second.size == 32
+
+
+def test_api_resolves_names(style_model, small_content) -> None:
     image = stylefuse.stylize(small_content, "ink:0.5,sun:0.5", model=style_model)
     assert image.size == (64, 48)
-    assert load_style_model(str(style_model)) is load_style_model(str(style_model))
     assert stylefuse.stylize(small_content, "ink", model=style_model, size=32).size == (32, 24)
-    with pytest.raises(OptionError, match="besides size"):
+    with pytest.raises(OptionError, match="method fast does not take steps"):
         stylefuse.stylize(small_content, "ink", model=style_model, steps=3)
     with pytest.raises(OptionError, match="not both"):
         stylefuse.stylize(small_content, ["ink", __file__], model=style_model)
@@ -85,6 +102,9 @@ def test_cli_stylize_with_named_styles(tmp_path, style_model, photo, capsys, mon
     assert code == 2 and err.strip() == "error: unknown style 'rain'; known styles: ink, sun"
     code, _, err = run_cli(["stylize", photo, "--model", style_model, "-o", out], capsys, monkeypatch)
     assert code == 2 and "choose with --style NAME (ink, sun)" in err
+    code, _, err = run_cli(["stylize", photo, "--model", style_model, "-s", "ink", "--steps", "3", "-o", out],
+                           capsys, monkeypatch)
+    assert code == 2 and err.strip() == "error: method fast does not take steps (its options: model, size, strength)"
 
 
 def test_cli_sheet_renders_every_style(tmp_path, style_model, photo, capsys, monkeypatch) -> None:
