@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow bench clean
+.PHONY: demo lint test test-slow bench clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -24,7 +24,10 @@ demo: $(STAMP)
 	$(VENV)/bin/stylefuse stylize examples/chelsea.jpg --style starry-night -o out/demo.jpg
 	$(VENV)/bin/stylefuse sheet examples/chelsea.jpg -o out/demo-sheet.jpg
 
-test: $(STAMP)
+lint: $(STAMP)
+	$(PY) -m ruff check src tests benchmarks scripts examples
+
+test: $(STAMP) lint
 	$(PY) -m pytest -q
 
 test-slow: $(STAMP)

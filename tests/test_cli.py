@@ -54,6 +54,7 @@ def test_folder_with_broken_files_goes_on(tmp_path, images, capsys, monkeypatch)
     write_image(folder / "a.png", torch.rand(3, 40, 40))
     (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
     (folder / "empty.png").write_bytes(b"")
+    (folder / "readme.txt").write_text("not an image: ignored quietly")
     write_image(folder / "b.jpg", torch.rand(3, 30, 50))
     out_dir = tmp_path / "styled"
     code, stdout, err = run_cli(["stylize", folder, "-s", images["style"], "-o", out_dir, *FAST], capsys, monkeypatch)

@@ -4,6 +4,7 @@
 
     >>> import stylefuse
     >>> stylefuse.stylize("photo.jpg", "painting.jpg", size=256).save("out.png")  # doctest: +SKIP
+    >>> stylefuse.load("models/cyc").stylize(photo, [])  # any model folder: a ready stylizer  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["stylize", "read_image", "write_image", "METHODS", "GatysStylizer", "MultiLayerEncoder", "__version__"]
+__all__ = ["stylize", "load", "read_image", "write_image", "METHODS", "TRAINABLE", "GatysStylizer",
+           "MultiLayerEncoder", "__version__"]
 
 _LAZY = {
     "stylize": "stylefuse.api",
+    "load": "stylefuse.hub",
+    "TRAINABLE": "stylefuse.registry",
     "read_image": "stylefuse.image.io",
     "write_image": "stylefuse.image.io",
     "METHODS": "stylefuse.registry",
@@ -29,3 +33,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'stylefuse' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -15,7 +15,7 @@ from PIL import Image
 
 from stylefuse.errors import OptionError
 from stylefuse.image import ops
-from stylefuse.image.io import DEFAULT_MAX_PIXELS, Picture, as_picture, to_pil
+from stylefuse.image.io import DEFAULT_MAX_PIXELS, READ_SUFFIXES, Picture, as_picture, to_pil
 from stylefuse.methods._base import NO_STYLE, STYLE_IMAGES, STYLE_NAMES, Stylizer, check_options, option_defaults
 from stylefuse.registry import METHODS
 
@@ -28,15 +28,12 @@ class StyleSpec:
     weight: float = 1.0
 
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif")
-
-
 def is_style_name(item: Any) -> bool:
     """True for a named style such as ``"starry-night"``: a string that is not an existing file and
     does not look like a path (no folder separator, no image extension)."""
     if not isinstance(item, str) or os.path.exists(item):
         return False
-    return "/" not in item and os.sep not in item and not item.lower().endswith(IMAGE_SUFFIXES)
+    return "/" not in item and os.sep not in item and not item.lower().endswith(READ_SUFFIXES)
 
 
 def split_style_list(text: str) -> list[str]:
@@ -55,7 +52,7 @@ def parse_style_argument(text: str) -> StyleSpec:
         try:
             return StyleSpec(head, float(tail))
         except ValueError:
-            if os.path.isfile(head) or head.lower().endswith(IMAGE_SUFFIXES):
+            if os.path.isfile(head) or head.lower().endswith(READ_SUFFIXES):
                 raise OptionError(f"bad style weight in {text!r}: {tail!r} is not a number (write PATH:WEIGHT)") \
                     from None
     return StyleSpec(text, 1.0)

@@ -28,6 +28,8 @@ from stylefuse.errors import ImageReadError, ImageWriteError
 from stylefuse.fileutil import atomic_write
 
 DEFAULT_MAX_PIXELS = 64_000_000
+READ_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif")
+"""File extensions read as images (any colour mode; see :func:`read_image`)."""
 WRITE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF"}
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _pil_limit_lock = threading.Lock()
@@ -272,12 +274,11 @@ def ensure_not_input(output: Path, inputs: list[Path], overwrite_input: bool = F
 
 
 def list_image_files(folder: Path) -> list[Path]:
-    """Every regular, non-hidden file directly inside ``folder``, sorted by name.
-
-    Non-image files are included on purpose: reading them fails with a clear message that the caller
-    reports before it skips them, so nothing is ignored silently.
-    """
-    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    """Every regular, non-hidden file directly inside ``folder`` with an image extension (or none), sorted
+    by name. Other files (``readme.txt``, ``.json`` side-cars) are not images and are left out; a file named
+    like an image that cannot be read fails later with a clear message that the caller reports."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
+                  and (p.suffix.lower() in READ_SUFFIXES or not p.suffix))
 
 
 def as_picture(image: Any, max_pixels: int = DEFAULT_MAX_PIXELS) -> Picture:
