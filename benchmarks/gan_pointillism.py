@@ -28,8 +28,8 @@ import time
 from pathlib import Path
 
 import torch
-from stylefuse.translate import GeneratorModel
 
+from stylefuse import hub
 from stylefuse.encoders.vgg import MultiLayerEncoder
 from stylefuse.image import ops
 from stylefuse.image.io import read_image, write_image
@@ -111,8 +111,8 @@ def main() -> None:
         else:
             folder, training = train_for_minutes(cls, cls.recipe_class(size=128, **overrides), folders, folder,
                                                  args.minutes)
-        model = GeneratorModel(folder)
-        outputs = results[method] = [model.translate(photo) for photo in photos_t]
+        model = hub.load(folder)
+        outputs = results[method] = [model.stylize(photo) for photo in photos_t]
         for photo_path, output in zip(photos, outputs):
             write_image(args.work / "results" / method / photo_path.name, output)
         report[method] = {**evaluate(outputs, truths_t, encoder), "training": training}

@@ -356,6 +356,7 @@ def sheet(
     from stylefuse.image import ops
     from stylefuse.image.io import as_picture, ensure_not_input, read_image, write_image
     from stylefuse.image.sheet import contact_sheet
+    from stylefuse.methods._base import STYLE_NAMES
 
     if model is None and not builtin_style_names():
         raise OptionError("this installation ships no built-in styles; give a multi-style --model")
@@ -363,9 +364,9 @@ def sheet(
     picture = read_image(content, max_pixels)
     rgb = ops.resize_long_side(picture.rgb, size).clamp(0, 1)
     stylizer = hub.load(model or STYLES_FOLDER)
-    names = getattr(stylizer, "names", None)
-    if not names:
+    if stylizer.style_input != STYLE_NAMES:
         raise OptionError(f"{model} is not a multi-style model folder; a sheet shows the styles of one")
+    names = stylizer.names
     cells = [("original", rgb)] + [(name, stylizer.stylize(rgb, [name])) for name in names]
     image = contact_sheet(cells, columns=columns, cell_size=size)
     write_image(output, as_picture(image).rgb)
