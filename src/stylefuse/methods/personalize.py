@@ -214,8 +214,7 @@ class Personalize(FastStyle):
         folder describes its styles (:mod:`.style_statistics`), the nearest is found by comparing feature
         statistics, at no cost; otherwise each base style, and their mean (the starting point otherwise),
         is scored by α·content + β·style on ``photos`` (B, 3, H, W), one forward and loss pass per
-        candidate. On the bench's Klee painting starting from the nearest style lowered the validation
-        loss after 5 steps from 2.89 to 2.65 (benchmarks/personalize.py).
+        candidate.
 
         Returns:
             The name of the chosen candidate.
@@ -255,7 +254,7 @@ class Personalize(FastStyle):
 
     def photo_features(self, photos: torch.Tensor) -> dict[str, torch.Tensor]:
         """Content targets; those of the fixed batches are computed once, which saves a VGG16 pass over
-        the photos per training step (0.91 s of a 3.27 s step: 192 px, 4 crops, one thread)."""
+        the photos per training step."""
         for batch, targets in self._fixed_targets:
             if photos is batch:
                 return targets
@@ -308,15 +307,8 @@ def training_defaults(strategy: str, optimizer: str | None = None) -> TrainingDe
     """Optimiser, learning rate, photos per step and steps by strategy (and optimiser, when chosen).
 
     Norm-only trains a few thousand values, so it defaults to L-BFGS (a quasi-Newton step from the
-    curvature of the last 20 steps) on one fixed set of 4 crops: on the bench's Klee painting, 192 px
-    crops, one CPU thread, its held-out loss fell steadily to 2.21 in 60 s (17 steps), where Adam (lr
-    1e-1, 2 new photos per step, the best of lr 2e-2..1e-1 and 2 or 4 photos) wandered between 2.23 and
-    2.41 over its last 30 s; 8 fixed crops reached 2.22 only after 97 s, a line search changed nothing.
-    The first 8 steps (at most half the run) see only 2 of the 4 crops, at half the cost: early on the
-    loss falls about as fast per step on 2 crops, and the 4 keep the result general (single runs,
-    Klee, 60 s: 2.19 where 4 crops throughout gave 2.22 and 2 throughout 2.26, plateauing after 35 s;
-    Vallotton 3.36 vs 3.39; resetting L-BFGS's history when the batch grows gave 2.20). 50 steps: with
-    the 5 shipped photos at 256 px the held-out loss was best at step 32 of 96.
+    curvature of the last 20 steps) on one fixed set of 4 crops, the first 8 steps (at most half the run)
+    on 2 of them, at half the cost: a growing sample (docs/measurements.md has the comparisons).
     Strategies that move convolution weights use Adam at the usual 1e-3 with 4 new photos per step.
     """
     if optimizer is None:

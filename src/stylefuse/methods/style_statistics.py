@@ -2,10 +2,6 @@
 deviations of VGG16 features at the style layers (the statistics AdaIN matches, Huang & Belongie 2017),
 saved next to the weights. A new style then starts from the nearest known one by comparing
 descriptors, without running the network (``Personalize.warm_start``).
-
-On the bench's three new paintings the nearest style by this distance is the one that scoring every
-base style by α·content + β·style on photos picks (Klee: the-scream, Vallotton and Puck: great-wave),
-at no cost instead of one forward and loss pass per base style.
 """
 
 from __future__ import annotations

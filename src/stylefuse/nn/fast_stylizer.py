@@ -3,10 +3,10 @@ Alahi & Fei-Fei 2016) whose instance norms are conditional (Dumoulin, Shlens & K
 Learned Representation for Artistic Style"): one (γ, β) set, three channel mixes and one colour map per
 style, everything else shared.
 
-Designed from measurements on a 2-core CPU (1024x1024, see benchmarks/fast.py): full-resolution layers
-dominate the cost, so the network goes down by 8 with three stride-2 convolutions (16/32/64 channels),
-works at 1/8 resolution in residual blocks, and comes back with nearest-upsample + 3x3 convolutions
-(no checkerboard artefacts, Odena et al. 2016), with reflection padding everywhere. Each style also has
+On the CPU full-resolution layers dominate the cost (docs/measurements.md), so the network goes down by
+8 with three stride-2 convolutions (16/32/64 channels), works at 1/8 resolution in residual blocks, and
+comes back with nearest-upsample + 3x3 convolutions (no checkerboard artefacts, Odena et al. 2016), with
+reflection padding everywhere. Each style also has
 an affine map of the three output colour logits (:class:`ConditionalColourMap`). Mixing styles is a
 convex combination of the per-style tables, given as a style-weight vector.
 """
@@ -65,11 +65,8 @@ class ConditionalColourMap(_OffsetTable):
     woodcut, a sepia print) needs every layer's (γ, β) to conspire. A full affine map of the colour
     channels, the linear colour transfer of Pitié & Kokaram (2007), gives a new style its palette
     directly for 12 values. Each style's map is the identity plus ``SCALE`` times its learned ``offset``
-    (3, 4): at full scale L-BFGS spent its first steps on the map and personalising to a colourful style
-    got slower (bench Klee painting: 2.23 after 60 s instead of 2.19 without the map); at a tenth it
-    reached 2.19 as before, while the Vallotton woodcut reached 3.19 instead of 3.36 and the Puck
-    lithograph 2.55 instead of 2.72 (held-out losses, single runs of benchmarks/personalize.py's set-up). A model saved
-    before this map existed loads with zero offsets, so its outputs do not change.
+    (3, 4); the small scale keeps L-BFGS from spending its first steps on the map (docs/measurements.md).
+    A model saved before this map existed loads with zero offsets, so its outputs do not change.
 
     Args:
         num_styles: S.
@@ -102,13 +99,9 @@ class ConditionalChannelMix(_OffsetTable):
 
     Conditional instance norm can only scale and shift each channel; a new style whose strokes need
     other combinations of the shared decoder's features than every base style's gets them here, for C²
-    values per place. After the residual blocks and after each upsampling block (64² + 32² + 16² = 5,376
-    values per style, about 2% of the operations at inference), one-minute personalisations
-    (benchmarks/personalize.py's set-up, single runs) reached held-out losses of 2.13 / 3.00 / 2.47 on the
-    bench's Klee, Vallotton and Puck instead of 2.20 / 3.18 / 2.58. ``SCALE`` sets how far an L-BFGS step
-    moves the mix against the (γ, β): 0.1 gave 2.17 / 3.10 / 2.48, 1.0 gave Klee 2.12 after a first step
-    that overshot. A model saved before this mix existed loads with zero matrices, so its outputs do not
-    change.
+    values per place: after the residual blocks and after each upsampling block (64² + 32² + 16² = 5,376
+    values per style). ``SCALE`` sets how far an L-BFGS step moves the mix against the (γ, β). A model
+    saved before this mix existed loads with zero matrices, so its outputs do not change.
 
     Args:
         channels: C.
