@@ -175,6 +175,11 @@ def test_personalize_cli_end_to_end(tmp_path, base, capsys, monkeypatch) -> None
                             "-o", result], capsys, monkeypatch)
     assert code == 0, err
     assert read_image(result).size == (40, 48)
+    own, named = tmp_path / "own.png", tmp_path / "named.png"  # the folder's own style is its default
+    for target, style in [(own, []), (named, ["--style", "dots"])]:
+        code, _, err = run_cli(["stylize", photos / "0.png", "--model", out, *style, "-o", target], capsys, monkeypatch)
+        assert code == 0, err
+    assert torch.equal(read_image(own).rgb, read_image(named).rgb)
 
 
 @pytest.mark.parametrize("args, message", [
