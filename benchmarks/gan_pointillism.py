@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -33,6 +32,8 @@ from stylefuse.encoders.vgg import MultiLayerEncoder
 from stylefuse.image import ops
 from stylefuse.image.io import read_image, write_image
 from stylefuse.image.pointillism import pointillism
+from stylefuse.losses import functional as LF
+from stylefuse.metrics.content import psnr
 from stylefuse.registry import TRAINABLE
 from stylefuse.translate import GeneratorModel
 
@@ -58,19 +59,14 @@ def build_domains(work: Path) -> tuple[list[Path], list[Path]]:
     return [work / "test" / "a" / f"{s}.png" for s in held], [work / "test" / "b" / f"{s}.png" for s in held]
 
 
-def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    mse = (a - b).pow(2).mean().item()
-    return 10 * math.log10(1.0 / max(mse, 1e-12))
-
-
 def evaluate(outputs: list[torch.Tensor], targets: list[torch.Tensor], encoder: MultiLayerEncoder) -> dict:
     """Mean PSNR and VGG feature distance of ``outputs`` to ``targets``."""
     psnrs, distances = [], []
     for output, target in zip(outputs, targets):
-        psnrs.append(psnr(output, target))
+        psnrs.append(float(psnr(output[None], target[None])[0]))
         with torch.no_grad():
             fo, ft = encoder(output[None]), encoder(target[None])
-        distances.append(sum(((fo[k] - ft[k]).pow(2).mean() / ft[k].pow(2).mean()).item() for k in ft) / len(ft))
+        distances.append(sum(float(LF.relative_squared_error(fo[k], ft[k])[0]) for k in ft) / len(ft))
     return {"psnr_db": round(sum(psnrs) / len(psnrs), 2), "vgg_distance": round(sum(distances) / len(distances), 4)}
 
 

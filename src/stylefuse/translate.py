@@ -37,9 +37,9 @@ class GeneratorModel:
             raise OptionError("this is a multi-style model: use `stylefuse stylize IMAGE --model DIR --style NAME`")
         if network == "vgg16_inverter":
             raise OptionError("this is a VGG16 inverter: adain and wct use inverters, it does not translate images")
-        x = rgb[None].to(self.device) * 2 - 1
+        x = ops.to_signed_range(rgb[None].to(self.device))
         y = ops.apply_tiled(self.model, x, tile=tile, overlap=overlap, multiple=self.multiple, margin=overlap)
-        return ((y[0] + 1) / 2).clamp(0, 1).cpu()
+        return ops.from_signed_range(y[0]).cpu()
 
     @torch.no_grad()
     def generate(self, count: int, seed: int = 0) -> torch.Tensor:
@@ -47,4 +47,4 @@ class GeneratorModel:
         if self.document["network"] != "dcgan_generator":
             raise OptionError(f"this is a {self.method} model, which translates images: use `stylefuse translate`")
         noise = torch.randn(count, self.model.latent, generator=torch.Generator().manual_seed(seed))
-        return ((self.model(noise.to(self.device)) + 1) / 2).clamp(0, 1).cpu()
+        return ops.from_signed_range(self.model(noise.to(self.device))).cpu()

@@ -10,7 +10,7 @@ import torch
 
 from stylefuse.evaluate import Candidate, evaluate
 from stylefuse.image.io import write_image
-from stylefuse.metrics.content import canny
+from stylefuse.metrics.content import canny, psnr
 from stylefuse.metrics.distribution import frechet_distance, kernel_inception_distance
 from stylefuse.metrics.report import write_report
 from stylefuse.registry import METRICS
@@ -29,6 +29,13 @@ def _noisy(image: torch.Tensor, amount: float) -> torch.Tensor:
 
 CONTENT_METRICS = ("lpips_vgg16_caffe", "ssim", "edge_f1")
 STYLE_METRICS = ("inception_gram", "inception_mean_std", "color_histogram")
+
+
+def test_psnr_reference_values() -> None:
+    reference = torch.zeros(2, 3, 4, 4)
+    image = torch.stack([torch.full((3, 4, 4), 0.1), torch.full((3, 4, 4), 2.0)])  # the second is clamped to 1
+    torch.testing.assert_close(psnr(image, reference), torch.tensor([20.0, 0.0]))
+    assert psnr(reference, reference).tolist() == pytest.approx([100.0, 100.0])  # floored, never infinite
 
 
 def test_every_metric_is_registered() -> None:

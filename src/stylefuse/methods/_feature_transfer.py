@@ -242,8 +242,8 @@ class FeatureTransferStylizer(Stylizer):
         height, width = image.shape[-2:]
         margin = max(self.overlap, 2 * scale) // scale * scale
         accumulator = StatsAccumulator()
-        for top, bottom in _even_splits(height, self.tile, scale):
-            for left, right in _even_splits(width, self.tile, scale):
+        for top, bottom in ops.split_evenly(height, self.tile, scale):
+            for left, right in ops.split_evenly(width, self.tile, scale):
                 y0, x0 = max(0, top - margin), max(0, left - margin)
                 crop = image[..., y0:min(height, bottom + margin), x0:min(width, right + margin)]
                 features = encoder(crop, [level])[level]
@@ -252,15 +252,6 @@ class FeatureTransferStylizer(Stylizer):
                 if owned.numel():
                     accumulator.add(owned)
         return accumulator.stats()
-
-
-def _even_splits(length: int, tile: int, multiple: int = 1) -> list[tuple[int, int]]:
-    """Cut ``length`` into near-equal pieces of at most about ``tile``, inner bounds on multiples of
-    ``multiple`` (none tiny, unlike fixed strides)."""
-    pieces = -(-length // tile)
-    inner = [round(i * length / pieces / multiple) * multiple for i in range(1, pieces)]
-    bounds = [0] + [b for b in inner if 0 < b < length] + [length]
-    return list(zip(bounds[:-1], bounds[1:]))
 
 
 def _describe(mask: Any) -> str:
