@@ -38,7 +38,7 @@ def test_relative_errors_reference_values() -> None:
     values, target = torch.tensor([[1.0, 2.0], [0.0, 0.0]]), torch.tensor([[1.0, 3.0], [2.0, 2.0]])
     # item 0: mean((0, -1)^2) / mean(1, 9) = 0.5 / 5; item 1: mean(4, 4) / mean(4, 4) = 1
     torch.testing.assert_close(LF.relative_squared_error(values, target), torch.tensor([0.1, 1.0]))
-    torch.testing.assert_close(LF.relative_squared_error(values, target[:1]), torch.tensor([0.1, 1.0]))  # (1 + 9) / 2 / 5
+    torch.testing.assert_close(LF.relative_squared_error(values, target[:1]), torch.tensor([0.1, 1.0]))  # (1+9)/2/5
     assert LF.relative_squared_error(torch.ones(1, 2), torch.zeros(1, 2)).item() == pytest.approx(1 / LF.RELATIVE_FLOOR)
     features = torch.rand(3, 4, 5, 6)
     target_gram = LF.gram_matrix(torch.rand(3, 4, 7, 7))
