@@ -1,6 +1,6 @@
 """What AdaIN and WCT share: encode -> transform feature statistics -> invert, at one or several VGG16
-levels, with style blends, per-style masks, strength α, style statistics cached by image hash, and
-tiling with whole-image statistics for images of any size.
+levels, with style blends, per-style masks, a style strength, style statistics cached by image hash,
+and tiling with whole-image statistics for images of any size.
 
 At each level the content's statistics are gathered over the whole image (tile by tile when it is
 large), each style's transform is an affine map of the features computed from those statistics, and
@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from stylefuse.encoders.vgg import MultiLayerEncoder, cache_dir
 from stylefuse.errors import OptionError
-from stylefuse.hub import load_model
+from stylefuse.hub import CONFIG_FILE, load_model, read_config
 from stylefuse.image import ops
 from stylefuse.image.io import as_picture
 from stylefuse.methods._base import Stylizer
@@ -97,8 +97,8 @@ class FeatureTransferStylizer(Stylizer):
 
     Args:
         size: long side of the result (None keeps the content's size).
-        alpha: style strength: features are ``α·transformed + (1-α)·content``, 0..1 (default: the
-            method's ``default_alpha``).
+        strength: style strength s: features are ``s·transformed + (1-s)·content``, 0..1 (default: the
+            method's ``default_strength``).
         style_size: long side the style images are encoded at.
         masks: one mask per style (images or paths, the content's size, white = this style), or one
             fewer than the styles, the last style then taking what the others leave. Soft edges come
@@ -107,34 +107,49 @@ class FeatureTransferStylizer(Stylizer):
         overlap: pixels shared by neighbouring tiles, blended linearly.
         margin: context pixels each tile is encoded and inverted with, then cropped off, so that pixels
             near tile borders see the image rather than padding (see :func:`ops.apply_tiled`).
-        inverters: folder holding one inverter model folder per level (default: the shipped ones).
+        inverters: a folder holding one inverter model folder per level (named after the level, e.g.
+            ``relu4_1/``), or a single inverter model folder (``stylefuse train inverter --out DIR``)
+            for one of the method's levels, the other levels then using the shipped inverters.
+            Default: the shipped ones.
         device: "cpu" or "cuda".
         progress: accepted for CLI symmetry (each level is one quick pass).
     """
 
     levels: tuple[str, ...] = ()
-    strength_option = "alpha"
-    default_alpha = 1.0
+    default_strength = 1.0
 
-    def __init__(self, size: int | None = None, alpha: float | None = None, style_size: int = 512,
+    def __init__(self, size: int | None = None, strength: float | None = None, style_size: int = 512,
                  masks: Sequence[Any] | None = None, tile: int = 1024, overlap: int = 64, margin: int = 64,
                  inverters: str | Path | None = None, device: str = "cpu", progress: bool = False,
                  cache: StyleStatsCache | None = None) -> None:
-        alpha = self.default_alpha if alpha is None else alpha
-        if not 0.0 <= alpha <= 1.0:
-            raise OptionError(f"alpha (strength) must be between 0 and 1, got {alpha}")
+        strength = self.default_strength if strength is None else strength
+        if not 0.0 <= strength <= 1.0:
+            raise OptionError(f"strength must be between 0 and 1, got {strength}")
         if size is not None and size < MIN_SIDE:
             raise OptionError(f"size must be at least {MIN_SIDE} pixels, got {size}")
         if tile < 128 or overlap < 0 or overlap >= tile // 2 or not 0 <= margin <= tile:
             raise OptionError("tile must be >= 128, overlap between 0 and tile / 2 and margin between 0 and tile")
-        self.size, self.alpha, self.style_size = size, alpha, style_size
+        self.size, self.strength, self.style_size = size, strength, style_size
         self.masks = list(masks) if masks else []
         self.tile, self.overlap, self.margin = tile, overlap, margin
         self.device = torch.device(device)
         self.cache = cache or default_style_cache()
-        folder = Path(inverters) if inverters is not None else INVERTER_FOLDER
-        self.inverters = {level: self._load_inverter(folder / level, level) for level in self.levels}
+        self.inverters = {level: self._load_inverter(path, level)
+                          for level, path in self.inverter_folders(inverters).items()}
         self.encoders = {level: MultiLayerEncoder([level]).to(self.device) for level in self.levels}
+
+    def inverter_folders(self, inverters: str | Path | None) -> dict[str, Path]:
+        """The model folder of each level's inverter, from the ``inverters`` option (see the class)."""
+        if inverters is None:
+            return {level: INVERTER_FOLDER / level for level in self.levels}
+        folder = Path(inverters)
+        if not (folder / CONFIG_FILE).is_file():
+            return {level: folder / level for level in self.levels}
+        level = read_config(folder)["config"].get("level")
+        if level not in self.levels:
+            raise OptionError(f"{folder} holds a {level} inverter; this method inverts {', '.join(self.levels)}: "
+                              f"train one with `stylefuse train inverter --level {self.levels[0]}`")
+        return {name: folder if name == level else INVERTER_FOLDER / name for name in self.levels}
 
     def _load_inverter(self, folder: Path, level: str) -> torch.nn.Module:
         if not (folder / "config.json").is_file():
@@ -223,7 +238,7 @@ class FeatureTransferStylizer(Stylizer):
     def _transform(self, features: torch.Tensor, maps: list[tuple[torch.Tensor, torch.Tensor]],
                    masks: torch.Tensor) -> torch.Tensor:
         """Apply the maps to features (B, C, h, w) (each where its mask (B, K, H, W) says, when there are
-        masks), then mix with the untouched features by the strength α. In place where it can be: at
+        masks), then mix with the untouched features by the strength. In place where it can be: at
         relu1_1 a 1024 px tile's features take 340 MB, and each temporary as much again."""
         if masks.shape[1] == 0:
             transformed = apply_affine(features, *maps[0])
@@ -232,7 +247,7 @@ class FeatureTransferStylizer(Stylizer):
             transformed = features * (1 - weights_map.sum(1, keepdim=True))
             for index, (matrix, bias) in enumerate(maps):
                 transformed.addcmul_(weights_map[:, index:index + 1], apply_affine(features, matrix, bias))
-        return transformed if self.alpha == 1 else transformed.lerp_(features, 1 - self.alpha)
+        return transformed if self.strength == 1 else transformed.lerp_(features, 1 - self.strength)
 
     def _content_stats(self, image: torch.Tensor, level: str) -> FeatureStats:
         """Whole-image feature statistics, gathered tile by tile: each tile is encoded with a margin of
