@@ -179,3 +179,31 @@ def test_a_folder_of_inverters_per_level_still_works_and_a_wrong_level_is_refuse
     with pytest.raises(OptionError, match="holds a relu2_1 inverter; this method inverts relu4_1"):
         AdaINStylizer(inverters=tmp_path / "inv2")
     assert _stylizer(WCTStylizer, inverters=tmp_path / "inv2").inverters["relu2_1"] is not None
+
+
+def test_progress_counts_every_tile_and_is_silent_when_off(monkeypatch, capsys) -> None:
+    import contextlib
+
+    from stylefuse.methods import _feature_transfer
+
+    advances: list[int] = []
+
+    class Bar:
+        def update(self, advance: int = 0, **fields) -> None:
+            advances.append(advance)
+
+    @contextlib.contextmanager
+    def recording_bar(description: str, total: int, enabled: bool = True):
+        advances.append(-total if enabled else 0)
+        yield Bar()
+
+    monkeypatch.setattr(_feature_transfer, "progress_bar", recording_bar)
+    stylizer = _stylizer(AdaINStylizer, tile=160, overlap=48, progress=True)
+    # statistics: 2 x 2 pieces of 256 px; transfer: 2 x 2 tiles of 160 px sharing 48 px (or more, on the grid)
+    assert stylizer.work_units(256, 256) == 4 + 4 and stylizer.work_units(100, 100) == 1
+    stylizer.stylize(_photo(256, 256), [_stripes()])
+    assert -advances[0] == sum(advances[1:]) == 8
+    advances.clear()
+    monkeypatch.undo()
+    _stylizer(WCTStylizer).stylize(_photo(), [_stripes()])  # progress off by default
+    assert capsys.readouterr() == ("", "")

@@ -26,6 +26,7 @@ from stylefuse.image import ops
 from stylefuse.image.io import as_picture
 from stylefuse.methods._base import Stylizer
 from stylefuse.nn.feature_transforms import FeatureStats, StatsAccumulator, apply_affine, feature_stats
+from stylefuse.progress import progress_bar
 
 INVERTER_FOLDER = Path(__file__).resolve().parents[1] / "weights" / "inverters"
 """The shipped inverters, one model folder per level (relu1_1 ... relu4_1)."""
@@ -112,7 +113,7 @@ class FeatureTransferStylizer(Stylizer):
             for one of the method's levels, the other levels then using the shipped inverters.
             Default: the shipped ones.
         device: "cpu" or "cuda".
-        progress: accepted for CLI symmetry (each level is one quick pass).
+        progress: show a bar over the levels and, for tiled images, over their tiles.
     """
 
     levels: tuple[str, ...] = ()
@@ -132,6 +133,7 @@ class FeatureTransferStylizer(Stylizer):
         self.size, self.strength, self.style_size = size, strength, style_size
         self.masks = list(masks) if masks else []
         self.tile, self.overlap, self.margin = tile, overlap, margin
+        self.progress = progress
         self.device = torch.device(device)
         self.cache = cache or default_style_cache()
         self.inverters = {level: self._load_inverter(path, level)
@@ -182,12 +184,28 @@ class FeatureTransferStylizer(Stylizer):
         image = image[None].to(self.device)
         if masks is not None:
             masks = ops.resize(masks[None], tuple(image.shape[-2:])).clamp(0, 1).to(self.device)
-        for level in self.levels:
-            style_stats = [self.cache.get(style.cpu(), level, self.style_size, self.encoders[level].cpu())
-                           for style in styles]
-            self.encoders[level].to(self.device)
-            image = self._transfer_level(image, level, style_stats, weights, masks).clamp(0, 1)
+        name = type(self).__name__.removesuffix("Stylizer").lower()
+        with progress_bar(name, total=self.work_units(*image.shape[-2:]), enabled=self.progress) as bar:
+            for level in self.levels:
+                bar.update(status=level)
+                style_stats = [self.cache.get(style.cpu(), level, self.style_size, self.encoders[level].cpu())
+                               for style in styles]
+                self.encoders[level].to(self.device)
+                image = self._transfer_level(image, level, style_stats, weights, masks, bar).clamp(0, 1)
         return image[0].cpu()
+
+    def work_units(self, height: int, width: int) -> int:
+        """Steps of the progress bar for a (height, width) result: one per level, or, when the image is
+        tiled, one per tile of the statistics pass and one per tile of the transfer."""
+        if max(height, width) <= self.tile:
+            return len(self.levels)
+        total = 0
+        for level in self.levels:
+            scale = self.inverters[level].scale
+            total += len(ops.split_evenly(height, self.tile, scale)) * len(ops.split_evenly(width, self.tile, scale))
+            total += (len(ops.overlapping_tiles(height, self.tile, self.overlap, scale))
+                      * len(ops.overlapping_tiles(width, self.tile, self.overlap, scale)))
+        return total
 
     def _prepare_masks(self, content: torch.Tensor, count: int) -> torch.Tensor | None:
         """(K, H, W) masks in [0, 1] at the content's size, K = number of styles, normalised to sum <= 1."""
@@ -211,7 +229,7 @@ class FeatureTransferStylizer(Stylizer):
         return stack
 
     def _transfer_level(self, image: torch.Tensor, level: str, style_stats: list[FeatureStats],
-                        weights: list[float], masks: torch.Tensor | None) -> torch.Tensor:
+                        weights: list[float], masks: torch.Tensor | None, bar) -> torch.Tensor:
         encoder, inverter = self.encoders[level], self.inverters[level]
         inputs = image if masks is None else torch.cat([image, masks], dim=1)
         if max(image.shape[-2:]) <= self.tile:  # one piece: encode once, for the statistics and the transform
@@ -219,11 +237,15 @@ class FeatureTransferStylizer(Stylizer):
             padded = ops.pad_to_multiple(inputs, inverter.scale)
             features = encoder(padded[:, :3], [level])[level]
             maps = self._maps(feature_stats(features), style_stats, weights, masks is not None)
-            return inverter(self._transform(features, maps, padded[:, 3:]))[..., :height, :width]
-        maps = self._maps(self._content_stats(image, level), style_stats, weights, masks is not None)
+            result = inverter(self._transform(features, maps, padded[:, 3:]))[..., :height, :width]
+            bar.update(advance=1)
+            return result
+        maps = self._maps(self._content_stats(image, level, bar), style_stats, weights, masks is not None)
 
         def run(tile: torch.Tensor) -> torch.Tensor:
-            return inverter(self._transform(encoder(tile[:, :3], [level])[level], maps, tile[:, 3:]))
+            result = inverter(self._transform(encoder(tile[:, :3], [level])[level], maps, tile[:, 3:]))
+            bar.update(advance=1)
+            return result
 
         return ops.apply_tiled(run, inputs, tile=self.tile, overlap=self.overlap, multiple=inverter.scale,
                                margin=self.margin)
@@ -249,7 +271,7 @@ class FeatureTransferStylizer(Stylizer):
                 transformed.addcmul_(weights_map[:, index:index + 1], apply_affine(features, matrix, bias))
         return transformed if self.strength == 1 else transformed.lerp_(features, 1 - self.strength)
 
-    def _content_stats(self, image: torch.Tensor, level: str) -> FeatureStats:
+    def _content_stats(self, image: torch.Tensor, level: str, bar) -> FeatureStats:
         """Whole-image feature statistics, gathered tile by tile: each tile is encoded with a margin of
         context around it and contributes only the features of the region it owns, so the result is
         close to the statistics of a single pass over the whole image."""
@@ -266,6 +288,7 @@ class FeatureTransferStylizer(Stylizer):
                                  (left - x0) // scale:(right - x0) // scale]
                 if owned.numel():
                     accumulator.add(owned)
+                bar.update(advance=1)
         return accumulator.stats()
 
 
