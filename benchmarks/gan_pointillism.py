@@ -93,10 +93,8 @@ def main() -> None:
               "second_draw_of_the_filter": evaluate(second_draws, truths_t, encoder),
               "mean_of_12_draws": evaluate(mean_draws, truths_t, encoder)}
     results = {}
-    # Small networks: on 2 CPU cores a 6-block, 32-channel CycleGAN step takes 1.9 s. CycleGAN uses the
-    # U-Net generator: after 6 minutes on one thread it stood at VGG distance 0.81 (PSNR 16.0 dB) where a
-    # 4-block, 16-channel ResNet was at 0.93 (15.4 dB, with identity weight 2); after 11 minutes on two
-    # threads that ResNet was still at 0.95 (15.3 dB), shifting hues and drawing cross-hatching.
+    # Small networks, to fit the CPU budget; CycleGAN uses the U-Net generator, which learned the filter
+    # faster than a ResNet one (docs/benchmarks.md)
     recipes = {"cyclegan": dict(generator="unet", base=16), "pix2pix": dict(depth=7, base=16, batch_size=4)}
     for method, overrides in recipes.items():
         cls = TRAINABLE.get(method)

@@ -154,7 +154,7 @@ def load_vgg16_weights() -> dict[str, torch.Tensor]:
         metadata = {"source": WEIGHTS_PACKAGE, "sha256": WEIGHTS_SHA256}
         atomic_write(cached, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
     except OSError:
-        pass  # a read-only cache only costs a re-extraction (~0.5 s) next time
+        pass  # a read-only cache only costs a re-extraction next time
     return tensors
 
 

@@ -28,12 +28,9 @@ INITS = ("content", "noise", "style", "adain")
 OPTIMIZERS = ("lbfgs", "adam")
 PARAMETERIZATIONS = ("laplacian", "pixels")
 LAPLACIAN_GAIN = 0.7
-"""Band k of the Laplacian parameterisation is scaled by 0.7**k (gain 1: the plain pyramid).
-Single-scale L-BFGS at 256 px on the 3 bench pairs of benchmarks/gatys.py, total loss after 25
-evaluations: 1.26 / 1.22 / 0.74 (pixels: 2.77 / 1.50 / 0.90; gain 0.85: 1.22 / 1.26 / 0.76);
-after 150: 0.831 / 0.856 / 0.538 (pixels: 0.851 / 0.854 / 0.538): it speeds the start far more than
-the tail. On the first pair gain 1 ended level with pixels and gain 2 let the coarse bands
-overshoot (1.85 vs 1.20 after 50)."""
+"""Band k of the Laplacian parameterisation is scaled by 0.7**k (gain 1: the plain pyramid): coarse bands
+move faster than fine ones, which speeds the first L-BFGS steps far more than the tail; larger gains let
+the coarse bands overshoot (measurements in docs/benchmarks.md)."""
 
 
 @dataclass
@@ -65,14 +62,13 @@ class GatysStylizer(Stylizer):
         content_layers, style_layers: VGG16 layers for the two terms.
         optimizer: "lbfgs" (default, Gatys et al.) or "adam".
         parameterization: "laplacian" (default) optimises the bands of a Laplacian pyramid of the
-            image (:mod:`stylefuse.image.laplacian`): with L-BFGS the loss falls faster in the first tens
-            of steps than with "pixels" (see :data:`LAPLACIAN_GAIN`).
+            image (:mod:`stylefuse.image.laplacian`), which with L-BFGS lowers the loss faster in the
+            first steps than "pixels" (see :data:`LAPLACIAN_GAIN`).
         lr: step size (L-BFGS: 1; Adam: in pixel units of [0, 1], the most one step can move a pixel
             through all bands together).
         init: start from the "content" image, uniform "noise", the "style" image, or the "adain"
-            result (Huang & Belongie 2017, a second's work: the style statistics are then already
-            close: on cat / Starry Night at 256 px the loss after 25 L-BFGS evaluations was half that of a
-            content start; after 100 evaluations the two were within 2%).
+            result (Huang & Belongie 2017: the style statistics are then already close, which lowers
+            the loss of the first steps; see docs/benchmarks.md).
         style_scale: size of the style image relative to the result's long side.
         pooling: VGG pooling, "max" or "avg".
         seed: random seed (noise init); results are deterministic on a given machine.
