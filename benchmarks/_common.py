@@ -58,11 +58,8 @@ class QualityLosses:
         got = self.encoder(result[None])
         want = self.encoder(ops.resize(content, tuple(result.shape[-2:]))[None], self.CONTENT)
         style_features = self.encoder(ops.resize_long_side(style, max(result.shape[-2:]))[None], self.STYLE)
-        content_loss = sum(LF.content_loss(got[k], t) / t.pow(2).mean() for k, t in want.items()) / len(want)
-        style_loss = 0.0
-        for name, features in style_features.items():
-            target = LF.gram_matrix(features)
-            style_loss += float(LF.gram_style_loss(got[name], target) / target.pow(2).mean())
+        content_loss = LF.relative_content_loss(got, want)
+        style_loss = sum(float(LF.relative_gram_error(got[k], LF.gram_matrix(v))[0]) for k, v in style_features.items())
         return {"content": round(float(content_loss), 4), "style": round(style_loss / len(style_features), 4)}
 
 

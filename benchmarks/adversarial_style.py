@@ -79,8 +79,8 @@ class Scorer:
     def __call__(self, output: torch.Tensor, photo: torch.Tensor) -> dict[str, float]:
         photo = ops.resize(photo, tuple(output.shape[-2:]))
         fo, fp = self.encoder(output[None]), self.encoder(photo[None], ["relu4_2"])
-        content = (LF.content_loss(fo["relu4_2"], fp["relu4_2"]) / fp["relu4_2"].pow(2).mean()).item()
-        style = sum((LF.gram_style_loss(fo[k], t) / t.pow(2).mean()).item() for k, t in self.target.items())
+        content = LF.relative_content_loss(fo, fp).item()
+        style = sum(LF.relative_gram_error(fo[k], t).item() for k, t in self.target.items())
         independent = {name: metric(output, photo, None) for name, metric in self.independent.items()}
         return {"content": content, "style": style / len(STYLE_LAYERS), **independent}
 

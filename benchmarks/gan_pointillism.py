@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -34,6 +33,8 @@ from stylefuse.encoders.vgg import MultiLayerEncoder
 from stylefuse.image import ops
 from stylefuse.image.io import read_image, write_image
 from stylefuse.image.pointillism import pointillism
+from stylefuse.losses import functional as LF
+from stylefuse.metrics.content import psnr
 from stylefuse.registry import TRAINABLE
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -58,19 +59,14 @@ def build_domains(work: Path) -> tuple[list[Path], list[Path]]:
     return [work / "test" / "a" / f"{s}.png" for s in held], [work / "test" / "b" / f"{s}.png" for s in held]
 
 
-def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    mse = (a - b).pow(2).mean().item()
-    return 10 * math.log10(1.0 / max(mse, 1e-12))
-
-
 def evaluate(outputs: list[torch.Tensor], targets: list[torch.Tensor], encoder: MultiLayerEncoder) -> dict:
     """Mean PSNR and VGG feature distance of ``outputs`` to ``targets``."""
     psnrs, distances = [], []
     for output, target in zip(outputs, targets):
-        psnrs.append(psnr(output, target))
+        psnrs.append(float(psnr(output[None], target[None])[0]))
         with torch.no_grad():
             fo, ft = encoder(output[None]), encoder(target[None])
-        distances.append(sum(((fo[k] - ft[k]).pow(2).mean() / ft[k].pow(2).mean()).item() for k in ft) / len(ft))
+        distances.append(sum(float(LF.relative_squared_error(fo[k], ft[k])[0]) for k in ft) / len(ft))
     return {"psnr_db": round(sum(psnrs) / len(psnrs), 2), "vgg_distance": round(sum(distances) / len(distances), 4)}
 
 
@@ -97,10 +93,8 @@ def main() -> None:
               "second_draw_of_the_filter": evaluate(second_draws, truths_t, encoder),
               "mean_of_12_draws": evaluate(mean_draws, truths_t, encoder)}
     results = {}
-    # Small networks: on 2 CPU cores a 6-block, 32-channel CycleGAN step takes 1.9 s. CycleGAN uses the
-    # U-Net generator: after 6 minutes on one thread it stood at VGG distance 0.81 (PSNR 16.0 dB) where a
-    # 4-block, 16-channel ResNet was at 0.93 (15.4 dB, with identity weight 2); after 11 minutes on two
-    # threads that ResNet was still at 0.95 (15.3 dB), shifting hues and drawing cross-hatching.
+    # Small networks, to fit the CPU budget; CycleGAN uses the U-Net generator, which learned the filter
+    # faster than a ResNet one (docs/benchmarks.md)
     recipes = {"cyclegan": dict(generator="unet", base=16), "pix2pix": dict(depth=7, base=16, batch_size=4)}
     for method, overrides in recipes.items():
         cls = TRAINABLE.get(method)

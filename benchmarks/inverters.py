@@ -21,8 +21,7 @@ from stylefuse.hub import load_model
 from stylefuse.image import ops
 from stylefuse.image.io import read_image
 from stylefuse.methods._feature_transfer import INVERTER_FOLDER
-from stylefuse.methods.inverter import psnr
-from stylefuse.metrics.content import luminance, ssim
+from stylefuse.metrics.content import psnr, ssim
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import BENCH, HELD_OUT, require_bench, save_result, save_sheet  # noqa: E402
@@ -52,7 +51,7 @@ def main() -> None:
             image = inverters[level](features[level]).clamp(0, 1)
             record = result["levels"].setdefault(level, {"psnr": {}, "ssim": {}})
             record["psnr"][name] = round(float(psnr(image, photo[None])[0]), 2)
-            record["ssim"][name] = round(float(ssim(luminance(image), luminance(photo[None]))[0]), 4)
+            record["ssim"][name] = round(float(ssim(ops.luminance(image), ops.luminance(photo[None]))[0]), 4)
             cells.append((level, image[0]))
     for level, record in result["levels"].items():
         record["mean_psnr"] = round(statistics.mean(record["psnr"].values()), 2)

@@ -6,8 +6,7 @@ For each of the 3 artworks the built-in model was not trained on, on the same th
   (``Personalize.warm_start``), with personalisation's defaults (``training_defaults``: L-BFGS on one
   fixed set of 4 crops, 2 of them for the first 8 steps);
 - from scratch: the same architecture, every parameter trained from a random initialisation, with
-  Adam at 1e-3 and 2 new photos per step (on Klee scratch gets further in 5 minutes with 2 than with 4:
-  2.14 vs 2.34);
+  Adam at 1e-3 and 2 new photos per step (2 did better than 4 in the same time, docs/benchmarks.md);
 the personalised run for ``--minutes``, the scratch run for ``--scratch-factor`` (5) times as long, of
 training time plus set-up, on the bench photos minus the 5 held-out ones. Before training and every
 ``--every`` steps (personalised) or ``--scratch-every`` steps (scratch; its steps are cheaper and it

@@ -2,15 +2,21 @@
 built-in styles, or an external tool), cache the results, and measure them with the registered
 metrics, the distribution distances, latency and peak memory.
 
-A run writes ``<out>/images/*.png`` (cached: an existing result is not recomputed), ``<out>/index.json``
-(per-pair latency) and returns a JSON-ready dict that :mod:`stylefuse.metrics.report` renders.
+A run writes its results into ``<out>/images/<recipe>/``: ``*.png``, ``index.json`` (per-pair latency) and
+``recipe.json``, where ``<recipe>`` is the candidate's name and a short hash of everything that decides
+its images (name, options, size, model folder), so that runs with another method, option or size into
+the same ``out`` never reuse each other's images, while a repeated run reuses its own. It returns a
+JSON-ready dict that :mod:`stylefuse.metrics.report` renders.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import resource
 import statistics
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +27,7 @@ import torch
 from stylefuse.errors import OptionError, StylefuseError
 from stylefuse.image import ops
 from stylefuse.image.io import list_image_files, read_image, write_image
+from stylefuse.progress import progress_bar
 from stylefuse.registry import METRICS
 
 StylizeFn = Callable[[torch.Tensor, torch.Tensor, Path], torch.Tensor]
@@ -29,11 +36,40 @@ StylizeFn = Callable[[torch.Tensor, torch.Tensor, Path], torch.Tensor]
 
 @dataclass
 class Candidate:
-    """What is evaluated: a name and how it stylizes one pair."""
+    """What is evaluated: a name and how it stylizes one pair.
+
+    Attributes:
+        name: shown in reports.
+        stylize: see :data:`StylizeFn`.
+        options: everything besides the name and the size that decides the results (method options,
+            the model folder's fingerprint); part of the cache key, so it must be JSON-serialisable
+            (other values are keyed by their ``str``).
+    """
 
     name: str
     stylize: StylizeFn
     options: dict = field(default_factory=dict)
+
+    def recipe_key(self, size: int) -> str:
+        """The name of this candidate's cache folder at ``size``: ``<name>-<hash of the recipe>``."""
+        recipe = json.dumps(self.recipe(size), sort_keys=True, default=str)
+        safe_name = "".join(c if c.isalnum() or c in "-_." else "_" for c in self.name)
+        return f"{safe_name}-{hashlib.sha256(recipe.encode()).hexdigest()[:12]}"
+
+    def recipe(self, size: int) -> dict:
+        """What decides this candidate's images at ``size``."""
+        return {"candidate": self.name, "options": self.options, "size": size}
+
+
+def folder_fingerprint(folder: str | Path) -> dict:
+    """Identifies a model folder's contents cheaply: its path, a hash of its config.json and the size and
+    modification time of its other files (a retrained model changes them)."""
+    folder = Path(folder).resolve()
+    config = folder / "config.json"
+    files = {p.name: [p.stat().st_size, p.stat().st_mtime_ns] for p in sorted(folder.iterdir())
+             if p.is_file() and p.name != config.name}
+    digest = hashlib.sha256(config.read_bytes()).hexdigest()[:16] if config.is_file() else None
+    return {"path": str(folder), "config_sha256": digest, "files": files}
 
 
 def candidate_for(method: str, model: str | Path | None = None, **options) -> Candidate:
@@ -43,7 +79,7 @@ def candidate_for(method: str, model: str | Path | None = None, **options) -> Ca
     from stylefuse.registry import METHODS
 
     if METHODS.get(method).style_input == STYLE_NAMES:
-        return named_styles_candidate(model, **options)
+        return named_styles_candidate(model, method, **options)
     if model is not None:
         raise OptionError(f"--model applies to methods with named styles, not to {method}")
     return method_candidate(method, **options)
@@ -57,7 +93,7 @@ def method_candidate(name: str, **options) -> Candidate:
     return Candidate(name, lambda content, style, _: method.stylize(content, [style]), options)
 
 
-def named_styles_candidate(folder: str | Path | None = None, **options) -> Candidate:
+def named_styles_candidate(folder: str | Path | None = None, name: str = "fast", **options) -> Candidate:
     """A multi-style model (None: the built-in one): a painting is stylized with the named style the
     model was trained on from that painting (``style_sources`` in its config); others are skipped."""
     from stylefuse import hub
@@ -68,12 +104,12 @@ def named_styles_candidate(folder: str | Path | None = None, **options) -> Candi
     style_files = {Path(source).stem: name for source, name in zip(sources, model.names)}
 
     def run(content: torch.Tensor, style: torch.Tensor, path: Path) -> torch.Tensor:
-        name = style_files.get(path.stem)
-        if name is None:
+        style_name = style_files.get(path.stem)
+        if style_name is None:
             raise OptionError(f"{path.name} is not one of the model's styles")
-        return model.stylize(content, [name])
+        return model.stylize(content, [style_name])
 
-    return Candidate(model.document.get("method", "fast"), run, options)
+    return Candidate(name, run, {**options, "model": folder_fingerprint(model.folder)})
 
 
 def peak_rss_mib() -> float:
@@ -97,53 +133,88 @@ def _load_folder(folder: Path, size: int, report: Callable[[str], None]) -> list
 
 def evaluate(candidate: Candidate, contents: Path, styles: Path, out: Path, size: int = 512,
              metric_names: Sequence[str] | None = None, pairs: Sequence[tuple[str, str]] | None = None,
-             distribution: bool = True, report: Callable[[str], None] = print) -> dict:
+             distribution: bool = True, report: Callable[[str], None] = print,
+             progress: bool | None = None) -> dict:
     """Stylize and measure; see the module docstring.
 
     Args:
         candidate: what to run.
         contents, styles: folders of photos and paintings (every pair, or only ``pairs`` of stems).
-        out: the run's folder.
+        out: the run's folder; results are cached under ``out/images/<recipe>/``.
         size: long side the photos are scaled to before stylization (and paintings for the metrics).
         metric_names: registered metrics to compute (default: all).
         pairs: restrict to these (content stem, style stem) pairs.
         distribution: compute patch FID / KID / ArtFID (needs at least 2 results).
+        report: receives one line per skipped image or pair.
+        progress: a bar over the pairs (None: when stderr is a terminal).
     """
     content_items, style_items = _load_folder(contents, size, report), _load_folder(styles, size, report)
     wanted = set(pairs) if pairs else None
-    images_dir = out / "images"
-    index_path = out / "index.json"
-    index = json.loads(index_path.read_text()) if index_path.is_file() else {}
+    todo = [(c, s) for c in content_items for s in style_items if wanted is None or (c[0].stem, s[0].stem) in wanted]
+    cache = ResultCache(out, candidate, size)
     metrics = {name: METRICS.create(name) for name in (metric_names or METRICS.names())}
     rows, results, references = [], [], []
-    for content_path, content in content_items:
-        for style_path, style in style_items:
-            if wanted is not None and (content_path.stem, style_path.stem) not in wanted:
-                continue
+    enabled = sys.stderr.isatty() if progress is None else progress
+    with progress_bar(f"eval {candidate.name}", total=len(todo), enabled=enabled) as bar:
+        for (content_path, content), (style_path, style) in todo:
             key = f"{content_path.stem}--{style_path.stem}"
-            target = images_dir / f"{key}.png"
-            if target.is_file() and key in index:
-                result = read_image(target).rgb
-            else:
-                started = time.perf_counter()
-                try:
-                    result = candidate.stylize(content, style, style_path).clamp(0, 1)
-                except StylefuseError as exc:
-                    report(f"skipped {key}: {exc}")
-                    continue
-                index[key] = {"seconds": round(time.perf_counter() - started, 4)}
-                write_image(target, result)
-                out.mkdir(parents=True, exist_ok=True)
-                index_path.write_text(json.dumps(index, indent=1))
-            row = {"content": content_path.stem, "style": style_path.stem, "image": f"images/{key}.png",
-                   "seconds": index[key]["seconds"]}
-            for name, metric in metrics.items():
-                row[name] = round(float(metric(result, content, style)), 5)
+            bar.update(status=key)
+            result = cache.get(key, functools.partial(candidate.stylize, content, style, style_path), report)
+            bar.update(advance=1)
+            if result is None:
+                continue
+            row = {"content": content_path.stem, "style": style_path.stem, "image": cache.relative_path(key),
+                   "seconds": cache.seconds(key)}
+            row.update({name: round(float(metric(result, content, style)), 5) for name, metric in metrics.items()})
             rows.append(row)
             results.append(result)
             references.append(style)
     if not rows:
         raise OptionError("no pair was stylized")
+    return _summarise(candidate, size, metrics, rows, results, references, distribution)
+
+
+class ResultCache:
+    """The results of one recipe (see :meth:`Candidate.recipe_key`): ``<out>/images/<recipe>/<pair>.png``
+    and their latencies in ``index.json`` there."""
+
+    def __init__(self, out: Path, candidate: Candidate, size: int) -> None:
+        self.out, self.key = out, candidate.recipe_key(size)
+        self.folder = out / "images" / self.key
+        self.index_path = self.folder / "index.json"
+        self.index = json.loads(self.index_path.read_text()) if self.index_path.is_file() else {}
+        self.recipe = candidate.recipe(size)
+
+    def relative_path(self, pair: str) -> str:
+        """The result image of ``pair``, relative to ``out``."""
+        return f"images/{self.key}/{pair}.png"
+
+    def seconds(self, pair: str) -> float:
+        return self.index[pair]["seconds"]
+
+    def get(self, pair: str, compute: Callable[[], torch.Tensor],
+            report: Callable[[str], None]) -> torch.Tensor | None:
+        """The cached result of ``pair``, or ``compute()``'s (clamped to [0, 1]), timed and stored; None when
+        it raised a :class:`StylefuseError` (reported and skipped)."""
+        target = self.out / self.relative_path(pair)
+        if target.is_file() and pair in self.index:
+            return read_image(target).rgb
+        started = time.perf_counter()
+        try:
+            result = compute().clamp(0, 1)
+        except StylefuseError as exc:
+            report(f"skipped {pair}: {exc}")
+            return None
+        self.index[pair] = {"seconds": round(time.perf_counter() - started, 4)}
+        write_image(target, result)
+        (self.folder / "recipe.json").write_text(json.dumps(self.recipe, indent=1, sort_keys=True, default=str))
+        self.index_path.write_text(json.dumps(self.index, indent=1))
+        return result
+
+
+def _summarise(candidate: Candidate, size: int, metrics: dict, rows: list[dict], results: list[torch.Tensor],
+               references: list[torch.Tensor], distribution: bool) -> dict:
+    """The run's JSON: mean metrics, latency, peak memory, rows, and the distribution distances."""
     summary = {name: round(statistics.mean(row[name] for row in rows), 5) for name in [*metrics, "seconds"]}
     summary["peak_rss_mib"] = round(peak_rss_mib(), 1)
     run = {"candidate": candidate.name, "options": candidate.options, "size": size, "pairs": len(rows),

@@ -1,8 +1,9 @@
-"""Progress bars with rate and ETA for long work (rich), silent when disabled."""
+"""Progress bars with rate and ETA for long work (rich), silent when disabled, and one-line notices."""
 
 from __future__ import annotations
 
 import contextlib
+import sys
 from typing import Iterator
 
 from rich.progress import (
@@ -55,3 +56,10 @@ def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator
     with Progress(*columns, transient=False) as progress:
         task = progress.add_task(description, total=total, status="")
         yield _RichBar(progress, task)
+
+
+def notice(message: str) -> None:
+    """Say on stderr, in one line, what slow one-off work is happening (e.g. a first-use extraction),
+    when stderr is a terminal: never in tests, pipes or logs that parse stderr."""
+    if sys.stderr.isatty():
+        print(f"stylefuse: {message}", file=sys.stderr, flush=True)

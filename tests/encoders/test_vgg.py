@@ -125,3 +125,24 @@ def test_gram_separates_images_more_than_crops(examples: Path) -> None:
     same = (grams(crop_a) - grams(crop_b)).norm()
     different = min((grams(crop_a) - grams(other)).norm(), (grams(crop_b) - grams(other)).norm())
     assert different > 2 * same
+
+
+def test_first_extraction_says_so_on_a_terminal_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    import sys
+
+    monkeypatch.setenv("STYLEFUSE_CACHE", str(tmp_path))
+    vgg.load_vgg16_weights.cache_clear()
+    try:
+        vgg.load_vgg16_weights()  # stderr is captured, not a terminal: silent
+        assert capsys.readouterr().err == ""
+        (tmp_path / vgg.CACHE_FILE).unlink()
+        vgg.load_vgg16_weights.cache_clear()
+        monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+        vgg.load_vgg16_weights()
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "extracting the VGG16 weights" in err and "first use only" in err
+        vgg.load_vgg16_weights.cache_clear()
+        vgg.load_vgg16_weights()  # from the cache: nothing to say
+        assert capsys.readouterr().err == ""
+    finally:
+        vgg.load_vgg16_weights.cache_clear()

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from stylefuse.image import ops
 from stylefuse.image.pointillism import pointillism
+from stylefuse.metrics.content import psnr
 
 
 def test_sizes_and_pyramid() -> None:
@@ -21,6 +22,54 @@ def test_sizes_and_pyramid() -> None:
 def test_yiq_round_trip() -> None:
     x = torch.rand(2, 3, 5, 7)
     torch.testing.assert_close(ops.yiq_to_rgb(ops.rgb_to_yiq(x)), x, atol=1e-5, rtol=0)
+
+
+def test_value_ranges_and_luminance_reference_values() -> None:
+    x = torch.tensor([0.0, 0.25, 0.5, 1.0])
+    torch.testing.assert_close(ops.to_signed_range(x), torch.tensor([-1.0, -0.5, 0.0, 1.0]))
+    torch.testing.assert_close(ops.from_signed_range(torch.tensor([-2.0, -1.0, 0.0, 0.5, 3.0])),
+                               torch.tensor([0.0, 0.0, 0.5, 0.75, 1.0]))
+    rgb = torch.tensor([1.0, 0.0, 0.0]).view(3, 1, 1) * torch.ones(3, 2, 2)
+    torch.testing.assert_close(ops.luminance(rgb), torch.full((1, 2, 2), 0.299))  # Rec. 601: R weighs 0.299
+    grey = torch.rand(2, 1, 4, 5).expand(2, 3, 4, 5)
+    torch.testing.assert_close(ops.luminance(grey), grey[:, :1])  # the weights sum to 1
+    colours = torch.rand(2, 3, 4, 5)
+    torch.testing.assert_close(ops.luminance(colours), ops.rgb_to_yiq(colours)[:, :1])
+
+
+def test_preserve_color_gives_the_content_chroma_and_luminance_statistics() -> None:
+    generator = torch.Generator().manual_seed(0)
+    # mid-tones, so that no colour leaves [0, 1] and gets clamped
+    stylized = 0.3 + 0.4 * torch.rand(3, 16, 16, generator=generator)
+    content = 0.4 + 0.2 * torch.rand(3, 16, 16, generator=generator)
+    result = ops.preserve_color(stylized, content)
+    assert result.shape == (3, 16, 16)
+    y, y_content = ops.luminance(result), ops.luminance(content)
+    torch.testing.assert_close(y.mean(), y_content.mean(), atol=1e-5, rtol=0)
+    torch.testing.assert_close(y.std(), y_content.std(), atol=1e-4, rtol=0)
+    torch.testing.assert_close(ops.rgb_to_yiq(result)[1:], ops.rgb_to_yiq(content)[1:], atol=1e-5, rtol=0)
+    y_stylized = ops.luminance(stylized)  # the stylized luminance's pattern, rescaled
+    assert torch.corrcoef(torch.stack([y.flatten(), y_stylized.flatten()]))[0, 1] > 0.99
+    torch.testing.assert_close(ops.preserve_color(stylized[None], content[None])[0], result)
+
+
+def test_split_evenly_reference_values() -> None:
+    assert ops.split_evenly(100, 100) == [(0, 100)]
+    assert ops.split_evenly(101, 100) == [(0, 50), (50, 101)]  # two halves, not 100 + 1
+    assert ops.split_evenly(300, 128, multiple=8) == [(0, 96), (96, 200), (200, 300)]
+    for length, piece, multiple in [(1000, 256, 8), (77, 10, 1), (513, 512, 16)]:
+        bounds = ops.split_evenly(length, piece, multiple)
+        assert bounds[0][0] == 0 and bounds[-1][1] == length
+        assert all(a[1] == b[0] and b[0] % multiple == 0 for a, b in zip(bounds, bounds[1:]))
+        assert max(end - start for start, end in bounds) <= piece + multiple
+
+
+def test_overlapping_tiles_share_exactly_the_overlap() -> None:
+    assert ops.overlapping_tiles(64, 64, 16) == [(0, 64)]
+    assert ops.overlapping_tiles(150, 64, 16, multiple=4) == [(0, 60), (44, 104), (88, 150)]
+    tiles = ops.overlapping_tiles(1000, 256, 32, multiple=8)
+    assert tiles[0][0] == 0 and tiles[-1][1] == 1000
+    assert all(a[1] - b[0] == 32 and b[0] % 8 == 0 for a, b in zip(tiles, tiles[1:]))
 
 
 def test_rotate_hue_keeps_luminance_and_turns_chroma() -> None:
@@ -84,7 +133,7 @@ def test_pointillism_is_deterministic_and_draws_pastel_dots_of_the_photo_colour(
 
 
 def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    return -10 * torch.log10((a - b).pow(2).mean()).item()
+    return float(psnr(a[None], b[None])[0])
 
 
 def test_pointillism_random_part_is_small_against_its_deterministic_part() -> None:

@@ -21,6 +21,7 @@ def test_gradcheck_all_losses() -> None:
     assert torch.autograd.gradcheck(LF.gram_matrix, (x,))
     assert torch.autograd.gradcheck(lambda a: LF.content_loss(a, t), (x,))
     assert torch.autograd.gradcheck(lambda a: LF.gram_style_loss(a, target_gram), (x,))
+    assert torch.autograd.gradcheck(lambda a: LF.relative_gram_error(a, target_gram), (x,))
     assert torch.autograd.gradcheck(lambda a: LF.mean_std_loss(a, mean, std), (x,))
     assert torch.autograd.gradcheck(LF.total_variation, (x,))
     other = torch.rand(1, 3, 7, 3, dtype=torch.float64)  # a different number of pixels: resampled quantiles
@@ -31,6 +32,23 @@ def test_gram_reference_value() -> None:
     features = torch.tensor([[1.0, 2.0], [3.0, 4.0]]).reshape(1, 2, 1, 2)  # C=2, H*W=2
     expected = torch.tensor([[1 + 4, 3 + 8], [3 + 8, 9 + 16]]) / 2.0
     torch.testing.assert_close(LF.gram_matrix(features)[0], expected)
+
+
+def test_relative_errors_reference_values() -> None:
+    values, target = torch.tensor([[1.0, 2.0], [0.0, 0.0]]), torch.tensor([[1.0, 3.0], [2.0, 2.0]])
+    # item 0: mean((0, -1)^2) / mean(1, 9) = 0.5 / 5; item 1: mean(4, 4) / mean(4, 4) = 1
+    torch.testing.assert_close(LF.relative_squared_error(values, target), torch.tensor([0.1, 1.0]))
+    torch.testing.assert_close(LF.relative_squared_error(values, target[:1]), torch.tensor([0.1, 1.0]))  # (1+9)/2/5
+    assert LF.relative_squared_error(torch.ones(1, 2), torch.zeros(1, 2)).item() == pytest.approx(1 / LF.RELATIVE_FLOOR)
+    features = torch.rand(3, 4, 5, 6)
+    target_gram = LF.gram_matrix(torch.rand(3, 4, 7, 7))
+    gram = LF.gram_matrix(features)
+    expected = (gram - target_gram).pow(2).mean(dim=(1, 2)) / target_gram.pow(2).mean(dim=(1, 2))
+    torch.testing.assert_close(LF.relative_gram_error(features, target_gram), expected)
+    one_target = LF.relative_gram_error(features, target_gram[:1])  # one target for the whole batch
+    torch.testing.assert_close(one_target.mean(), LF.gram_style_loss(features, target_gram[:1])
+                               / target_gram[:1].pow(2).mean())
+    assert LF.relative_gram_error(features, gram).abs().max() == 0
 
 
 def test_losses_do_not_depend_on_resolution() -> None:
@@ -63,7 +81,10 @@ def test_zero_at_target_and_positive_elsewhere() -> None:
 def test_mean_std_reference_and_bad_shapes() -> None:
     x = torch.tensor([1.0, 3.0]).reshape(1, 1, 1, 2)
     mean, std = LF.mean_std(x, eps=0.0)
-    assert mean.item() == 2.0 and std.item() == 1.0
+    assert mean.item() == 2.0 and std.item() == 1.0  # biased: divided by H W, not H W - 1
+    assert LF.mean_std(x)[1].item() == pytest.approx((1 + LF.STD_EPS) ** 0.5)
+    assert LF.mean_std(torch.full((1, 1, 3, 3), 5.0))[1].item() == pytest.approx(LF.STD_EPS ** 0.5)  # constant
+    torch.testing.assert_close(LF.std_from_variance(torch.tensor([4.0, -1e-9]), eps=0.0), torch.tensor([2.0, 0.0]))
     with pytest.raises(ValueError, match=r"\(B, C, H, W\)"):
         LF.gram_matrix(torch.rand(3, 4, 4))
     with pytest.raises(ValueError, match="differ"):

@@ -36,11 +36,11 @@ def test_output_has_the_content_size_and_valid_values(cls) -> None:
 
 
 @pytest.mark.parametrize("cls", METHODS)
-def test_alpha_moves_from_the_content_to_the_style(cls) -> None:
+def test_strength_moves_from_the_content_to_the_style(cls) -> None:
     photo, style = _photo(), _stripes()
-    none = _stylizer(cls, alpha=0.0).stylize(photo, [style])
-    half = _stylizer(cls, alpha=0.5).stylize(photo, [style])
-    full = _stylizer(cls, alpha=1.0).stylize(photo, [style])
+    none = _stylizer(cls, strength=0.0).stylize(photo, [style])
+    half = _stylizer(cls, strength=0.5).stylize(photo, [style])
+    full = _stylizer(cls, strength=1.0).stylize(photo, [style])
     distances = [(image - photo).abs().mean().item() for image in (none, half, full)]
     assert distances[0] < distances[1] < distances[2]
 
@@ -129,12 +129,81 @@ def test_missing_inverters_are_reported(tmp_path) -> None:
         AdaINStylizer(inverters=tmp_path)
 
 
-def test_alpha_out_of_range_is_refused() -> None:
-    with pytest.raises(OptionError, match="between 0 and 1"):
-        AdaINStylizer(alpha=1.5)
+def test_strength_out_of_range_is_refused() -> None:
+    with pytest.raises(OptionError, match="^strength must be between 0 and 1, got 1.5$"):
+        AdaINStylizer(strength=1.5)
+    with pytest.raises(TypeError):
+        AdaINStylizer(alpha=0.5)  # the old name is gone: one meaning per option name
+    assert not hasattr(AdaINStylizer, "strength_option")
 
 
 def test_each_method_has_its_own_default_strength() -> None:
-    assert AdaINStylizer().alpha == 1.0
-    assert WCTStylizer().alpha == WCTStylizer.default_alpha == 0.5
-    assert WCTStylizer(alpha=1.0).alpha == 1.0
+    assert AdaINStylizer().strength == 1.0
+    assert WCTStylizer().strength == WCTStylizer.default_strength == 0.5
+    assert WCTStylizer(strength=1.0).strength == 1.0
+
+
+def _copy_inverter(level: str, target) -> None:
+    import shutil
+
+    from stylefuse.methods._feature_transfer import INVERTER_FOLDER
+
+    shutil.copytree(INVERTER_FOLDER / level, target)
+
+
+def test_a_single_inverter_model_folder_serves_its_level(tmp_path) -> None:
+    """`stylefuse train inverter --level relu4_1 --out inv4` writes a model folder: usable as it is."""
+    from stylefuse.methods._feature_transfer import INVERTER_FOLDER
+
+    _copy_inverter("relu4_1", tmp_path / "inv4")
+    with torch.no_grad():  # a recognisably different inverter: its output is the shipped one's, darkened
+        model_weights = tmp_path / "inv4" / "model.safetensors"
+        from safetensors.torch import load_file, save_file
+
+        state = load_file(str(model_weights))
+        (output_bias,) = [k for k, v in state.items() if k.endswith("bias") and v.shape == (3,)]
+        state[output_bias] = state[output_bias] - 0.3
+        save_file(state, str(model_weights))
+    wct = _stylizer(WCTStylizer, inverters=tmp_path / "inv4")
+    assert wct.inverter_folders(tmp_path / "inv4") == {
+        "relu4_1": tmp_path / "inv4", **{level: INVERTER_FOLDER / level for level in WCTStylizer.levels[1:]}}
+    shipped, own = _stylizer(AdaINStylizer), _stylizer(AdaINStylizer, inverters=tmp_path / "inv4")
+    darker = shipped.stylize(_photo(), [_stripes()]).mean() - own.stylize(_photo(), [_stripes()]).mean()
+    assert darker > 0.1
+
+
+def test_a_folder_of_inverters_per_level_still_works_and_a_wrong_level_is_refused(tmp_path) -> None:
+    _copy_inverter("relu4_1", tmp_path / "set" / "relu4_1")
+    assert _stylizer(AdaINStylizer, inverters=tmp_path / "set").stylize(_photo(), [_stripes()]).shape == (3, 64, 96)
+    _copy_inverter("relu2_1", tmp_path / "inv2")
+    with pytest.raises(OptionError, match="holds a relu2_1 inverter; this method inverts relu4_1"):
+        AdaINStylizer(inverters=tmp_path / "inv2")
+    assert _stylizer(WCTStylizer, inverters=tmp_path / "inv2").inverters["relu2_1"] is not None
+
+
+def test_progress_counts_every_tile_and_is_silent_when_off(monkeypatch, capsys) -> None:
+    import contextlib
+
+    from stylefuse.methods import _feature_transfer
+
+    advances: list[int] = []
+
+    class Bar:
+        def update(self, advance: int = 0, **fields) -> None:
+            advances.append(advance)
+
+    @contextlib.contextmanager
+    def recording_bar(description: str, total: int, enabled: bool = True):
+        advances.append(-total if enabled else 0)
+        yield Bar()
+
+    monkeypatch.setattr(_feature_transfer, "progress_bar", recording_bar)
+    stylizer = _stylizer(AdaINStylizer, tile=160, overlap=48, progress=True)
+    # statistics: 2 x 2 pieces of 256 px; transfer: 2 x 2 tiles of 160 px sharing 48 px (or more, on the grid)
+    assert stylizer.work_units(256, 256) == 4 + 4 and stylizer.work_units(100, 100) == 1
+    stylizer.stylize(_photo(256, 256), [_stripes()])
+    assert -advances[0] == sum(advances[1:]) == 8
+    advances.clear()
+    monkeypatch.undo()
+    _stylizer(WCTStylizer).stylize(_photo(), [_stripes()])  # progress off by default
+    assert capsys.readouterr() == ("", "")

@@ -107,3 +107,34 @@ def test_style_by_layer_sums_to_the_style_term(small_content, small_style) -> No
     assert set(by_layer) == {"relu1_1", "relu2_1", "relu3_1"}
     assert all(v > 0 for v in by_layer.values())
     torch.testing.assert_close(sum(by_layer.values()), loss(image).style)
+
+
+def test_a_one_pixel_content_read_from_a_file_is_stylized(tmp_path, small_style) -> None:
+    """A 1x1 picture decodes to a tensor whose resized copies are channels-last; L-BFGS needs contiguous
+    gradients (it used to fail with a `view` error)."""
+    from stylefuse.image.io import read_image, write_image
+
+    pixel = read_image(write_image(tmp_path / "one.png", torch.tensor([0.8, 0.1, 0.1]).view(3, 1, 1))).rgb
+    for parameterization in ("laplacian", "pixels"):
+        out, _ = _run(pixel, small_style, size=32, steps=2, levels=1, parameterization=parameterization)
+        assert out.shape == (3, 32, 32) and torch.isfinite(out).all()
+
+
+def test_too_many_levels_are_refused_naming_the_maximum(small_content, small_style) -> None:
+    assert GatysStylizer.max_levels(64, 64) == 3 and GatysStylizer.max_levels(64, 200) == 3
+    assert GatysStylizer.max_levels(16, 16) == 1 and GatysStylizer.max_levels(512, 384) == 5
+    with pytest.raises(OptionError, match=r"10 pyramid levels are too many for a 64x64 result: at most 3"):
+        GatysStylizer(size=64, steps=1, levels=10).stylize(torch.rand(3, 64, 64), [small_style])
+    assert GatysStylizer(size=64, levels=None).level_sizes(64, 64)[0] == (64, 64)  # min_level_size 128: one level
+
+
+def test_too_small_style_images_are_refused(small_content, small_style) -> None:
+    with pytest.raises(OptionError, match="style image would be scaled to 6x6"):
+        GatysStylizer(size=64, steps=1, style_scale=0.1).stylize(small_content, [small_style])
+    with pytest.raises(OptionError, match="less elongated"):
+        GatysStylizer(size=64, steps=1).stylize(small_content, [torch.rand(3, 2, 300)])
+
+
+def test_bad_learning_rate_is_refused() -> None:
+    with pytest.raises(OptionError, match="lr must be > 0"):
+        GatysStylizer(optimizer="adam", lr=-1)

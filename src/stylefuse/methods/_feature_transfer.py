@@ -1,6 +1,6 @@
 """What AdaIN and WCT share: encode -> transform feature statistics -> invert, at one or several VGG16
-levels, with style blends, per-style masks, strength α, style statistics cached by image hash, and
-tiling with whole-image statistics for images of any size.
+levels, with style blends, per-style masks, a style strength, style statistics cached by image hash,
+and tiling with whole-image statistics for images of any size.
 
 At each level the content's statistics are gathered over the whole image (tile by tile when it is
 large), each style's transform is an affine map of the features computed from those statistics, and
@@ -19,15 +19,17 @@ from typing import Any, Sequence
 import torch
 import torch.nn.functional as F
 
+from stylefuse.builtin import INVERTERS_FOLDER
 from stylefuse.encoders.vgg import MultiLayerEncoder, cache_dir
 from stylefuse.errors import OptionError
-from stylefuse.hub import load_model
+from stylefuse.hub import CONFIG_FILE, load_model, read_config
 from stylefuse.image import ops
 from stylefuse.image.io import as_picture
 from stylefuse.methods._base import Stylizer
 from stylefuse.nn.feature_transforms import FeatureStats, StatsAccumulator, apply_affine, feature_stats
+from stylefuse.progress import progress_bar
 
-INVERTER_FOLDER = Path(__file__).resolve().parents[1] / "weights" / "inverters"
+INVERTER_FOLDER = INVERTERS_FOLDER
 """The shipped inverters, one model folder per level (relu1_1 ... relu4_1)."""
 
 MIN_SIDE = 16
@@ -97,8 +99,8 @@ class FeatureTransferStylizer(Stylizer):
 
     Args:
         size: long side of the result (None keeps the content's size).
-        alpha: style strength: features are ``α·transformed + (1-α)·content``, 0..1 (default: the
-            method's ``default_alpha``).
+        strength: style strength s: features are ``s·transformed + (1-s)·content``, 0..1 (default: the
+            method's ``default_strength``).
         style_size: long side the style images are encoded at.
         masks: one mask per style (images or paths, the content's size, white = this style), or one
             fewer than the styles, the last style then taking what the others leave. Soft edges come
@@ -107,33 +109,36 @@ class FeatureTransferStylizer(Stylizer):
         overlap: pixels shared by neighbouring tiles, blended linearly.
         margin: context pixels each tile is encoded and inverted with, then cropped off, so that pixels
             near tile borders see the image rather than padding (see :func:`ops.apply_tiled`).
-        inverters: folder holding one inverter model folder per level (default: the shipped ones).
+        inverters: a folder holding one inverter model folder per level (named after the level, e.g.
+            ``relu4_1/``), or a single inverter model folder (``stylefuse train inverter --out DIR``)
+            for one of the method's levels, the other levels then using the shipped inverters.
+            Default: the shipped ones.
         device: "cpu" or "cuda".
-        progress: accepted for CLI symmetry (each level is one quick pass).
+        progress: show a bar over the levels and, for tiled images, over their tiles.
     """
 
     levels: tuple[str, ...] = ()
-    strength_option = "alpha"
-    default_alpha = 1.0
+    default_strength = 1.0
 
-    def __init__(self, size: int | None = None, alpha: float | None = None, style_size: int = 512,
+    def __init__(self, size: int | None = None, strength: float | None = None, style_size: int = 512,
                  masks: Sequence[Any] | None = None, tile: int = 1024, overlap: int = 64, margin: int = 64,
                  inverters: str | Path | None = None, device: str = "cpu", progress: bool = False,
                  cache: StyleStatsCache | None = None) -> None:
-        alpha = self.default_alpha if alpha is None else alpha
-        if not 0.0 <= alpha <= 1.0:
-            raise OptionError(f"alpha (strength) must be between 0 and 1, got {alpha}")
+        strength = self.default_strength if strength is None else strength
+        if not 0.0 <= strength <= 1.0:
+            raise OptionError(f"strength must be between 0 and 1, got {strength}")
         if size is not None and size < MIN_SIDE:
             raise OptionError(f"size must be at least {MIN_SIDE} pixels, got {size}")
         if tile < 128 or overlap < 0 or overlap >= tile // 2 or not 0 <= margin <= tile:
             raise OptionError("tile must be >= 128, overlap between 0 and tile / 2 and margin between 0 and tile")
-        self.size, self.alpha, self.style_size = size, alpha, style_size
+        self.size, self.strength, self.style_size = size, strength, style_size
         self.masks = list(masks) if masks else []
         self.tile, self.overlap, self.margin = tile, overlap, margin
+        self.progress = progress
         self.device = torch.device(device)
         self.cache = cache or default_style_cache()
-        folder = Path(inverters) if inverters is not None else INVERTER_FOLDER
-        self.inverters = {level: self._load_inverter(folder / level, level) for level in self.levels}
+        self.inverters = {level: self._load_inverter(path, level)
+                          for level, path in self.inverter_folders(inverters).items()}
         self.encoders = {level: MultiLayerEncoder([level]).to(self.device) for level in self.levels}
 
     @classmethod
@@ -143,6 +148,19 @@ class FeatureTransferStylizer(Stylizer):
         if document["network"] != "vgg16_inverter":
             return super().from_folder(folder, document, **options)
         return cls(inverters=folder, **options)
+
+    def inverter_folders(self, inverters: str | Path | None) -> dict[str, Path]:
+        """The model folder of each level's inverter, from the ``inverters`` option (see the class)."""
+        if inverters is None:
+            return {level: INVERTER_FOLDER / level for level in self.levels}
+        folder = Path(inverters)
+        if not (folder / CONFIG_FILE).is_file():
+            return {level: folder / level for level in self.levels}
+        level = read_config(folder)["config"].get("level")
+        if level not in self.levels:
+            raise OptionError(f"{folder} holds a {level} inverter; this method inverts {', '.join(self.levels)}: "
+                              f"train one with `stylefuse train inverter --level {self.levels[0]}`")
+        return {name: folder if name == level else INVERTER_FOLDER / name for name in self.levels}
 
     def _load_inverter(self, folder: Path, level: str) -> torch.nn.Module:
         if not (folder / "config.json").is_file():
@@ -175,12 +193,28 @@ class FeatureTransferStylizer(Stylizer):
         image = image[None].to(self.device)
         if masks is not None:
             masks = ops.resize(masks[None], tuple(image.shape[-2:])).clamp(0, 1).to(self.device)
-        for level in self.levels:
-            style_stats = [self.cache.get(style.cpu(), level, self.style_size, self.encoders[level].cpu())
-                           for style in styles]
-            self.encoders[level].to(self.device)
-            image = self._transfer_level(image, level, style_stats, weights, masks).clamp(0, 1)
+        name = type(self).__name__.removesuffix("Stylizer").lower()
+        with progress_bar(name, total=self.work_units(*image.shape[-2:]), enabled=self.progress) as bar:
+            for level in self.levels:
+                bar.update(status=level)
+                style_stats = [self.cache.get(style.cpu(), level, self.style_size, self.encoders[level].cpu())
+                               for style in styles]
+                self.encoders[level].to(self.device)
+                image = self._transfer_level(image, level, style_stats, weights, masks, bar).clamp(0, 1)
         return image[0].cpu()
+
+    def work_units(self, height: int, width: int) -> int:
+        """Steps of the progress bar for a (height, width) result: one per level, or, when the image is
+        tiled, one per tile of the statistics pass and one per tile of the transfer."""
+        if max(height, width) <= self.tile:
+            return len(self.levels)
+        total = 0
+        for level in self.levels:
+            scale = self.inverters[level].scale
+            total += len(ops.split_evenly(height, self.tile, scale)) * len(ops.split_evenly(width, self.tile, scale))
+            total += (len(ops.overlapping_tiles(height, self.tile, self.overlap, scale))
+                      * len(ops.overlapping_tiles(width, self.tile, self.overlap, scale)))
+        return total
 
     def _prepare_masks(self, content: torch.Tensor, count: int) -> torch.Tensor | None:
         """(K, H, W) masks in [0, 1] at the content's size, K = number of styles, normalised to sum <= 1."""
@@ -204,7 +238,7 @@ class FeatureTransferStylizer(Stylizer):
         return stack
 
     def _transfer_level(self, image: torch.Tensor, level: str, style_stats: list[FeatureStats],
-                        weights: list[float], masks: torch.Tensor | None) -> torch.Tensor:
+                        weights: list[float], masks: torch.Tensor | None, bar) -> torch.Tensor:
         encoder, inverter = self.encoders[level], self.inverters[level]
         inputs = image if masks is None else torch.cat([image, masks], dim=1)
         if max(image.shape[-2:]) <= self.tile:  # one piece: encode once, for the statistics and the transform
@@ -212,11 +246,15 @@ class FeatureTransferStylizer(Stylizer):
             padded = ops.pad_to_multiple(inputs, inverter.scale)
             features = encoder(padded[:, :3], [level])[level]
             maps = self._maps(feature_stats(features), style_stats, weights, masks is not None)
-            return inverter(self._transform(features, maps, padded[:, 3:]))[..., :height, :width]
-        maps = self._maps(self._content_stats(image, level), style_stats, weights, masks is not None)
+            result = inverter(self._transform(features, maps, padded[:, 3:]))[..., :height, :width]
+            bar.update(advance=1)
+            return result
+        maps = self._maps(self._content_stats(image, level, bar), style_stats, weights, masks is not None)
 
         def run(tile: torch.Tensor) -> torch.Tensor:
-            return inverter(self._transform(encoder(tile[:, :3], [level])[level], maps, tile[:, 3:]))
+            result = inverter(self._transform(encoder(tile[:, :3], [level])[level], maps, tile[:, 3:]))
+            bar.update(advance=1)
+            return result
 
         return ops.apply_tiled(run, inputs, tile=self.tile, overlap=self.overlap, multiple=inverter.scale,
                                margin=self.margin)
@@ -231,7 +269,7 @@ class FeatureTransferStylizer(Stylizer):
     def _transform(self, features: torch.Tensor, maps: list[tuple[torch.Tensor, torch.Tensor]],
                    masks: torch.Tensor) -> torch.Tensor:
         """Apply the maps to features (B, C, h, w) (each where its mask (B, K, H, W) says, when there are
-        masks), then mix with the untouched features by the strength α. In place where it can be: at
+        masks), then mix with the untouched features by the strength. In place where it can be: at
         relu1_1 a 1024 px tile's features take 340 MB, and each temporary as much again."""
         if masks.shape[1] == 0:
             transformed = apply_affine(features, *maps[0])
@@ -240,9 +278,9 @@ class FeatureTransferStylizer(Stylizer):
             transformed = features * (1 - weights_map.sum(1, keepdim=True))
             for index, (matrix, bias) in enumerate(maps):
                 transformed.addcmul_(weights_map[:, index:index + 1], apply_affine(features, matrix, bias))
-        return transformed if self.alpha == 1 else transformed.lerp_(features, 1 - self.alpha)
+        return transformed if self.strength == 1 else transformed.lerp_(features, 1 - self.strength)
 
-    def _content_stats(self, image: torch.Tensor, level: str) -> FeatureStats:
+    def _content_stats(self, image: torch.Tensor, level: str, bar) -> FeatureStats:
         """Whole-image feature statistics, gathered tile by tile: each tile is encoded with a margin of
         context around it and contributes only the features of the region it owns, so the result is
         close to the statistics of a single pass over the whole image."""
@@ -250,8 +288,8 @@ class FeatureTransferStylizer(Stylizer):
         height, width = image.shape[-2:]
         margin = max(self.overlap, 2 * scale) // scale * scale
         accumulator = StatsAccumulator()
-        for top, bottom in _even_splits(height, self.tile, scale):
-            for left, right in _even_splits(width, self.tile, scale):
+        for top, bottom in ops.split_evenly(height, self.tile, scale):
+            for left, right in ops.split_evenly(width, self.tile, scale):
                 y0, x0 = max(0, top - margin), max(0, left - margin)
                 crop = image[..., y0:min(height, bottom + margin), x0:min(width, right + margin)]
                 features = encoder(crop, [level])[level]
@@ -259,16 +297,8 @@ class FeatureTransferStylizer(Stylizer):
                                  (left - x0) // scale:(right - x0) // scale]
                 if owned.numel():
                     accumulator.add(owned)
+                bar.update(advance=1)
         return accumulator.stats()
-
-
-def _even_splits(length: int, tile: int, multiple: int = 1) -> list[tuple[int, int]]:
-    """Cut ``length`` into near-equal pieces of at most about ``tile``, inner bounds on multiples of
-    ``multiple`` (none tiny, unlike fixed strides)."""
-    pieces = -(-length // tile)
-    inner = [round(i * length / pieces / multiple) * multiple for i in range(1, pieces)]
-    bounds = [0] + [b for b in inner if 0 < b < length] + [length]
-    return list(zip(bounds[:-1], bounds[1:]))
 
 
 def _describe(mask: Any) -> str:

@@ -9,18 +9,19 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from stylefuse.image.ops import from_signed_range, to_signed_range
 from stylefuse.losses.functional import gan_loss, r1_penalty
 from stylefuse.nn.discriminators import MultiScaleDiscriminator, PatchDiscriminator
 
 
 def to_gan_range(images: torch.Tensor) -> torch.Tensor:
     """[0, 1] -> [-1, 1], the range of tanh generators."""
-    return images * 2 - 1
+    return to_signed_range(images)
 
 
 def from_gan_range(images: torch.Tensor) -> torch.Tensor:
     """[-1, 1] -> [0, 1], clamped."""
-    return ((images + 1) / 2).clamp(0, 1)
+    return from_signed_range(images)
 
 
 @dataclass

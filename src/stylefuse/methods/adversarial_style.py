@@ -82,7 +82,7 @@ class AdversarialStyle(TrainableMethod):
         style = 0.0
         for name, art in art_features.items():
             target = LF.gram_matrix(art).mean(0, keepdim=True)  # the collection's Gram, over the batch
-            style = style + LF.gram_style_loss(features[name], target) / target.pow(2).mean().clamp_min(1e-8)
+            style = style + LF.relative_gram_error(features[name], target).mean()
         return {"content": content, "style": style / len(art_features)}
 
     def _d(self, images: torch.Tensor) -> torch.Tensor:

@@ -324,9 +324,7 @@ class FastStyle(TrainableMethod):
         style = outputs.new_zeros(())
         for name, grams in self.style_grams.items():
             target = grams.to(outputs.device)[indices]
-            scale = target.pow(2).mean(dim=(1, 2)).clamp_min(1e-8)
-            error = (LF.gram_matrix(features[name]) - target).pow(2).mean(dim=(1, 2))
-            style = style + (error / scale).mean()
+            style = style + LF.relative_gram_error(features[name], target).mean()
         return {"content": content, "style": style / len(self.style_grams)}
 
     def generator_loss(self, batch: tuple[torch.Tensor, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -22,16 +22,15 @@ from stylefuse.methods._base import Stylizer
 from stylefuse.progress import progress_bar
 from stylefuse.registry import METHODS
 
+MIN_SIDE = 16
+"""Shortest side, in pixels, of every image VGG16 sees (result, pyramid levels and style images)."""
 INITS = ("content", "noise", "style", "adain")
 OPTIMIZERS = ("lbfgs", "adam")
 PARAMETERIZATIONS = ("laplacian", "pixels")
 LAPLACIAN_GAIN = 0.7
-"""Band k of the Laplacian parameterisation is scaled by 0.7**k (gain 1: the plain pyramid).
-Single-scale L-BFGS at 256 px on the 3 bench pairs of benchmarks/gatys.py, total loss after 25
-evaluations: 1.26 / 1.22 / 0.74 (pixels: 2.77 / 1.50 / 0.90; gain 0.85: 1.22 / 1.26 / 0.76);
-after 150: 0.831 / 0.856 / 0.538 (pixels: 0.851 / 0.854 / 0.538): it speeds the start far more than
-the tail. On the first pair gain 1 ended level with pixels and gain 2 let the coarse bands
-overshoot (1.85 vs 1.20 after 50)."""
+"""Band k of the Laplacian parameterisation is scaled by 0.7**k (gain 1: the plain pyramid): coarse bands
+move faster than fine ones, which speeds the first L-BFGS steps far more than the tail; larger gains let
+the coarse bands overshoot (measurements in docs/benchmarks.md)."""
 
 
 @dataclass
@@ -63,14 +62,13 @@ class GatysStylizer(Stylizer):
         content_layers, style_layers: VGG16 layers for the two terms.
         optimizer: "lbfgs" (default, Gatys et al.) or "adam".
         parameterization: "laplacian" (default) optimises the bands of a Laplacian pyramid of the
-            image (:mod:`stylefuse.image.laplacian`): with L-BFGS the loss falls faster in the first tens
-            of steps than with "pixels" (see :data:`LAPLACIAN_GAIN`).
+            image (:mod:`stylefuse.image.laplacian`), which with L-BFGS lowers the loss faster in the
+            first steps than "pixels" (see :data:`LAPLACIAN_GAIN`).
         lr: step size (L-BFGS: 1; Adam: in pixel units of [0, 1], the most one step can move a pixel
             through all bands together).
         init: start from the "content" image, uniform "noise", the "style" image, or the "adain"
-            result (Huang & Belongie 2017, a second's work: the style statistics are then already
-            close: on cat / Starry Night at 256 px the loss after 25 L-BFGS evaluations was half that of a
-            content start; after 100 evaluations the two were within 2%).
+            result (Huang & Belongie 2017: the style statistics are then already close, which lowers
+            the loss of the first steps; see docs/benchmarks.md).
         style_scale: size of the style image relative to the result's long side.
         pooling: VGG pooling, "max" or "avg".
         seed: random seed (noise init); results are deterministic on a given machine.
@@ -96,12 +94,14 @@ class GatysStylizer(Stylizer):
             raise OptionError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
         if steps < 1 or (coarse_steps is not None and coarse_steps < 0):
             raise OptionError("steps must be >= 1 (and coarse steps >= 0)")
-        if size is not None and size < 16:
-            raise OptionError(f"size must be at least 16 pixels, got {size}")
+        if size is not None and size < MIN_SIDE:
+            raise OptionError(f"size must be at least {MIN_SIDE} pixels, got {size}")
         if levels is not None and levels < 1:
             raise OptionError(f"levels must be >= 1, got {levels}")
         if style_scale <= 0:
             raise OptionError(f"style scale must be > 0, got {style_scale}")
+        if lr is not None and lr <= 0:
+            raise OptionError(f"lr must be > 0, got {lr}")
         self.size, self.steps = size, steps
         self.coarse_steps = max(1, steps // 2) if coarse_steps is None else coarse_steps
         self.levels, self.min_level_size = levels, min_level_size
@@ -117,14 +117,38 @@ class GatysStylizer(Stylizer):
             raise OptionError(str(exc)) from None
         self.interrupted = False
 
+    @staticmethod
+    def max_levels(height: int, width: int) -> int:
+        """The most pyramid levels a (height, width) result allows: each halves the size, and the
+        coarsest level's short side must stay >= :data:`MIN_SIDE`."""
+        levels = 1
+        while min(height, width) / 2**levels >= MIN_SIDE:
+            levels += 1
+        return levels
+
     def level_sizes(self, height: int, width: int) -> list[tuple[int, int]]:
         """Pyramid sizes for a result of (height, width), coarsest first."""
+        most = self.max_levels(height, width)
+        if self.levels is not None and self.levels > most:
+            raise OptionError(f"{self.levels} pyramid levels are too many for a {width}x{height} result: at most "
+                              f"{most} (the coarsest level needs {MIN_SIDE} px on its short side); lower --levels "
+                              "or raise --size")
         levels = self.levels
         if levels is None:
             levels = 1
-            while max(height, width) / 2**levels >= self.min_level_size and min(height, width) / 2**levels >= 16:
+            while levels < most and max(height, width) / 2**levels >= self.min_level_size:
                 levels += 1
         return ops.pyramid_sizes(height, width, levels)
+
+    def _check_styles(self, styles: Sequence[torch.Tensor], coarsest: tuple[int, int]) -> None:
+        """Refuse style images that would be scaled below :data:`MIN_SIDE` at the coarsest level."""
+        long_side = max(1, round(max(coarsest) * self.style_scale))
+        for style in styles:
+            height, width = ops.size_for_long_side(*style.shape[-2:], long_side)
+            if min(height, width) < MIN_SIDE:
+                raise OptionError(f"a style image would be scaled to {width}x{height} at the coarsest pyramid level; "
+                                  f"VGG16 needs {MIN_SIDE} px on the short side: raise --style-scale or --size, "
+                                  "lower --levels, or use a less elongated style image")
 
     def stylize(self, content: torch.Tensor, styles: Sequence[torch.Tensor],
                 weights: Sequence[float] | None = None) -> torch.Tensor:
@@ -139,10 +163,11 @@ class GatysStylizer(Stylizer):
         height, width = content.shape[-2:]
         if self.size is not None:
             height, width = ops.size_for_long_side(height, width, self.size)
-        if min(height, width) < 16:
-            raise OptionError(f"the result would be {width}x{height}; VGG16 needs at least 16 px on the short side: "
-                              "raise --size")
+        if min(height, width) < MIN_SIDE:
+            raise OptionError(f"the result would be {width}x{height}; VGG16 needs at least {MIN_SIDE} px on the short "
+                              "side: raise --size")
         sizes = self.level_sizes(height, width)
+        self._check_styles(styles, sizes[0])
         step_counts = [self.coarse_steps] * (len(sizes) - 1) + [self.steps]
         image = None
         with progress_bar("gatys", total=sum(step_counts), enabled=self.progress) as bar:
@@ -207,9 +232,13 @@ class GatysStylizer(Stylizer):
     def _parameters(self, start: torch.Tensor) -> tuple[list[torch.Tensor], Callable[[], torch.Tensor]]:
         """The tensors to optimise for an image ``start`` (1, 3, h, w), and the function that turns
         them into the image."""
+        # L-BFGS flattens gradients with view(): they, and so the parameters, must be contiguous (a 1x1
+        # image read from a file is resized into a channels-last tensor)
+        start = start.contiguous()
         if self.parameterization == "pixels":
             pixels = start.clone().requires_grad_(True)
             return [pixels], lambda: pixels
         band_count = laplacian.pyramid_levels(*start.shape[-2:])
-        bands = [band.requires_grad_(True) for band in laplacian.decompose(start, band_count, LAPLACIAN_GAIN)]
+        bands = laplacian.decompose(start, band_count, LAPLACIAN_GAIN)
+        bands = [band.contiguous().requires_grad_(True) for band in bands]
         return bands, lambda: laplacian.synthesize(bands, LAPLACIAN_GAIN)

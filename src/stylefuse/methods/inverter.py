@@ -19,6 +19,7 @@ from stylefuse.data.folders import AugmentedCrops, ImageFolder
 from stylefuse.encoders.vgg import ENCODER_ID, MultiLayerEncoder
 from stylefuse.losses import functional as LF
 from stylefuse.methods._trainable import TrainableMethod, single_folder
+from stylefuse.metrics.content import psnr
 from stylefuse.nn.inverter import LEVELS, VGGInverter
 from stylefuse.registry import TRAINABLE
 
@@ -52,12 +53,6 @@ class InverterRecipe:
         for value in (self.level, self.feature_depth):
             if value not in LEVELS:
                 raise ValueError(f"unknown level {value!r}; choose from {', '.join(LEVELS)}")
-
-
-def psnr(image: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
-    """Peak signal-to-noise ratio in dB of images in [0, 1], per item: (B, C, H, W) -> (B,)."""
-    mse = (image.clamp(0, 1) - reference).pow(2).mean(dim=(1, 2, 3))
-    return 10 * torch.log10(1.0 / mse.clamp_min(1e-10))
 
 
 @TRAINABLE.register("inverter")

@@ -308,7 +308,7 @@ def training_defaults(strategy: str, optimizer: str | None = None) -> TrainingDe
 
     Norm-only trains a few thousand values, so it defaults to L-BFGS (a quasi-Newton step from the
     curvature of the last 20 steps) on one fixed set of 4 crops, the first 8 steps (at most half the run)
-    on 2 of them, at half the cost: a growing sample (docs/measurements.md has the comparisons).
+    on 2 of them, at half the cost: a growing sample (docs/benchmarks.md has the comparisons).
     Strategies that move convolution weights use Adam at the usual 1e-3 with 4 new photos per step.
     """
     if optimizer is None:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import torch
 
+from stylefuse.losses import functional as LF
+
 STATISTICS_FILE = "style_statistics.safetensors"
 """The descriptor file of a model folder: per style layer a (S, 2, C) tensor of means and stds."""
 
@@ -19,8 +21,7 @@ Descriptor = dict[str, torch.Tensor]
 
 def describe(features: dict[str, torch.Tensor]) -> Descriptor:
     """The descriptor of one image from its features {layer: (1, C, h, w)}."""
-    return {name: torch.stack([value[0].mean(dim=(1, 2)), value[0].std(dim=(1, 2))])
-            for name, value in features.items()}
+    return {name: torch.cat(LF.mean_std(value)) for name, value in features.items()}
 
 
 def mean_descriptor(descriptors: list[Descriptor]) -> Descriptor:

@@ -18,10 +18,9 @@ class WCTStylizer(FeatureTransferStylizer):
     """WCT: whitening-colouring transforms at relu4_1 .. relu1_1, coarse to fine (stronger stylization)."""
 
     levels = ("relu4_1", "relu3_1", "relu2_1", "relu1_1")
-    default_alpha = 0.5
-    """Full strength at all four levels breaks photos into blotches. On 4 held-out photos x 4 paintings
-    at 512 px (relative VGG16 content / Gram style errors) α = 1: 2.22 / 1.14, 0.7: 1.89 / 0.94,
-    0.5: 1.61 / 0.78, 0.25: 1.11 / 0.70; at 0.5 the painting's texture is still strong (looked at)."""
+    default_strength = 0.5
+    """Full strength at all four levels breaks photos into blotches; half keeps the painting's texture
+    strong (measurements in docs/benchmarks.md)."""
 
     def affine(self, content: FeatureStats, style: FeatureStats) -> tuple[torch.Tensor, torch.Tensor]:
         return wct_matrix(content, style)

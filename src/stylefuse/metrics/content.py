@@ -5,6 +5,8 @@
   heads were calibrated on), so it is uncalibrated: compare methods with it, not with published LPIPS.
 - ``ssim``: structural similarity on luminance (Wang et al. 2004), Gaussian window 11, σ 1.5.
 - ``edge_f1``: F-score of Canny edges (Canny 1986) of the result against the photo's, 1 px tolerance.
+
+:func:`psnr` (not registered: stylization is not meant to keep pixels) serves reconstruction tasks.
 """
 
 from __future__ import annotations
@@ -25,10 +27,14 @@ from stylefuse.registry import METRICS
 LPIPS_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3")
 
 
-def luminance(images: torch.Tensor) -> torch.Tensor:
-    """Rec. 601 luma of (..., 3, H, W) in [0, 1] -> (..., 1, H, W)."""
-    weights = torch.tensor([0.299, 0.587, 0.114], dtype=images.dtype, device=images.device).view(3, 1, 1)
-    return (images * weights).sum(-3, keepdim=True)
+def psnr(image: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """Peak signal-to-noise ratio in dB of images in [0, 1], per item: (B, C, H, W) -> (B,).
+
+    ``image`` is clamped to [0, 1] first (what would be saved); the mean squared error is floored at
+    1e-10, so identical images give 100 dB rather than infinity.
+    """
+    mse = (image.clamp(0, 1) - reference).pow(2).mean(dim=(1, 2, 3))
+    return 10 * torch.log10(1.0 / mse.clamp_min(1e-10))
 
 
 def _match(result: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
@@ -99,7 +105,7 @@ class LuminanceSSIM(PairMetric):
     def __call__(self, result, content, style) -> float:
         if min(result.shape[-2:]) < 11:
             raise ValueError("ssim needs images of at least 11x11 pixels")
-        return float(ssim(luminance(result)[None], luminance(_match(result, content))[None])[0])
+        return float(ssim(ops.luminance(result)[None], ops.luminance(_match(result, content))[None])[0])
 
 
 def canny(gray: torch.Tensor, low: float = 0.1, high: float = 0.2, sigma: float = 1.4) -> torch.Tensor:
@@ -144,7 +150,7 @@ def canny(gray: torch.Tensor, low: float = 0.1, high: float = 0.2, sigma: float 
 
 def edge_f1(result: torch.Tensor, content: torch.Tensor, tolerance: int = 1) -> float:
     """F-score of the result's Canny edges against the photo's, a match within ``tolerance`` pixels."""
-    a, b = canny(luminance(result)), canny(luminance(content))
+    a, b = canny(ops.luminance(result)), canny(ops.luminance(content))
     if not a.any() and not b.any():
         return 1.0
     size = 2 * tolerance + 1

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from stylefuse.errors import StylefuseError
+from stylefuse.image import ops
 
 STYLE_LAYERS = ("conv_2", "conv_4", "mixed_2", "mixed_7")
 """Inception layers whose statistics describe style (64, 192, 288 and 768 channels)."""
@@ -63,8 +64,8 @@ class InceptionFeatures:
     def __call__(self, images: torch.Tensor, layers: Sequence[str] = ("pool",)) -> dict[str, torch.Tensor]:
         if images.ndim != 4 or images.shape[1] != 3:
             raise ValueError(f"expected images (B, 3, H, W), got {tuple(images.shape)}")
-        x = F.interpolate(images.float().clamp(0, 1), size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear",
-                          align_corners=False) * 2 - 1
+        x = ops.to_signed_range(F.interpolate(images.float().clamp(0, 1), size=(INPUT_SIZE, INPUT_SIZE),
+                                              mode="bilinear", align_corners=False))
         wanted, out = set(layers), {}
         for name, layer in self.layers:
             x = layer(x)

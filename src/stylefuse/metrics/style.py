@@ -38,8 +38,7 @@ class InceptionGram(_InceptionStyleMetric):
     """Relative Gram error to the painting in Inception features (lower is better)."""
 
     def layer_distance(self, features, target) -> float:
-        gram, target_gram = LF.gram_matrix(features), LF.gram_matrix(target)
-        return float((gram - target_gram).pow(2).mean() / target_gram.pow(2).mean().clamp_min(1e-12))
+        return float(LF.relative_gram_error(features, LF.gram_matrix(target))[0])
 
 
 @METRICS.register("inception_mean_std")

@@ -3,7 +3,7 @@ Alahi & Fei-Fei 2016) whose instance norms are conditional (Dumoulin, Shlens & K
 Learned Representation for Artistic Style"): one (γ, β) set, three channel mixes and one colour map per
 style, everything else shared.
 
-On the CPU full-resolution layers dominate the cost (docs/measurements.md), so the network goes down by
+On the CPU full-resolution layers dominate the cost (docs/benchmarks.md), so the network goes down by
 8 with three stride-2 convolutions (16/32/64 channels), works at 1/8 resolution in residual blocks, and
 comes back with nearest-upsample + 3x3 convolutions (no checkerboard artefacts, Odena et al. 2016), with
 reflection padding everywhere. Each style also has
@@ -65,7 +65,7 @@ class ConditionalColourMap(_OffsetTable):
     woodcut, a sepia print) needs every layer's (γ, β) to conspire. A full affine map of the colour
     channels, the linear colour transfer of Pitié & Kokaram (2007), gives a new style its palette
     directly for 12 values. Each style's map is the identity plus ``SCALE`` times its learned ``offset``
-    (3, 4); the small scale keeps L-BFGS from spending its first steps on the map (docs/measurements.md).
+    (3, 4); the small scale keeps L-BFGS from spending its first steps on the map (docs/benchmarks.md).
     A model saved before this map existed loads with zero offsets, so its outputs do not change.
 
     Args:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import torch
 
+from stylefuse.losses.functional import std_from_variance
+
 EPS_RELATIVE = 1e-4
 """Eigenvalue floor relative to the mean eigenvalue (WCT whitening / colouring)."""
 EPS_ABSOLUTE = 1e-6
@@ -33,8 +35,8 @@ class FeatureStats:
 
     @property
     def std(self) -> torch.Tensor:
-        """(C,) standard deviation, sqrt(var + eps)."""
-        return (self.cov.diagonal().clamp_min(0) + 1e-5).sqrt()
+        """(C,) standard deviation, sqrt(var + eps) (:func:`stylefuse.losses.functional.std_from_variance`)."""
+        return std_from_variance(self.cov.diagonal())
 
     @staticmethod
     def blend(stats: list["FeatureStats"], weights: list[float]) -> "FeatureStats":
