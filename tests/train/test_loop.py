@@ -141,7 +141,7 @@ def test_cyclegan_variants_train(tmp_path: Path, recipe: CycleGANRecipe) -> None
 def test_unknown_generator_is_an_option_error() -> None:
     from stylefuse.errors import OptionError
 
-    with pytest.raises(OptionError, match="unknown generator"):
+    with pytest.raises(OptionError, match="--set generator=transformer: choose from resnet, unet"):
         CycleGAN(CycleGANRecipe(generator="transformer"))
 
 

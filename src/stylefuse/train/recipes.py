@@ -74,11 +74,10 @@ class SizeRule:
         return f"a multiple of {self.multiple} from {self.minimum} up (e.g. {', '.join(map(str, examples))})"
 
 
-def check_size(size: int, rule: SizeRule, method: str, field: str = "size") -> None:
-    """Refuse a crop size that ``method``'s networks cannot take, saying which sizes they can."""
+def check_size(size: int, rule: SizeRule, field: str = "size") -> None:
+    """Refuse a crop size that the networks cannot take, saying which sizes they can."""
     if not isinstance(size, int) or isinstance(size, bool) or not rule.allows(size):
-        raise OptionError(f"{option_value(field, size)}: {method} trains on square crops whose side is "
-                          f"{rule.describe()}")
+        raise OptionError(f"{option_value(field, size)}: the crop size must be {rule.describe()}")
 
 
 def plain(value: Any) -> Any:
