@@ -68,3 +68,10 @@ def test_pix2pix_trains_at_sizes_its_unet_depth_adapts_to(size, photos, tmp_path
                             "--out", tmp_path / "p", "-q", "--set", "base=4", "--sample-every", "0"],
                            capsys, monkeypatch)
     assert code == 0, err
+
+
+def test_a_diverging_run_exits_2_with_one_line_and_no_model(photos, tmp_path, capsys, monkeypatch) -> None:
+    out = tmp_path / "o"
+    code, _, err = run_cli(_train(photos, out, "--lr", "1e38", "--steps", "20"), capsys, monkeypatch)
+    assert code == 2 and "training diverged at step" in err and len(err.strip().splitlines()) == 1, err
+    assert not (out / "config.json").exists() and not (out / "model.safetensors").exists()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 CONSTANT_SPREAD = 1e-4
@@ -31,9 +32,10 @@ def instance_norm(x: torch.Tensor, weight: torch.Tensor | None = None, bias: tor
     Returns:
         (B, C, H, W).
     """
-    var, mean = torch.var_mean(x, dim=(2, 3), keepdim=True, unbiased=False)
-    varying = var > CONSTANT_SPREAD**2 * (mean.square() + var)
-    y = (x - mean) * (torch.rsqrt(var + eps) * varying)
+    with torch.no_grad():
+        var, mean = torch.var_mean(x, dim=(2, 3), keepdim=True, unbiased=False)
+        varying = (var > CONSTANT_SPREAD**2 * (mean.square() + var)).to(x.dtype)
+    y = F.instance_norm(x, eps=eps) * varying  # zero output, so zero gradient, on constant maps
     if weight is not None:
         y = y * weight[:, None, None] + bias[:, None, None]
     return y
