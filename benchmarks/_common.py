@@ -31,7 +31,7 @@ def train_for_minutes(cls, recipe, folders: dict[str, Path], out: Path, minutes:
     task = cls(recipe)
     batches = task.make_batches(folders, seed=0)
     options = TrainOptions(steps=1_000_000, decay_from=1.0, checkpoint_every=0, sample_every=0, progress=False,
-                           max_seconds=minutes * 60)
+                           max_seconds=minutes * 60, overwrite=True)
     summary = fit_and_export(task, batches, options, out)
     return out, {"steps": summary["steps"], "seconds": round(summary["seconds"], 1)}
 

@@ -97,7 +97,7 @@ def run(task: FastStyle, photos: Path, artwork: Path, minutes: float, optimizer:
     options = TrainOptions(steps=1_000_000, lr=lr, betas=(0.9, 0.999), optimizer=optimizer, decay_from=1.0,
                            ema_decay=None,
                            checkpoint_every=0, sample_every=0, validate_every=every, progress=False,
-                           max_seconds=max(minutes * 60 - setup, 1.0))
+                           max_seconds=max(minutes * 60 - setup, 1.0), overwrite=True)
     trainer = Trainer(task, batches, options, out, validate=validate)
     curve.append((round(setup, 1), round(loss(task.generators["G"]), 4)))
     summary = trainer.fit()

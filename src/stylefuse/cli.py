@@ -204,10 +204,10 @@ def train(
     common = dict(size=size, batch_size=batch_size, gan_loss=gan_loss, diff_augment=diff_augment, r1=r1,
                   spectral_norm=spectral_norm, level=level)
     recipe = build_recipe(cls.recipe_class, {k: v for k, v in common.items() if v is not None}, set_)
-    options = TrainOptions(steps=steps, lr=lr or cls.default_lr, betas=cls.default_betas,
+    options = TrainOptions(steps=steps, lr=cls.default_lr if lr is None else lr, betas=cls.default_betas,
                            checkpoint_every=checkpoint_every, sample_every=sample_every,
                            validate_every=validate_every, patience=patience if validate_every else 0,
-                           seed=seed, device=device, progress=not quiet,
+                           seed=seed, device=device, progress=not quiet, overwrite=overwrite,
                            max_seconds=max_minutes * 60 if max_minutes else None)
     torch.manual_seed(seed)
     task = cls(recipe)
@@ -248,6 +248,7 @@ def personalize(
     patience: int = typer.Option(4, min=0, help="Validations without improvement before stopping early."),
     max_minutes: Optional[float] = typer.Option(None, min=0.0, help="Stop (and save) after this much wall time."),
     seed: int = typer.Option(0, help="Random seed."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Start over in an OUT that already holds a run."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Learn a new style from a few images by training few parameters of a pretrained model: the
@@ -259,7 +260,8 @@ def personalize(
         raise OptionError("give the new style's images with --images IMG [IMG ...]")
     if optimizer not in (None, "adam", "lbfgs"):
         raise OptionError(f"unknown --optimizer {optimizer!r}; choose adam or lbfgs")
-    common = dict(lr=lr, patience=patience, max_minutes=max_minutes, seed=seed, progress=not quiet, report=typer.echo)
+    common = dict(lr=lr, patience=patience, max_minutes=max_minutes, seed=seed, progress=not quiet, report=typer.echo,
+                  overwrite=overwrite)
     given = dict(steps=steps, batch_size=batch_size, validate_every=validate_every)
     common.update({key: value for key, value in given.items() if value is not None})  # else each base's own
     summary = TRAINABLE.get("personalize").from_images(style_images, out, base=base, freeze=freeze,

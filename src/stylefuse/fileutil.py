@@ -1,15 +1,19 @@
 """Atomic file writes: write to a temporary file in the same folder, then rename over the target, so an
-interrupted write never leaves a half-written file behind."""
+interrupted write never leaves a half-written file behind; and atomic writes of the files of a folder."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Callable
 
+Writer = Callable[[Path], None]
+"""``write(path)``: writes one file at ``path``."""
 
-def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
+
+def atomic_write(path: str | os.PathLike, write: Writer) -> Path:
     """Call ``write(tmp_path)`` and rename the result to ``path``; parents are created.
 
     Raises:
@@ -17,16 +21,82 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
+    tmp = _written_temporary(path, write)
     try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the file the usual permissions
         os.replace(tmp, path)
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
+    _sync_folder(path.parent)
     return path
+
+
+def atomic_write_files(folder: str | os.PathLike, files: dict[str, Writer]) -> Path:
+    """Write the files ``{name: write}`` of ``folder`` so that no reader sees a half-written one.
+
+    A new folder is written whole: into a temporary sibling folder, renamed to ``folder`` at once. In an existing
+    folder (a model folder is also the training output folder, with checkpoints, samples and logs that must
+    stay) every file is first written in full to a temporary file beside its target, then all are renamed into
+    place in the order of ``files``, back to back: put the file that marks the folder complete (the config)
+    last. Other files of the folder are left as they are.
+
+    Raises:
+        OSError: when the folder is not writable (temporary files are removed).
+    """
+    folder = Path(folder)
+    if not folder.exists():
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".tmp-{folder.name}-", dir=folder.parent))
+        try:
+            for name, write in files.items():
+                os.replace(_written_temporary(staging / name, write), staging / name)
+            os.chmod(staging, 0o777 & ~_umask())  # mkdtemp creates 0700
+            os.rename(staging, folder)  # fails if someone created ``folder`` meanwhile: then write in place
+            _sync_folder(folder.parent)
+            return folder
+        except OSError:
+            if not folder.exists():
+                raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    written = {name: _written_temporary(folder / name, write) for name, write in files.items()}
+    try:
+        for name, tmp in written.items():
+            os.replace(tmp, folder / name)
+    finally:
+        for tmp in written.values():
+            tmp.unlink(missing_ok=True)
+    _sync_folder(folder)
+    return folder
+
+
+def _written_temporary(path: Path, write: Writer) -> Path:
+    """A temporary file beside ``path`` holding what ``write`` wrote, flushed to disk."""
+    fd, name = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the file the usual permissions
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())  # the data is on disk before the rename makes it visible
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (POSIX; a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _umask() -> int:

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from stylefuse.errors import StylefuseError
-from stylefuse.fileutil import atomic_write
+from stylefuse.fileutil import atomic_write_files
 from stylefuse.registry import NETWORKS
 
 FORMAT_VERSION = 1
@@ -29,7 +29,11 @@ class ModelFolderError(StylefuseError):
 
 def save_model(model: nn.Module, folder: str | os.PathLike, name: str, config: dict[str, Any],
                extra: dict[str, Any] | None = None, half: bool = True) -> Path:
-    """Write ``model``'s weights and config to ``folder`` atomically.
+    """Write ``model``'s weights and config to ``folder``, atomically as a whole.
+
+    A new folder appears at once, complete; in an existing one (a training output folder) the weights and then
+    the config replace the old ones by renames, and its other files (checkpoint, samples, logs) stay (see
+    :func:`~stylefuse.fileutil.atomic_write_files`).
 
     Args:
         model: the network; its state dict is saved (fp16 when ``half``, to keep shipped models small).
@@ -37,17 +41,29 @@ def save_model(model: nn.Module, folder: str | os.PathLike, name: str, config: d
         config: the constructor arguments: ``NETWORKS.create(name, **config)`` must rebuild ``model``.
         extra: anything else worth recording (training recipe, encoder id, style names).
         half: store floating-point tensors as float16.
+
+    Raises:
+        ModelFolderError: a weight is NaN or infinite (as stored: float16 overflows above 65504); nothing is
+            written.
     """
     from safetensors.torch import save_file
 
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    tensors = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu().contiguous()
-               for k, v in model.state_dict().items()}
+    weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    _check_finite(weights, folder, "")
+    if half:
+        weights = {k: v.half() if v.is_floating_point() else v for k, v in weights.items()}
+        _check_finite(weights, folder, " in float16 (values beyond +-65504); save with half=False")
     document = {"format_version": FORMAT_VERSION, "network": name, "config": config, **(extra or {})}
-    atomic_write(folder / WEIGHTS_FILE, lambda path: save_file(tensors, str(path)))
-    atomic_write(folder / CONFIG_FILE, lambda path: path.write_text(json.dumps(document, indent=2)))
-    return folder
+    return atomic_write_files(folder, {WEIGHTS_FILE: lambda path: save_file(weights, str(path)),
+                                       CONFIG_FILE: lambda path: path.write_text(json.dumps(document, indent=2))})
+
+
+def _check_finite(weights: dict[str, torch.Tensor], folder: Path, how: str) -> None:
+    bad = [k for k, v in weights.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise ModelFolderError(f"not writing {folder}: {len(bad)} weight tensor(s), first {bad[0]}, are not "
+                               f"finite{how or ' (the training diverged)'}")
 
 
 def read_config(folder: str | os.PathLike) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from stylefuse.errors import OptionError
 from stylefuse.losses.functional import gan_loss, r1_penalty
 from stylefuse.train.augment import ImagePool, diff_augment, ema_update, linear_decay, make_ema
 
@@ -37,7 +38,7 @@ def test_diff_augment_is_differentiable_and_keeps_shapes() -> None:
     assert torch.equal(diff_augment(x, ""), x)
     cut = diff_augment(torch.ones(8, 3, 16, 16), "cutout")
     assert (cut == 0).float().mean() > 0.1
-    with pytest.raises(ValueError, match="unknown DiffAugment"):
+    with pytest.raises(OptionError, match="--diff-augment rotate: unknown part 'rotate'"):
         diff_augment(x, "rotate")
 
 

@@ -141,7 +141,7 @@ def test_cyclegan_variants_train(tmp_path: Path, recipe: CycleGANRecipe) -> None
 def test_unknown_generator_is_an_option_error() -> None:
     from stylefuse.errors import OptionError
 
-    with pytest.raises(OptionError, match="unknown generator"):
+    with pytest.raises(OptionError, match="--set generator=transformer: choose from resnet, unet"):
         CycleGAN(CycleGANRecipe(generator="transformer"))
 
 
@@ -171,7 +171,8 @@ def _least_squares_trainer(tmp_path: Path, optimizer: str, steps: int, lr: float
 
 
 def test_lbfgs_solves_a_fixed_batch_problem_that_adam_does_not_in_as_many_steps(tmp_path: Path) -> None:
-    lbfgs, adam = _least_squares_trainer(tmp_path, "lbfgs", 15, 1.0), _least_squares_trainer(tmp_path, "adam", 15, 1.0)
+    lbfgs = _least_squares_trainer(tmp_path, "lbfgs", 15, 1.0, "lbfgs")
+    adam = _least_squares_trainer(tmp_path, "adam", 15, 1.0, "adam")
     start = lbfgs.task.generator_loss(None)["total"].item()  # 179
     lbfgs.fit()
     adam.fit()
@@ -187,17 +188,18 @@ def test_lbfgs_resumes_exactly_and_skips_non_finite_losses(tmp_path: Path) -> No
     resumed = _least_squares_trainer(tmp_path, "lbfgs", 8, 0.5, "resumed")
     resumed.fit(resume=True)
     assert torch.equal(straight.task.generators["G"].weight, resumed.task.generators["G"].weight)
-    before = resumed.task.generators["G"].weight.clone()
+    snapshot = resumed._snapshot["state"]["generators"]["G.weight"].clone()  # the state it resumed from
     resumed.task.generator_loss = lambda batch: {"total": torch.tensor(float("nan"))}
     resumed.train_step(None)
-    assert resumed.skipped_steps == 1 and torch.equal(resumed.task.generators["G"].weight, before)
+    assert resumed.skipped_steps == 1 and torch.equal(resumed.task.generators["G"].weight, snapshot)
+    assert resumed.lr_scale == 0.5
 
 
 def test_resuming_with_the_other_optimizer_is_a_clear_error(tmp_path: Path) -> None:
     from stylefuse.errors import StylefuseError
 
     _least_squares_trainer(tmp_path, "lbfgs", 5, 0.5, "switch").fit()
-    with pytest.raises(StylefuseError, match="trained with lbfgs, this run uses adam"):
+    with pytest.raises(StylefuseError, match="trained with optimizer=lbfgs, this run asks for optimizer=adam"):
         _least_squares_trainer(tmp_path, "adam", 8, 0.5, "switch").fit(resume=True)
 
 

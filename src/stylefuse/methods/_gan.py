@@ -1,17 +1,23 @@
-"""What the GAN methods share: value-range conversion, the options every one of them takes, the
-PatchGAN discriminator choice and the discriminator loss."""
+"""What the GAN methods share: value-range conversion, the options every one of them takes (checked when
+a recipe is built), the PatchGAN discriminator choice and the discriminator loss."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 import torch
 from torch import nn
 
+from stylefuse.errors import OptionError
 from stylefuse.image.ops import from_signed_range, to_signed_range
 from stylefuse.losses.functional import gan_loss, r1_penalty
-from stylefuse.nn.discriminators import MultiScaleDiscriminator, PatchDiscriminator
+from stylefuse.nn.discriminators import MultiScaleDiscriminator, PatchDiscriminator, patch_min_size
+from stylefuse.train.augment import diff_augment_parts
+from stylefuse.train.recipes import SizeRule, check_at_least, check_choice, check_size, option_value
+
+GAN_LOSSES = ("bce", "lsgan", "hinge")
+"""The adversarial losses of :func:`stylefuse.losses.functional.gan_loss`."""
 
 
 def to_gan_range(images: torch.Tensor) -> torch.Tensor:
@@ -29,15 +35,22 @@ class GanRecipe:
     """Options common to the GAN methods (each method adds its own).
 
     Args:
-        size: training crop size in pixels.
+        size: training crop size in pixels (:attr:`SIZE_RULE` says which: a multiple of 4 from 32 up).
         batch_size: images per step.
         gan_loss: "bce", "lsgan" or "hinge".
         diff_augment: DiffAugment policy for discriminator inputs ("" = off).
         r1: R1 penalty weight on real images (0 = off).
         spectral_norm: spectral normalisation in the discriminator.
         discriminator_scales: 1 for a 70x70 PatchGAN, more for a multi-scale discriminator
-            (pix2pixHD) judging the image at 1, 1/2, 1/4, ... resolution.
+            (pix2pixHD) judging the image at 1, 1/2, 1/4, ... resolution (each scale doubles the
+            smallest crop size, 24 px at one scale).
+
+    Raises:
+        OptionError: for any value the method cannot train with (one line naming the option).
     """
+
+    SIZE_RULE: ClassVar[SizeRule] = SizeRule(minimum=32, multiple=4)
+    """The crop sizes the method's networks take (ResNet generators go down by 4)."""
 
     size: int = 128
     batch_size: int = 1
@@ -46,6 +59,18 @@ class GanRecipe:
     r1: float = 0.0
     spectral_norm: bool = False
     discriminator_scales: int = 1
+
+    def __post_init__(self) -> None:
+        check_size(self.size, self.SIZE_RULE)
+        check_at_least("batch_size", self.batch_size, 1)
+        check_choice("gan_loss", self.gan_loss, GAN_LOSSES)
+        diff_augment_parts(self.diff_augment)
+        check_at_least("r1", self.r1, 0)
+        check_at_least("discriminator_scales", self.discriminator_scales, 1)
+        smallest = patch_min_size(scales=self.discriminator_scales)
+        if self.discriminator_scales > 1 and self.size < smallest:
+            raise OptionError(f"{option_value('discriminator_scales', self.discriminator_scales)} needs --size "
+                              f"{smallest} or more (each scale halves the crop); got --size {self.size}")
 
 
 def patch_discriminator(recipe: GanRecipe, base: int, in_channels: int = 3) -> nn.Module:

@@ -76,7 +76,7 @@ class TrainableMethod(TrainingTask):
         """Save the inference generator (EMA when present) as a model folder."""
         generator: nn.Module = trainer.inference_generator()
         record = {"method": self.method_name, "value_range": "[-1, 1]", "train_size": self.recipe.size,
-                  "steps": trainer.step, **(extra or {})}
+                  "steps": trainer.step, "recipe": trainer.recipe_record(), **(extra or {})}
         return save_model(generator, folder, self.network_name, self.network_config, extra=record)
 
 

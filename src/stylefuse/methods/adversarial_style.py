@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from stylefuse.encoders.vgg import ENCODER_ID, MultiLayerEncoder
+from stylefuse.encoders.vgg import ENCODER_ID, LAYERS, MultiLayerEncoder
+from stylefuse.errors import OptionError
 from stylefuse.losses import functional as LF
 from stylefuse.losses.functional import gan_loss
 from stylefuse.methods._gan import (
@@ -30,6 +31,7 @@ from stylefuse.methods._trainable import TrainableMethod
 from stylefuse.nn.generators import ResnetGenerator
 from stylefuse.registry import METHODS, TRAINABLE
 from stylefuse.train.augment import diff_augment
+from stylefuse.train.recipes import check_at_least, check_choice
 
 
 @dataclass
@@ -52,6 +54,18 @@ class AdversarialStyleRecipe(GanRecipe):
     base: int = 32
     content_layers: list[str] = field(default_factory=lambda: ["relu3_1"])
     style_layers: list[str] = field(default_factory=lambda: ["relu1_1", "relu2_1", "relu3_1", "relu4_1"])
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in ("alpha", "beta", "lam", "blocks"):
+            check_at_least(name, getattr(self, name), 0)
+        check_at_least("base", self.base, 1)
+        for name in ("content_layers", "style_layers"):
+            layers = getattr(self, name)
+            if not layers:
+                raise OptionError(f"--set {name}=[]: give at least one VGG16 layer, e.g. relu3_1")
+            for layer in layers:
+                check_choice(name, layer, LAYERS)
 
 
 @TRAINABLE.register("adversarial_style")

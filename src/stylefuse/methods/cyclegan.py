@@ -14,7 +14,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from stylefuse.errors import OptionError
 from stylefuse.losses.functional import gan_loss
 from stylefuse.methods._gan import (
     GanRecipe,
@@ -25,8 +24,10 @@ from stylefuse.methods._gan import (
 )
 from stylefuse.methods._generator import GeneratorStylizer
 from stylefuse.methods._trainable import TrainableMethod
+from stylefuse.nn.generators import unet_depth
 from stylefuse.registry import METHODS, NETWORKS, TRAINABLE
 from stylefuse.train.augment import ImagePool, diff_augment
+from stylefuse.train.recipes import check_at_least, check_choice
 
 
 @dataclass
@@ -34,7 +35,8 @@ class CycleGANRecipe(GanRecipe):
     """CycleGAN options (see :class:`GanRecipe` for the shared ones).
 
     Args:
-        generator: "resnet" (the paper's) or "unet" (depth 7 for 128 px crops, 8 for 256 px).
+        generator: "resnet" (the paper's) or "unet" (as deep as the crop size allows: 7 levels for 128 px,
+            8 for 256 px, 2 for 100 px; see :func:`~stylefuse.nn.generators.unet_depth`).
         blocks: residual blocks in each ResNet generator (6 for 128 px, 9 for 256 px in the paper).
         base: channels of the first generator / discriminator layer.
         lambda_cycle: weight of the cycle-consistency L1 loss.
@@ -49,6 +51,18 @@ class CycleGANRecipe(GanRecipe):
     lambda_identity: float = 0.5
     pool: int = 50
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_choice("generator", self.generator, GENERATORS)
+        check_at_least("blocks", self.blocks, 0)
+        check_at_least("base", self.base, 1)
+        check_at_least("lambda_cycle", self.lambda_cycle, 0)
+        check_at_least("lambda_identity", self.lambda_identity, 0)
+        check_at_least("pool", self.pool, 0)
+
+
+GENERATORS = ("resnet", "unet")
+
 
 @TRAINABLE.register("cyclegan")
 class CycleGAN(TrainableMethod):
@@ -62,12 +76,10 @@ class CycleGAN(TrainableMethod):
         self.recipe = recipe = recipe or CycleGANRecipe()
         if recipe.generator == "resnet":
             self.network_name, self.network_config = "resnet_generator", dict(blocks=recipe.blocks, base=recipe.base)
-        elif recipe.generator == "unet":
-            depth = max(5, recipe.size.bit_length() - 1)  # down to 1 px at the bottleneck
+        else:  # down to 1 px at the bottleneck where the size is a power of two
+            depth = unet_depth(recipe.size, deepest=recipe.size.bit_length() - 1)
             self.network_name, self.network_config = "unet_generator", dict(depth=depth, base=recipe.base,
                                                                              norm="instance")
-        else:
-            raise OptionError(f"unknown generator {recipe.generator!r}; choose resnet or unet")
         network = NETWORKS.get(self.network_name)
         self.generators = nn.ModuleDict({"G": network(**self.network_config), "G_ba": network(**self.network_config)})
         self.discriminators = nn.ModuleDict({"D_b": patch_discriminator(recipe, recipe.base * 2),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, ClassVar, Sequence
 
 import torch
 from torch import nn
@@ -20,22 +20,31 @@ from stylefuse.nn.discriminators import DCGANDiscriminator
 from stylefuse.nn.generators import DCGANGenerator
 from stylefuse.registry import METHODS, TRAINABLE
 from stylefuse.train.augment import diff_augment
+from stylefuse.train.recipes import SizeRule, check_at_least
 
 
 @dataclass
 class DCGANRecipe(GanRecipe):
-    """DCGAN options (see :class:`GanRecipe`); ``size`` must be a power of two.
+    """DCGAN options (see :class:`GanRecipe`); ``size`` must be a power of two from 16 up.
 
     Args:
         latent: length of the noise vector.
         base: channels of the last generator / first discriminator layer.
     """
 
+    SIZE_RULE: ClassVar[SizeRule] = SizeRule(minimum=16, power_of_two=True)
+    """DCGAN's networks double / halve the image from / to 4x4 pixels."""
+
     size: int = 64
     batch_size: int = 16
     gan_loss: str = "bce"
     latent: int = 100
     base: int = 32
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_at_least("latent", self.latent, 1)
+        check_at_least("base", self.base, 1)
 
 
 @TRAINABLE.register("dcgan")

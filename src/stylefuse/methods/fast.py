@@ -39,6 +39,7 @@ from stylefuse.methods._base import STYLE_NAMES, Stylizer
 from stylefuse.methods._trainable import TrainableMethod
 from stylefuse.nn.fast_stylizer import FastStylizerNet
 from stylefuse.registry import METHODS, TRAINABLE
+from stylefuse.train.recipes import SizeRule, check_at_least, check_size
 
 BACKENDS = ("auto", "torch", "onnxruntime")
 
@@ -220,6 +221,12 @@ class FastRecipe:
     content_layers: list[str] = field(default_factory=lambda: ["relu3_3"])
     style_layers: list[str] = field(default_factory=lambda: ["relu1_2", "relu2_2", "relu3_3", "relu4_3"])
     style_names: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        check_size(self.size, SizeRule(minimum=32, multiple=8))  # the network downsamples by 8
+        check_at_least("batch_size", self.batch_size, 1)
+        check_at_least("style_size", self.style_size, 16)
+        check_at_least("blocks", self.blocks, 0)
 
 
 def style_name_from_path(path: Path) -> str:

@@ -22,6 +22,7 @@ from stylefuse.methods._trainable import TrainableMethod, single_folder
 from stylefuse.metrics.content import psnr
 from stylefuse.nn.inverter import LEVELS, VGGInverter
 from stylefuse.registry import TRAINABLE
+from stylefuse.train.recipes import SizeRule, check_at_least, check_choice, check_size
 
 
 @dataclass
@@ -50,9 +51,14 @@ class InverterRecipe:
     augment: bool = True
 
     def __post_init__(self) -> None:
-        for value in (self.level, self.feature_depth):
-            if value not in LEVELS:
-                raise ValueError(f"unknown level {value!r}; choose from {', '.join(LEVELS)}")
+        check_choice("level", self.level, LEVELS)
+        check_choice("feature_depth", self.feature_depth, LEVELS)
+        # the inverter upsamples the level's features by 2 per VGG pooling back to the crop
+        check_size(self.size, SizeRule(minimum=32, multiple=2 ** LEVELS.index(self.level)))
+        check_at_least("batch_size", self.batch_size, 1)
+        check_at_least("width", self.width, 0, strict=True)
+        check_at_least("pixel_weight", self.pixel_weight, 0)
+        check_at_least("feature_weight", self.feature_weight, 0)
 
 
 @TRAINABLE.register("inverter")

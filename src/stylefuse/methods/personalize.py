@@ -57,6 +57,7 @@ class PersonalizeRecipe(FastRecipe):
     style_names: list[str] = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.strategy not in FREEZE_STRATEGIES:
             raise OptionError(f"unknown --freeze {self.strategy!r}; choose from {', '.join(FREEZE_STRATEGIES)}")
         self.style_names = list(self.style_names or ["my-style"])
@@ -344,7 +345,7 @@ def personalize_model(style_images: list[Path], out: Path, base: str | Path = "b
                       data: Path | None = None, strategy: str = "norm-only", steps: int | None = None,
                       size: int = 256, batch_size: int | None = None, lr: float | None = None,
                       optimizer: str | None = None, validate_every: int | None = None, patience: int = 4,
-                      max_minutes: float | None = None, seed: int = 0, progress: bool = True,
+                      max_minutes: float | None = None, seed: int = 0, progress: bool = True, overwrite: bool = False,
                       report: Callable[[str], None] = print) -> dict[str, Any]:
     """Train a new style into a copy of ``base`` and write the result to ``out`` (a model folder).
 
@@ -380,8 +381,9 @@ def personalize_model(style_images: list[Path], out: Path, base: str | Path = "b
     report(f"estimated time: {estimate / 60:.1f} min for {steps} {defaults.optimizer} steps on this machine")
     # L-BFGS keeps its step scale: its steps already shrink where the curvature says so
     decay_from = 1.0 if defaults.optimizer == "lbfgs" else 0.5
-    options = TrainOptions(steps=steps, lr=lr or defaults.lr, betas=(0.9, 0.999), optimizer=defaults.optimizer,
-                           decay_from=decay_from, ema_decay=None, checkpoint_every=100, sample_every=100,
+    options = TrainOptions(steps=steps, lr=defaults.lr if lr is None else lr, betas=(0.9, 0.999),
+                           optimizer=defaults.optimizer, decay_from=decay_from, ema_decay=None, checkpoint_every=100, sample_every=100,
                            validate_every=validate_every, patience=patience if validate_every else 0, seed=seed,
-                           progress=progress, max_seconds=max_minutes * 60 if max_minutes else None)
+                           progress=progress, max_seconds=max_minutes * 60 if max_minutes else None,
+                           overwrite=overwrite)
     return fit_and_export(task, batches, options, out, validate=task.validator(batches) if validate_every else None)

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from stylefuse.errors import OptionError
 from stylefuse.losses.functional import gan_loss
 from stylefuse.methods._gan import (
     GanRecipe,
@@ -23,9 +24,10 @@ from stylefuse.methods._gan import (
 )
 from stylefuse.methods._generator import GeneratorStylizer
 from stylefuse.methods._trainable import TrainableMethod
-from stylefuse.nn.generators import UnetGenerator
+from stylefuse.nn.generators import UnetGenerator, unet_depth
 from stylefuse.registry import METHODS, TRAINABLE
 from stylefuse.train.augment import diff_augment
+from stylefuse.train.recipes import check_at_least, check_choice, option_value
 
 
 @dataclass
@@ -33,16 +35,35 @@ class Pix2PixRecipe(GanRecipe):
     """pix2pix options (see :class:`GanRecipe` for the shared ones).
 
     Args:
-        depth: U-Net levels; crops must be multiples of 2**depth (7 for 128 px, 8 for 256 px).
+        depth: U-Net levels; None: as many as the crop size allows, up to 8 (7 for 128 px, 8 for 256 px,
+            2 for 100 px; see :func:`~stylefuse.nn.generators.unet_depth`). A given depth needs crops that
+            are multiples of 2**depth.
         base: channels of the first generator / discriminator layer.
         lambda_l1: weight of the L1 reconstruction loss (100 in the paper).
         norm: "batch" (paper) or "instance".
     """
 
-    depth: int = 7
+    depth: int | None = None
     base: int = 32
     lambda_l1: float = 100.0
     norm: str = "instance"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.depth is not None:
+            check_at_least("depth", self.depth, 1)
+            deepest = unet_depth(self.size, deepest=self.depth)
+            if deepest < self.depth:
+                raise OptionError(f"{option_value('depth', self.depth)} needs a --size that is a multiple of "
+                                  f"{2**self.depth}; --size {self.size} allows a depth of at most {deepest}")
+        check_at_least("base", self.base, 1)
+        check_at_least("lambda_l1", self.lambda_l1, 0)
+        check_choice("norm", self.norm, ("batch", "instance"))
+
+    @property
+    def unet_depth(self) -> int:
+        """The U-Net depth this recipe trains: ``depth``, or the deepest that fits ``size``."""
+        return self.depth if self.depth is not None else unet_depth(self.size)
 
 
 @TRAINABLE.register("pix2pix")
@@ -57,7 +78,7 @@ class Pix2Pix(TrainableMethod):
 
     def __init__(self, recipe: Pix2PixRecipe | None = None) -> None:
         self.recipe = recipe = recipe or Pix2PixRecipe()
-        self.network_config = dict(depth=recipe.depth, base=recipe.base, norm=recipe.norm)
+        self.network_config = dict(depth=recipe.unet_depth, base=recipe.base, norm=recipe.norm)
         self.generators = nn.ModuleDict({"G": UnetGenerator(**self.network_config)})
         self.discriminators = nn.ModuleDict({"D": patch_discriminator(recipe, recipe.base * 2, in_channels=6)})
 

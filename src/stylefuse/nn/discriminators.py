@@ -45,6 +45,13 @@ class PatchDiscriminator(nn.Module):
         return self.net(x)
 
 
+def patch_min_size(layers: int = 3, scales: int = 1) -> int:
+    """The smallest square input a :class:`PatchDiscriminator` with ``layers`` (or a
+    :class:`MultiScaleDiscriminator` with ``scales``) gives at least one logit for: ``layers`` halvings then
+    two 4x4 convolutions that each take one pixel off (24 px for ``layers=3``); each further scale halves."""
+    return 3 * 2**layers * 2 ** (scales - 1)
+
+
 @NETWORKS.register("multiscale_discriminator")
 class MultiScaleDiscriminator(nn.Module):
     """Several PatchGANs on the image at 1, 1/2, 1/4, ... resolution (Wang et al. 2018, pix2pixHD).

@@ -18,7 +18,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from stylefuse.nn.layers import conv
+from stylefuse.nn.layers import InstanceNorm2d, conv
 from stylefuse.registry import NETWORKS
 
 
@@ -35,7 +35,7 @@ class ConditionalInstanceNorm2d(nn.Module):
 
     def __init__(self, channels: int, num_styles: int) -> None:
         super().__init__()
-        self.norm = nn.InstanceNorm2d(channels, affine=False)
+        self.norm = InstanceNorm2d(channels, affine=False)  # constant maps stay finite (see layers)
         self.gamma = nn.Parameter(torch.ones(num_styles, channels))
         self.beta = nn.Parameter(torch.zeros(num_styles, channels))
 

@@ -64,12 +64,22 @@ class _UnetLevel(nn.Module):
         return y if self.outermost else torch.cat([x, y], dim=1)
 
 
+def unet_depth(size: int, deepest: int = 8) -> int:
+    """The deepest U-Net (at most ``deepest`` levels) that a ``size`` x ``size`` crop fits: each level halves
+    the image, so ``size`` must be a multiple of ``2**depth`` (7 for 128 px, 8 for 256 px, 2 for 100 px)."""
+    depth = 0
+    while depth < deepest and size % 2 ** (depth + 1) == 0:
+        depth += 1
+    return depth
+
+
 @NETWORKS.register("unet_generator")
 class UnetGenerator(nn.Module):
     """U-Net generator with skip connections (Ronneberger et al. 2015; pix2pix, Isola et al. 2017).
 
-    ``depth`` stride-2 levels (8 for 256 px, 7 for 128 px); the three innermost-but-one levels use
-    dropout as in pix2pix.
+    ``depth`` stride-2 levels (8 for 256 px, 7 for 128 px; :func:`unet_depth` picks one for a crop size);
+    level ``i`` from the outside has ``base * min(2**i, 8)`` channels, and the 8x levels between the
+    innermost one and the 4x level use dropout as in pix2pix (three at depth 8).
 
     Shape: (B, in_channels, H, W) -> (B, out_channels, H, W); H, W multiples of 2**depth.
     """
@@ -77,14 +87,14 @@ class UnetGenerator(nn.Module):
     def __init__(self, in_channels: int = 3, out_channels: int = 3, base: int = 64, depth: int = 8,
                  norm: str = "batch", dropout: bool = True, init: str = "normal") -> None:
         super().__init__()
-        if depth < 5:
-            raise ValueError(f"a U-Net needs depth >= 5, got {depth}")
+        if depth < 1:
+            raise ValueError(f"a U-Net needs depth >= 1, got {depth}")
         self.depth = depth
-        block = _UnetLevel(base * 8, base * 8, None, norm, False)
-        for _ in range(depth - 5):
-            block = _UnetLevel(base * 8, base * 8, block, norm, dropout)
-        for multiplier in (4, 2, 1):
-            block = _UnetLevel(base * multiplier, base * multiplier * 2, block, norm, False)
+        width = [base * min(2**level, 8) for level in range(depth)]
+        block = None
+        for level in range(depth - 1, 0, -1):  # innermost first; level 0 is the outermost
+            block = _UnetLevel(width[level - 1], width[level], block, norm,
+                               dropout and block is not None and level >= 4)
         self.net = _UnetLevel(out_channels, base, block, norm, False, outermost=True, in_channels=in_channels,
                               out_channels=out_channels)
         init_weights(self, init)

@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from stylefuse.errors import OptionError
+
 DIFF_AUGMENT_POLICIES = ("color", "translation", "cutout")
 
 
@@ -20,10 +22,7 @@ def diff_augment(images: torch.Tensor, policy: str = "color,translation,cutout")
         images: (B, C, H, W) in [-1, 1].
         policy: comma-separated subset of "color", "translation", "cutout" ("" does nothing).
     """
-    parts = [p for p in policy.split(",") if p]
-    unknown = set(parts) - set(DIFF_AUGMENT_POLICIES)
-    if unknown:
-        raise ValueError(f"unknown DiffAugment policies {sorted(unknown)}; choose from {DIFF_AUGMENT_POLICIES}")
+    parts = diff_augment_parts(policy)
     x = images
     b = x.shape[0]
     if "color" in parts:
@@ -37,6 +36,20 @@ def diff_augment(images: torch.Tensor, policy: str = "color,translation,cutout")
     if "cutout" in parts:
         x = _cutout(x, ratio=0.5)
     return x
+
+
+def diff_augment_parts(policy: str) -> list[str]:
+    """The parts of a DiffAugment policy ("color,translation" -> ["color", "translation"]).
+
+    Raises:
+        OptionError: a part is not one of :data:`DIFF_AUGMENT_POLICIES`.
+    """
+    parts = [part.strip() for part in policy.split(",") if part.strip()]
+    unknown = [part for part in parts if part not in DIFF_AUGMENT_POLICIES]
+    if unknown:
+        raise OptionError(f"--diff-augment {policy}: unknown part {unknown[0]!r}; give a comma-separated subset of "
+                          f"{', '.join(DIFF_AUGMENT_POLICIES)}, or '' for none")
+    return parts
 
 
 def _translate(x: torch.Tensor, ratio: float) -> torch.Tensor:

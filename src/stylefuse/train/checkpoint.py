@@ -1,8 +1,9 @@
 """Resumable training state, written atomically: module weights, optimiser states, EMA weights,
 extra tensors (image pools), the step and every RNG state (the nanoGPT ``train.py`` pattern).
 
-Checkpoints are read with ``torch.load(weights_only=True)``: they hold only tensors and plain data,
-never pickled code.
+A checkpoint also records its format version and the recipe that trained it, so that resuming with other
+options is refused (see :meth:`stylefuse.train.loop.Trainer.load`). Checkpoints are read with
+``torch.load(weights_only=True)``: they hold only tensors and plain data, never pickled code.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from stylefuse.errors import StylefuseError
 from stylefuse.fileutil import atomic_write
 
 CHECKPOINT_FILE = "checkpoint.pt"
+CHECKPOINT_VERSION = 2
+"""Version of the checkpoint layout; 2 added the recorded recipe and the format version itself."""
 
 
 def rng_state() -> dict[str, Any]:

@@ -2,9 +2,14 @@
 
 A method supplies a :class:`TrainingTask` (its networks and losses); the loop owns everything else:
 alternating D/G phases with Adam (a task without discriminators has only the G phase), the linear LR
-decay, EMA of the generator, AMP on CUDA, a guard that
-skips non-finite steps, TensorBoard scalars (``metrics.jsonl`` always), sample grids, a progress bar,
-atomic checkpoints that resume exactly, Ctrl-C that saves, and early stopping on a validation metric.
+decay, EMA of the generator, AMP on CUDA, recovery from non-finite steps, TensorBoard scalars
+(``metrics.jsonl`` always), sample grids, a progress bar, atomic checkpoints that record their recipe and
+resume exactly, Ctrl-C that saves, and early stopping on a validation metric.
+
+A step whose loss or gradients are not finite is not applied: the loop restores the last finite state
+(weights, optimisers, EMA, kept in memory every :data:`SNAPSHOT_EVERY` steps), halves the learning rate for
+the rest of the run and goes on with the next batch; after ``TrainOptions.max_nonfinite_steps`` such steps
+in a row it stops with :class:`TrainingDivergedError` and writes nothing more.
 
 Exact resumption needs every batch to be a function of the step alone: ``batches(step)`` must not
 draw from the global RNG (the datasets in :mod:`stylefuse.data` seed a generator per step). Global
@@ -13,6 +18,7 @@ RNG states (dropout, pools, DiffAugment) are saved in the checkpoint.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import time
@@ -25,11 +31,39 @@ import torch
 from torch import nn
 
 from stylefuse.errors import OptionError, StylefuseError
+from stylefuse.fileutil import atomic_write
 from stylefuse.progress import progress_bar
 from stylefuse.train.augment import ema_update, linear_decay, make_ema
-from stylefuse.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from stylefuse.train.checkpoint import (
+    CHECKPOINT_FILE,
+    CHECKPOINT_VERSION,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
+from stylefuse.train.recipes import check_at_least, first_difference, option_name, plain
 
 Batch = Any
+
+SNAPSHOT_EVERY = 25
+"""Steps between in-memory copies of the training state that a non-finite step rolls back to."""
+LR_BACKOFF = 0.5
+"""Factor on the learning rate after each non-finite step."""
+RUN_FILES = (CHECKPOINT_FILE, "best_generator.pt", "metrics.jsonl")
+"""Files of a training run in its output folder; ``overwrite`` removes them before a new run."""
+RECIPE_OPTIONS = ("optimizer", "lr", "betas", "decay_from", "ema_decay", "seed")
+"""The :class:`TrainOptions` that shape the result and must not change on resume (``steps`` and
+``max_seconds`` may: continuing longer is normal)."""
+
+
+class TrainingDivergedError(StylefuseError):
+    """Training produced non-finite losses or gradients several steps in a row, even after restoring the
+    last finite state and lowering the learning rate."""
+
+
+class RunExistsError(OptionError):
+    """The output folder already holds a training run, and neither resume nor overwrite was asked for."""
 
 
 class TrainingTask(ABC):
@@ -44,6 +78,15 @@ class TrainingTask(ABC):
     generators: nn.ModuleDict
     discriminators: nn.ModuleDict = nn.ModuleDict()
     ema_generator: str | None = "G"
+    method_name: str = ""
+    recipe: Any = None
+    """The options dataclass the task was built from (recorded in checkpoints), or None."""
+
+    def recipe_record(self) -> dict[str, Any]:
+        """The task's recipe as plain data (``{"method": ..., field: value, ...}``), for checkpoints and configs."""
+        record = {"method": self.method_name} if self.method_name else {}
+        recipe = plain(self.recipe) if self.recipe is not None else {}
+        return {**record, **(recipe if isinstance(recipe, dict) else {"recipe": recipe})}
 
     def discriminator_loss(self, batch: Batch) -> dict[str, torch.Tensor]:
         """Loss terms for the discriminators; ``"total"`` is minimised (only tasks with discriminators)."""
@@ -84,8 +127,14 @@ class TrainOptions:
             samples and checkpoints does not count), None for no limit.
         seed: seed of the global RNG at the start.
         amp: mixed precision, used only on CUDA.
-        device: "cpu" or "cuda".
+        device: "cpu" or "cuda" (checked: a GPU must be present).
         progress: show a progress bar.
+        overwrite: start a new run in a folder that holds one (its checkpoint, best weights and
+            metrics.jsonl are removed); without it such a folder is refused unless resuming.
+        max_nonfinite_steps: stop with :class:`TrainingDivergedError` after this many non-finite steps in a row.
+
+    Raises:
+        OptionError: for a value the loop cannot use (one line naming the CLI option).
     """
 
     steps: int = 1000
@@ -104,6 +153,46 @@ class TrainOptions:
     amp: bool = True
     device: str = "cpu"
     progress: bool = True
+    overwrite: bool = False
+    max_nonfinite_steps: int = 5
+
+    def __post_init__(self) -> None:
+        check_at_least("steps", self.steps, 1)
+        check_at_least("lr", self.lr, 0, strict=True)
+        if len(self.betas) != 2 or not all(0 <= beta < 1 for beta in self.betas):
+            raise OptionError(f"betas {tuple(self.betas)}: Adam takes two values in [0, 1)")
+        if self.optimizer not in ("adam", "lbfgs"):
+            raise OptionError(f"unknown optimizer {self.optimizer!r}; choose adam or lbfgs")
+        if not 0 <= self.decay_from <= 1:
+            raise OptionError(f"decay_from {self.decay_from}: must be in [0, 1]")
+        if self.ema_decay is not None and not 0 <= self.ema_decay < 1:
+            raise OptionError(f"ema_decay {self.ema_decay}: must be in [0, 1), or None for no EMA")
+        for name in ("checkpoint_every", "sample_every", "log_every", "validate_every", "patience"):
+            check_at_least(name, getattr(self, name), 0)
+        if self.max_seconds is not None and self.max_seconds <= 0:
+            raise OptionError(f"--max-minutes {self.max_seconds / 60:g}: the time budget must be > 0")
+        check_at_least("max_nonfinite_steps", self.max_nonfinite_steps, 1)
+        check_device(self.device)
+
+
+def check_device(name: str) -> torch.device:
+    """The torch device ``name`` ("cpu", "cuda", "cuda:1", "mps"), refused with one line when this machine
+    does not have it."""
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise OptionError(f"--device {name!r} is not a device; use cpu or cuda") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise OptionError(f"--device {name}: no CUDA GPU is usable here; use --device cpu")
+        if device.index is not None and device.index >= count:
+            raise OptionError(f"--device {name}: this machine has {count} CUDA GPU(s) (cuda:0 .. cuda:{count - 1})")
+    elif device.type == "mps" and not torch.backends.mps.is_available():
+        raise OptionError(f"--device {name}: Apple MPS is not available here; use --device cpu")
+    elif device.type not in ("cpu", "cuda", "mps"):
+        raise OptionError(f"--device {name}: stylefuse trains on cpu, cuda or mps")
+    return device
 
 
 LBFGS_HISTORY = 20
@@ -114,8 +203,6 @@ def _generator_optimizer(task: TrainingTask, options: TrainOptions, has_discrimi
     parameters = [p for p in task.generators.parameters() if p.requires_grad]
     if options.optimizer == "adam":
         return torch.optim.Adam(parameters, lr=options.lr, betas=options.betas)
-    if options.optimizer != "lbfgs":
-        raise OptionError(f"unknown optimizer {options.optimizer!r}; choose adam or lbfgs")
     if has_discriminators:
         raise OptionError("L-BFGS needs a deterministic objective: it cannot train against a discriminator")
     return torch.optim.LBFGS(parameters, lr=options.lr, max_iter=1, history_size=LBFGS_HISTORY)
@@ -137,7 +224,7 @@ class Trainer:
         self.task, self.batches, self.options = task, batches, options
         self.out_dir = Path(out_dir)
         self.validate = validate
-        device = torch.device(options.device)
+        device = check_device(options.device)
         self.task.generators.to(device)
         self.task.discriminators.to(device)
         has_discriminators = any(True for _ in task.discriminators.parameters())
@@ -152,6 +239,9 @@ class Trainer:
         self.step = 0
         self._started, self._overhead = time.perf_counter(), 0.0
         self.skipped_steps = 0
+        self.lr_scale = 1.0
+        self.nonfinite_in_a_row = 0
+        self._snapshot: dict[str, Any] | None = None
         self.best_metric = math.inf
         self.bad_validations = 0
         self._writer = None
@@ -159,16 +249,23 @@ class Trainer:
     # --- the public entry point -------------------------------------------------------------------
 
     def fit(self, resume: bool = False) -> dict[str, Any]:
-        """Train until ``options.steps`` (or early stopping); return a summary.
+        """Train until ``options.steps`` (or early stopping, or the time budget); return a summary.
 
+        ``summary["state"]`` says how the run ended: "done", "stopped early", "time budget" or "interrupted".
         Ctrl-C saves a checkpoint and returns with ``summary["interrupted"] = True``.
+
+        Raises:
+            RunExistsError: ``out_dir`` holds a run, and neither ``resume`` nor ``options.overwrite`` is set.
+            TrainingDivergedError: too many non-finite steps in a row (no checkpoint is written then).
         """
         if resume:
             self.load(self.out_dir)
         else:
+            self._claim_out_dir()
             torch.manual_seed(self.options.seed)
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        interrupted, stopped_early = False, False
+        self._take_snapshot()
+        state = "done"
         self._started, self._overhead = time.perf_counter(), 0.0
         last: dict[str, float] = {}
         with progress_bar("train", total=self.options.steps, enabled=self.options.progress) as bar:
@@ -181,18 +278,21 @@ class Trainer:
                     bar.update(advance=1, status=totals)
                     self._periodic(last)
                     if self._should_stop_early():
-                        stopped_early = True
+                        state = "stopped early"
                         break
                     if self.options.max_seconds and self.training_seconds() > self.options.max_seconds:
+                        state = "time budget" if self.step < self.options.steps else state
                         break
             except KeyboardInterrupt:
-                interrupted = True
+                state = "interrupted"
+            finally:
+                self._close_writer()
         self.save(self.out_dir)
-        if self._writer:  # None: never opened; False: tensorboard is not installed
-            self._writer.close()
-        return {"steps": self.step, "skipped_steps": self.skipped_steps, "interrupted": interrupted,
-                "stopped_early": stopped_early, "best_metric": self.best_metric, "last": last,
-                "seconds": time.perf_counter() - self._started, "training_seconds": self.training_seconds()}
+        return {"state": state, "steps": self.step, "skipped_steps": self.skipped_steps,
+                "interrupted": state == "interrupted", "stopped_early": state == "stopped early",
+                "budget_ended": state == "time budget", "lr_scale": self.lr_scale, "best_metric": self.best_metric,
+                "last": last, "seconds": time.perf_counter() - self._started,
+                "training_seconds": self.training_seconds()}
 
     def training_seconds(self) -> float:
         """Seconds spent training in the current :meth:`fit` (validation, samples and checkpoints
@@ -203,50 +303,84 @@ class Trainer:
         """The EMA generator when there is one, else the trained one."""
         return self.ema if self.ema is not None else self.task.generators[self.task.ema_generator or "G"]
 
+    def recipe_record(self) -> dict[str, Any]:
+        """What produced the weights: the task's recipe and the options in :data:`RECIPE_OPTIONS`, as plain
+        data. Checkpoints record it, resuming requires the same, and model folders may record it."""
+        return {**self.task.recipe_record(), **{name: plain(getattr(self.options, name)) for name in RECIPE_OPTIONS}}
+
+    def _claim_out_dir(self) -> None:
+        """Refuse a folder that holds a run, or clear that run's files when ``overwrite`` is set."""
+        if not (self.out_dir / CHECKPOINT_FILE).exists():
+            return
+        if not self.options.overwrite:
+            raise RunExistsError(f"{self.out_dir} already holds a training run ({CHECKPOINT_FILE}); continue it "
+                                 "with --resume, or start over with --overwrite")
+        for name in RUN_FILES:
+            (self.out_dir / name).unlink(missing_ok=True)
+
     # --- one step ---------------------------------------------------------------------------------
 
     def train_step(self, batch: Batch) -> dict[str, float]:
-        """One discriminator update (when the task has discriminators) then one generator update;
-        non-finite losses skip the update."""
-        factor = linear_decay(self.step, self.options.steps, self.options.decay_from)
+        """One discriminator update (when the task has discriminators) then one generator update.
+
+        A non-finite loss or gradient applies neither: the last finite state is restored and the learning
+        rate lowered (see the module docstring).
+        """
+        if self._snapshot is None:  # called outside fit()
+            self._take_snapshot()
+        factor = linear_decay(self.step, self.options.steps, self.options.decay_from) * self.lr_scale
         optimizers = [self.opt_g] + ([self.opt_d] if self.opt_d is not None else [])
         for optimizer in optimizers:
             for group in optimizer.param_groups:
                 group["lr"] = self.options.lr * factor
         logs: dict[str, float] = {"lr": self.options.lr * factor}
+        finite = True
         if self.opt_d is not None:
             self._set_discriminators_trainable(True)
-            logs.update(self._update("D", self.opt_d, self.task.discriminator_loss, batch))
+            finite = self._update("D", self.opt_d, self.task.discriminator_loss, batch, logs)
             self._set_discriminators_trainable(False)
-        logs.update(self._update("G", self.opt_g, self.task.generator_loss, batch))
+        if finite:
+            finite = self._update("G", self.opt_g, self.task.generator_loss, batch, logs)
+        if not finite:
+            self._recover()
+            return logs
+        self.nonfinite_in_a_row = 0
         if self.ema is not None:
             # warm-up (as TensorFlow's ExponentialMovingAverage with num_updates): early on the average
             # follows the weights closely, so short runs do not export a mix with the random init
             decay = min(self.options.ema_decay, (1 + self.step) / (10 + self.step))
             ema_update(self.ema, self.task.generators[self.task.ema_generator], decay)
+        if self._snapshot is None or self.step + 1 - self._snapshot["step"] >= SNAPSHOT_EVERY:
+            self._take_snapshot(self.step + 1)
         return logs
 
     def _set_discriminators_trainable(self, trainable: bool) -> None:
         for parameter in self._trainable_d:
             parameter.requires_grad_(trainable)
 
-    def _update(self, name: str, optimizer: torch.optim.Optimizer, loss_fn, batch: Batch) -> dict[str, float]:
+    def _update(self, name: str, optimizer: torch.optim.Optimizer, loss_fn, batch: Batch,
+                logs: dict[str, float]) -> bool:
+        """One optimiser step on ``loss_fn(batch)["total"]``; its terms go into ``logs`` (prefixed with
+        ``name``). Returns False, without stepping, when the loss or a gradient is not finite."""
         if isinstance(optimizer, torch.optim.LBFGS):
-            return self._lbfgs_update(name, optimizer, loss_fn, batch)
+            return self._lbfgs_update(name, optimizer, loss_fn, batch, logs)
         optimizer.zero_grad(set_to_none=True)
         with torch.autocast("cuda", enabled=self.use_amp):
             terms = loss_fn(batch)
-        total = terms["total"]
-        if not torch.isfinite(total):
-            self.skipped_steps += 1
-            self._log_line({"step": self.step, "event": f"skipped: non-finite {name} loss"})
-            return {f"{name}/{k}": float("nan") for k in terms}
-        self.scaler.scale(total).backward()
+        logs.update({f"{name}/{k}": float(v.detach()) for k, v in terms.items()})
+        if not torch.isfinite(terms["total"]):
+            return self._non_finite(f"{name} loss")
+        self.scaler.scale(terms["total"]).backward()
+        # with AMP the scaler skips steps with overflowing gradients itself (and lowers its scale)
+        if not self.use_amp and not finite_gradients(optimizer):
+            optimizer.zero_grad(set_to_none=True)
+            return self._non_finite(f"{name} gradient")
         self.scaler.step(optimizer)
         self.scaler.update()
-        return {f"{name}/{k}": float(v.detach()) for k, v in terms.items()}
+        return True
 
-    def _lbfgs_update(self, name: str, optimizer: torch.optim.LBFGS, loss_fn, batch: Batch) -> dict[str, float]:
+    def _lbfgs_update(self, name: str, optimizer: torch.optim.LBFGS, loss_fn, batch: Batch,
+                      logs: dict[str, float]) -> bool:
         """One L-BFGS iteration. A non-finite loss leaves zero gradients, so L-BFGS returns without moving."""
         evaluated: dict[str, torch.Tensor] = {}
 
@@ -259,11 +393,38 @@ class Trainer:
             return terms["total"].detach()
 
         optimizer.step(closure)
+        logs.update({f"{name}/{k}": float(v.detach()) for k, v in evaluated.items()})
         if not torch.isfinite(evaluated["total"]):
-            self.skipped_steps += 1
-            self._log_line({"step": self.step, "event": f"skipped: non-finite {name} loss"})
-            return {f"{name}/{k}": float("nan") for k in evaluated}
-        return {f"{name}/{k}": float(v.detach()) for k, v in evaluated.items()}
+            return self._non_finite(f"{name} loss")
+        return True
+
+    def _non_finite(self, what: str) -> bool:
+        self.skipped_steps += 1
+        self._log_line({"step": self.step, "event": f"skipped: non-finite {what}"})
+        return False
+
+    # --- recovery from non-finite steps -----------------------------------------------------------
+
+    def _take_snapshot(self, step: int | None = None) -> None:
+        """Keep an in-memory copy of the training state (when it is finite) to roll back to."""
+        state = copy.deepcopy(self._model_state())
+        if all_finite(state):
+            self._snapshot = {"step": self.step if step is None else step, "state": state}
+
+    def _recover(self) -> None:
+        """Roll back to the last snapshot and lower the learning rate, or give up after too many
+        non-finite steps in a row."""
+        self.nonfinite_in_a_row += 1
+        if self.nonfinite_in_a_row >= self.options.max_nonfinite_steps:
+            self._log_line({"step": self.step, "event": "diverged"})
+            raise TrainingDivergedError(
+                f"training diverged at step {self.step}: {self.nonfinite_in_a_row} non-finite steps in a row, "
+                f"even with the learning rate lowered to {self.options.lr * self.lr_scale:.3g}; no model was "
+                f"written; start again with a lower {option_name('lr')} (was {self.options.lr:g})")
+        self._load_model_state(copy.deepcopy(self._snapshot["state"]))
+        self.lr_scale *= LR_BACKOFF
+        self._log_line({"step": self.step, "event": f"restored the state of step {self._snapshot['step']}; "
+                                                    f"learning rate x{self.lr_scale:g}"})
 
     # --- logging, samples, checkpoints, validation -----------------------------------------------
 
@@ -301,8 +462,8 @@ class Trainer:
         self._log_line({"step": self.step, "validation": metric})
         if metric < self.best_metric:
             self.best_metric, self.bad_validations = metric, 0
-            torch.save({k: v.detach().cpu() for k, v in self.inference_generator().state_dict().items()},
-                       self.out_dir / "best_generator.pt")
+            weights = {k: v.detach().cpu() for k, v in self.inference_generator().state_dict().items()}
+            atomic_write(self.out_dir / "best_generator.pt", lambda tmp: torch.save(weights, tmp))
             return False
         self.bad_validations += 1
         return bool(options.patience) and self.bad_validations >= options.patience
@@ -315,8 +476,7 @@ class Trainer:
         with torch.no_grad():
             grid = self.task.samples(self.batches(0), generator).clamp(0, 1)
         path = self.out_dir / "samples" / f"step_{self.step:06d}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        save_image(grid, path, nrow=max(1, grid.shape[0] // 2))
+        atomic_write(path, lambda tmp: save_image(grid, tmp, nrow=max(1, grid.shape[0] // 2)))
         writer = self._tensorboard()
         if writer is not None:
             from torchvision.utils import make_grid
@@ -339,30 +499,22 @@ class Trainer:
             self._writer = SummaryWriter(str(self.out_dir / "tensorboard"))
         return self._writer or None
 
-    def state_dict(self) -> dict[str, Any]:
-        return {"step": self.step, "skipped_steps": self.skipped_steps, "best_metric": self.best_metric,
-                "bad_validations": self.bad_validations, "generators": self.task.generators.state_dict(),
+    def _close_writer(self) -> None:
+        if self._writer:  # None: never opened; False: tensorboard is not installed
+            self._writer.close()
+        self._writer = None
+
+    # --- state ------------------------------------------------------------------------------------
+
+    def _model_state(self) -> dict[str, Any]:
+        """Weights, optimiser, EMA, scaler and task state: what a non-finite step rolls back."""
+        return {"generators": self.task.generators.state_dict(),
                 "discriminators": self.task.discriminators.state_dict(), "opt_g": self.opt_g.state_dict(),
                 "opt_d": self.opt_d.state_dict() if self.opt_d is not None else {},
                 "ema": self.ema.state_dict() if self.ema is not None else {},
-                "scaler": self.scaler.state_dict(), "task": self.task.extra_state(), "rng": rng_state(),
-                "options": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self.options).items()}}
+                "scaler": self.scaler.state_dict(), "task": self.task.extra_state()}
 
-    def save(self, folder: str | Path) -> Path:
-        """Write a checkpoint (atomically)."""
-        return save_checkpoint(folder, self.state_dict())
-
-    def load(self, folder: str | Path) -> None:
-        """Restore a checkpoint written by :meth:`save`, RNG states included."""
-        state = load_checkpoint(folder)
-        saved_optimizer = state.get("options", {}).get("optimizer", "adam")
-        if saved_optimizer != self.options.optimizer:
-            raise StylefuseError(f"cannot resume: the checkpoint in {folder} was trained with {saved_optimizer}, "
-                                 f"this run uses {self.options.optimizer}; resume with the same optimizer")
-        trained = [p for p in self.task.generators.parameters() if p.requires_grad]
-        if len(state["opt_g"]["param_groups"][0]["params"]) != len(trained):
-            raise StylefuseError(f"cannot resume: the checkpoint in {folder} trained another set of parameters "
-                                 "(made by an older stylefuse or another --freeze); start a new run")
+    def _load_model_state(self, state: dict[str, Any]) -> None:
         self.task.generators.load_state_dict(state["generators"])
         self.task.discriminators.load_state_dict(state["discriminators"])
         self.opt_g.load_state_dict(state["opt_g"])
@@ -373,6 +525,64 @@ class Trainer:
         if state["scaler"]:
             self.scaler.load_state_dict(state["scaler"])
         self.task.load_extra_state(state["task"])
-        self.step, self.skipped_steps = state["step"], state["skipped_steps"]
+
+    def state_dict(self) -> dict[str, Any]:
+        """The checkpoint: :meth:`_model_state`, the step, counters, RNG states, the format version and
+        the recipe (:meth:`recipe_record`)."""
+        return {"format_version": CHECKPOINT_VERSION, "recipe": self.recipe_record(), **self._model_state(),
+                "step": self.step, "skipped_steps": self.skipped_steps, "lr_scale": self.lr_scale,
+                "best_metric": self.best_metric, "bad_validations": self.bad_validations, "rng": rng_state(),
+                "options": plain(asdict(self.options))}
+
+    def save(self, folder: str | Path) -> Path:
+        """Write a checkpoint (atomically); refuses non-finite weights, which never reach a checkpoint."""
+        state = self.state_dict()
+        if not all_finite({k: state[k] for k in ("generators", "discriminators", "ema")}):
+            raise TrainingDivergedError(f"not writing a checkpoint to {folder}: the weights are not finite")
+        return save_checkpoint(folder, state)
+
+    def load(self, folder: str | Path) -> None:
+        """Restore a checkpoint written by :meth:`save`, RNG states included.
+
+        Raises:
+            StylefuseError: the checkpoint is missing, damaged, of another format version, or was trained with
+                another recipe (the message names the first differing field).
+        """
+        state = load_checkpoint(folder)
+        version = state.get("format_version")
+        if version != CHECKPOINT_VERSION:
+            raise StylefuseError(f"cannot resume: the checkpoint in {folder} has format version {version}, this "
+                                 f"stylefuse writes version {CHECKPOINT_VERSION}; start over with --overwrite")
+        difference = first_difference(state["recipe"], self.recipe_record())
+        if difference is not None:
+            field, old, new = difference
+            raise StylefuseError(f"cannot resume: the checkpoint was trained with {field}={old}, this run asks for "
+                                 f"{field}={new}; resume with the same options, or start over with --overwrite")
+        trained = [p for p in self.task.generators.parameters() if p.requires_grad]
+        if len(state["opt_g"]["param_groups"][0]["params"]) != len(trained):
+            raise StylefuseError(f"cannot resume: the checkpoint in {folder} trained another set of parameters; "
+                                 "start over with --overwrite")
+        self._load_model_state(state)
+        self.step, self.skipped_steps, self.lr_scale = state["step"], state["skipped_steps"], state["lr_scale"]
         self.best_metric, self.bad_validations = state["best_metric"], state["bad_validations"]
         set_rng_state(state["rng"])
+
+
+def finite_gradients(optimizer: torch.optim.Optimizer) -> bool:
+    """Whether every gradient of ``optimizer``'s parameters is finite. A gradient whose norm overflows
+    float32 counts as non-finite too: Adam's squared-gradient average would overflow on it."""
+    grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+    if not grads:
+        return True
+    return bool(torch.isfinite(torch.stack(torch._foreach_norm(grads))).all())
+
+
+def all_finite(state: Any) -> bool:
+    """Whether every floating-point tensor in a (nested) state dict is finite."""
+    if isinstance(state, torch.Tensor):
+        return not state.is_floating_point() or bool(torch.isfinite(state).all())
+    if isinstance(state, dict):
+        return all(all_finite(value) for value in state.values())
+    if isinstance(state, (list, tuple)):
+        return all(all_finite(value) for value in state)
+    return True
