@@ -382,7 +382,8 @@ def personalize_model(style_images: list[Path], out: Path, base: str | Path = "b
     # L-BFGS keeps its step scale: its steps already shrink where the curvature says so
     decay_from = 1.0 if defaults.optimizer == "lbfgs" else 0.5
     options = TrainOptions(steps=steps, lr=defaults.lr if lr is None else lr, betas=(0.9, 0.999),
-                           optimizer=defaults.optimizer, decay_from=decay_from, ema_decay=None, checkpoint_every=100, sample_every=100,
+                           optimizer=defaults.optimizer, decay_from=decay_from, ema_decay=None, checkpoint_every=100,
+                           sample_every=100,
                            validate_every=validate_every, patience=patience if validate_every else 0, seed=seed,
                            progress=progress, max_seconds=max_minutes * 60 if max_minutes else None,
                            overwrite=overwrite)
