@@ -122,6 +122,7 @@ CATALOGUE = [
     ("gray16.tiff", _save(Image.fromarray(RNG.integers(0, 65536, (6, 5), dtype=np.uint16)), "TIFF"), {"bits": 16}),
     ("one_pixel.png", _save(Image.new("RGB", (1, 1), (1, 2, 3)), "PNG"), {"size": (1, 1)}),
     ("float_out_of_range.tiff", _float_tiff(RNG.random((6, 5)) * 4), "floating-point pixels must lie in [0, 1]"),
+    ("float_nan.tiff", _float_tiff(np.full((6, 5), np.nan)), "30 pixels are NaN or infinite"),
     ("empty.jpg", _bytes(b""), "empty (0 bytes)"),
     ("text.jpg", _bytes(b"this is not a picture\n" * 10), "not an image"),
     ("random_bytes.png", _bytes(bytes(RNG.integers(0, 256, 500, dtype=np.uint8))), "not an image"),

@@ -160,9 +160,12 @@ def _pil_to_picture(img: Image.Image, path: Path | None) -> Picture:
         gray = _to_unit(values.astype(np.float32), 16)
     elif mode == "F":
         values = np.asarray(img, dtype=np.float32)
-        if not np.isfinite(values).all() or values.min() < 0 or values.max() > 1:
+        if not np.isfinite(values).all():
+            raise ImageReadError(f"cannot read {path}: {np.count_nonzero(~np.isfinite(values))} pixels are NaN or "
+                                 "infinite; floating-point pixels must be finite and lie in [0, 1]")
+        if values.min() < 0 or values.max() > 1:
             raise ImageReadError(f"cannot read {path}: floating-point pixels must lie in [0, 1] "
-                                 f"(found {np.nanmin(values):g}..{np.nanmax(values):g}); rescale the image first")
+                                 f"(found {values.min():g}..{values.max():g}); rescale the image first")
         bit_depth = 32
         gray = values
     elif mode in ("1", "L"):
