@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Sequence
 
+import pytest
 import torch
 
+from stylefuse.cli import main
+from stylefuse.data.folders import ImageFolder, UnpairedCrops
 from stylefuse.hub import save_model
+from stylefuse.image.io import write_image
+from stylefuse.methods._feature_transfer import StyleStatsCache
+from stylefuse.methods.cyclegan import CycleGAN, CycleGANRecipe
 from stylefuse.nn.fast_stylizer import FastStylizerNet
+from stylefuse.train.loop import Trainer, TrainOptions
 
 
 def save_style_model(folder: Path, channels: Sequence[int], blocks: int, names: Sequence[str] = ("ink", "sun")) -> Path:
@@ -20,3 +28,58 @@ def save_style_model(folder: Path, channels: Sequence[int], blocks: int, names: 
         for parameter in network.style_parameters().values():
             parameter.add_(torch.randn_like(parameter))
     return save_model(network, folder, "fast_stylizer", config, extra={"method": "fast", "style_names": list(names)})
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "argv", ["stylefuse", *map(str, args)])
+    try:
+        main()
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def wavy_photo(height: int = 64, width: int = 96) -> torch.Tensor:
+    y, x = torch.meshgrid(torch.linspace(0, 1, height), torch.linspace(0, 1, width), indexing="ij")
+    return torch.stack([x, y, 0.5 + 0.4 * torch.sin(8 * x) * torch.cos(6 * y)]).clamp(0, 1)
+
+
+def stripes_image(size: int = 64) -> torch.Tensor:
+    y, x = torch.meshgrid(torch.arange(float(size)), torch.arange(float(size)), indexing="ij")
+    stripes = (torch.sin((x + y) * 0.5) > 0).float()
+    return torch.stack([stripes, 0.3 * (1 - stripes), 0.9 * stripes])
+
+
+def feature_stylizer(cls, **options):
+    return cls(cache=StyleStatsCache(), **options)
+
+
+def disc_photo(seed: int = 0, size: int = 64) -> torch.Tensor:
+    y, x = torch.meshgrid(torch.linspace(0, 1, size), torch.linspace(0, 1, size), indexing="ij")
+    disc = (((x - 0.5) ** 2 + (y - 0.45) ** 2) < 0.08).float()
+    noise = torch.rand(3, size, size, generator=torch.Generator().manual_seed(seed)) * 0.05
+    return (torch.stack([0.2 + 0.6 * disc, 0.3 + 0.4 * x, 0.8 - 0.5 * y]) + noise).clamp(0, 1)
+
+
+def noisy_copy(image: torch.Tensor, amount: float) -> torch.Tensor:
+    return (image + amount * torch.randn(image.shape, generator=torch.Generator().manual_seed(1))).clamp(0, 1)
+
+
+def cyclegan_trainer(tmp_path: Path, steps: int = 2, size: int = 32, lr: float = 2e-4, **options) -> Trainer:
+    generator = torch.Generator().manual_seed(0)
+    for index in range(2):
+        write_image(tmp_path / "a" / f"{index}.png", torch.rand(3, 40, 40, generator=generator))
+    recipe = CycleGANRecipe(size=size, blocks=1, base=4, pool=2)
+    settings = dict(steps=steps, lr=lr, checkpoint_every=0, sample_every=0, progress=False)
+    torch.manual_seed(0)
+    return Trainer(CycleGAN(recipe), UnpairedCrops([ImageFolder(tmp_path / "a")] * 2, size),
+                   TrainOptions(**{**settings, **options}), tmp_path / "run")
+
+
+def random_folder(root: Path, name: str, count: int, seed: int) -> Path:
+    generator = torch.Generator().manual_seed(seed)
+    for index in range(count):
+        write_image(root / name / f"img{index}.png", torch.rand(3, 40, 48, generator=generator))
+    return root / name

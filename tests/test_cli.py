@@ -10,19 +10,9 @@ import torch
 
 from stylefuse.cli import main
 from stylefuse.image.io import read_image, write_image
+from tests.helpers import run_cli
 
 FAST = ["--size", "32", "--steps", "2", "--levels", "1", "-q"]
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["stylefuse", *map(str, args)])
-    try:
-        main()
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from stylefuse import hub
 from stylefuse.image.io import read_image, write_image
 from stylefuse.methods._base import Stylizer
 from stylefuse.registry import TRAINABLE
-from tests.test_cli import run_cli
+from tests.helpers import run_cli
 
 TINY = {"cyclegan": ["--set", "blocks=1", "--set", "base=4"],
         "pix2pix": ["--set", "depth=5", "--set", "base=4"],

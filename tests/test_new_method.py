@@ -16,7 +16,7 @@ from stylefuse import hub
 from stylefuse.image.io import read_image, write_image
 from stylefuse.methods._base import Stylizer
 from stylefuse.registry import METHODS
-from tests.test_cli import run_cli
+from tests.helpers import run_cli
 
 
 class Posterize(Stylizer):

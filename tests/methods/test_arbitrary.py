@@ -9,46 +9,32 @@ from stylefuse.errors import OptionError
 from stylefuse.methods._feature_transfer import StyleStatsCache
 from stylefuse.methods.adain import AdaINStylizer
 from stylefuse.methods.wct import WCTStylizer
+from tests.helpers import feature_stylizer, stripes_image, wavy_photo
 
 METHODS = [AdaINStylizer, WCTStylizer]
 
 
-def _photo(height: int = 64, width: int = 96) -> torch.Tensor:
-    y, x = torch.meshgrid(torch.linspace(0, 1, height), torch.linspace(0, 1, width), indexing="ij")
-    return torch.stack([x, y, 0.5 + 0.4 * torch.sin(8 * x) * torch.cos(6 * y)]).clamp(0, 1)
-
-
-def _stripes(size: int = 64) -> torch.Tensor:
-    y, x = torch.meshgrid(torch.arange(float(size)), torch.arange(float(size)), indexing="ij")
-    stripes = (torch.sin((x + y) * 0.5) > 0).float()
-    return torch.stack([stripes, 0.3 * (1 - stripes), 0.9 * stripes])
-
-
-def _stylizer(cls, **options):
-    return cls(cache=StyleStatsCache(), **options)
-
-
 @pytest.mark.parametrize("cls", METHODS)
 def test_output_has_the_content_size_and_valid_values(cls) -> None:
-    out = _stylizer(cls).stylize(_photo(), [_stripes()])
+    out = feature_stylizer(cls).stylize(wavy_photo(), [stripes_image()])
     assert out.shape == (3, 64, 96)
     assert torch.isfinite(out).all() and 0 <= out.min() and out.max() <= 1
 
 
 @pytest.mark.parametrize("cls", METHODS)
 def test_strength_moves_from_the_content_to_the_style(cls) -> None:
-    photo, style = _photo(), _stripes()
-    none = _stylizer(cls, strength=0.0).stylize(photo, [style])
-    half = _stylizer(cls, strength=0.5).stylize(photo, [style])
-    full = _stylizer(cls, strength=1.0).stylize(photo, [style])
+    photo, style = wavy_photo(), stripes_image()
+    none = feature_stylizer(cls, strength=0.0).stylize(photo, [style])
+    half = feature_stylizer(cls, strength=0.5).stylize(photo, [style])
+    full = feature_stylizer(cls, strength=1.0).stylize(photo, [style])
     distances = [(image - photo).abs().mean().item() for image in (none, half, full)]
     assert distances[0] < distances[1] < distances[2]
 
 
 def test_a_blend_lies_between_its_styles() -> None:
-    photo, stripes, red = _photo(), _stripes(), torch.zeros(3, 64, 64)
+    photo, stripes, red = wavy_photo(), stripes_image(), torch.zeros(3, 64, 64)
     red[0] = 0.9
-    stylizer = _stylizer(AdaINStylizer)
+    stylizer = feature_stylizer(AdaINStylizer)
     only_red = stylizer.stylize(photo, [stripes, red], [0.0, 1.0])
     blend = stylizer.stylize(photo, [stripes, red], [0.5, 0.5])
     only_stripes = stylizer.stylize(photo, [stripes, red], [1.0, 0.0])
@@ -57,13 +43,13 @@ def test_a_blend_lies_between_its_styles() -> None:
 
 
 def test_a_mask_puts_each_style_on_its_side() -> None:
-    photo = _photo()
-    texture = _stripes()[0]
+    photo = wavy_photo()
+    texture = stripes_image()[0]
     red = torch.stack([0.5 + 0.4 * texture, 0.1 * texture, 0.1 * texture])
     blue = torch.stack([0.1 * texture, 0.1 * texture, 0.5 + 0.4 * texture])
     mask = torch.zeros(3, 64, 96)
     mask[:, :, :48] = 1.0  # left half: first style
-    out = _stylizer(AdaINStylizer, masks=[mask]).stylize(photo, [red, blue])
+    out = feature_stylizer(AdaINStylizer, masks=[mask]).stylize(photo, [red, blue])
     left, right = out[:, :, :32], out[:, :, 64:]
     redness_left, redness_right = left[0].mean() - left[2].mean(), right[0].mean() - right[2].mean()
     assert redness_left > redness_right + 0.05
@@ -75,25 +61,25 @@ def test_a_mask_puts_each_style_on_its_side() -> None:
 ])
 def test_bad_masks_are_refused(masks, message) -> None:
     with pytest.raises(OptionError, match=message):
-        _stylizer(AdaINStylizer, masks=masks).stylize(_photo(), [_stripes(), _stripes()])
+        feature_stylizer(AdaINStylizer, masks=masks).stylize(wavy_photo(), [stripes_image(), stripes_image()])
 
 
 @pytest.mark.parametrize("weights", [[0.0, 0.0], [-1.0, 2.0], [1.0]])
 def test_bad_weights_are_refused(weights) -> None:
     with pytest.raises(OptionError, match="weights"):
-        _stylizer(AdaINStylizer).stylize(_photo(), [_stripes(), _stripes()], weights)
+        feature_stylizer(AdaINStylizer).stylize(wavy_photo(), [stripes_image(), stripes_image()], weights)
 
 
 @pytest.mark.parametrize("cls", METHODS)
 def test_one_colour_style_and_tiny_content_give_no_nan(cls) -> None:
     flat = torch.full((3, 48, 48), 0.4)
-    assert torch.isfinite(_stylizer(cls).stylize(_photo(), [flat])).all()
-    assert torch.isfinite(_stylizer(cls).stylize(_photo(16, 16), [_stripes()])).all()
+    assert torch.isfinite(feature_stylizer(cls).stylize(wavy_photo(), [flat])).all()
+    assert torch.isfinite(feature_stylizer(cls).stylize(wavy_photo(16, 16), [stripes_image()])).all()
 
 
 def test_too_small_content_is_refused() -> None:
     with pytest.raises(OptionError, match="too small"):
-        _stylizer(AdaINStylizer).stylize(_photo(8, 40), [_stripes()])
+        feature_stylizer(AdaINStylizer).stylize(wavy_photo(8, 40), [stripes_image()])
 
 
 @pytest.mark.parametrize("cls", METHODS)
@@ -104,10 +90,10 @@ def test_tiled_and_untiled_results_agree(cls) -> None:
     invisible next to the stylization itself, which moves pixels by more than 0.1; without context
     margins the same tiling differs several times more (checked below), WCT's four chained levels
     amplifying the border errors."""
-    photo = _photo(256, 256)
-    whole = _stylizer(cls, tile=512).stylize(photo, [_stripes()])
-    tiled = _stylizer(cls, tile=160, overlap=48).stylize(photo, [_stripes()])
-    bare = _stylizer(cls, tile=160, overlap=48, margin=0).stylize(photo, [_stripes()])
+    photo = wavy_photo(256, 256)
+    whole = feature_stylizer(cls, tile=512).stylize(photo, [stripes_image()])
+    tiled = feature_stylizer(cls, tile=160, overlap=48).stylize(photo, [stripes_image()])
+    bare = feature_stylizer(cls, tile=160, overlap=48, margin=0).stylize(photo, [stripes_image()])
     difference = (whole - tiled).abs()
     assert difference.mean() < 0.005 and difference.flatten().quantile(0.99) < 0.03
     assert (whole - bare).abs().mean() > 2 * difference.mean()
@@ -116,11 +102,11 @@ def test_tiled_and_untiled_results_agree(cls) -> None:
 
 def test_style_statistics_are_computed_once(tmp_path) -> None:
     cache = StyleStatsCache(tmp_path)
-    AdaINStylizer(cache=cache).stylize(_photo(), [_stripes()])
-    AdaINStylizer(cache=cache).stylize(_photo(), [_stripes()])
+    AdaINStylizer(cache=cache).stylize(wavy_photo(), [stripes_image()])
+    AdaINStylizer(cache=cache).stylize(wavy_photo(), [stripes_image()])
     assert cache.encodings == 1
     fresh_process = StyleStatsCache(tmp_path)  # the disk cache serves another process
-    AdaINStylizer(cache=fresh_process).stylize(_photo(), [_stripes()])
+    AdaINStylizer(cache=fresh_process).stylize(wavy_photo(), [stripes_image()])
     assert fresh_process.encodings == 0
 
 
@@ -164,21 +150,23 @@ def test_a_single_inverter_model_folder_serves_its_level(tmp_path) -> None:
         (output_bias,) = [k for k, v in state.items() if k.endswith("bias") and v.shape == (3,)]
         state[output_bias] = state[output_bias] - 0.3
         save_file(state, str(model_weights))
-    wct = _stylizer(WCTStylizer, inverters=tmp_path / "inv4")
+    wct = feature_stylizer(WCTStylizer, inverters=tmp_path / "inv4")
     assert wct.inverter_folders(tmp_path / "inv4") == {
         "relu4_1": tmp_path / "inv4", **{level: INVERTER_FOLDER / level for level in WCTStylizer.levels[1:]}}
-    shipped, own = _stylizer(AdaINStylizer), _stylizer(AdaINStylizer, inverters=tmp_path / "inv4")
-    darker = shipped.stylize(_photo(), [_stripes()]).mean() - own.stylize(_photo(), [_stripes()]).mean()
+    shipped, own = feature_stylizer(AdaINStylizer), feature_stylizer(AdaINStylizer, inverters=tmp_path / "inv4")
+    photo, style = wavy_photo(), stripes_image()
+    darker = shipped.stylize(photo, [style]).mean() - own.stylize(photo, [style]).mean()
     assert darker > 0.1
 
 
 def test_a_folder_of_inverters_per_level_still_works_and_a_wrong_level_is_refused(tmp_path) -> None:
     _copy_inverter("relu4_1", tmp_path / "set" / "relu4_1")
-    assert _stylizer(AdaINStylizer, inverters=tmp_path / "set").stylize(_photo(), [_stripes()]).shape == (3, 64, 96)
+    per_level = feature_stylizer(AdaINStylizer, inverters=tmp_path / "set")
+    assert per_level.stylize(wavy_photo(), [stripes_image()]).shape == (3, 64, 96)
     _copy_inverter("relu2_1", tmp_path / "inv2")
     with pytest.raises(OptionError, match="holds a relu2_1 inverter; this method inverts relu4_1"):
         AdaINStylizer(inverters=tmp_path / "inv2")
-    assert _stylizer(WCTStylizer, inverters=tmp_path / "inv2").inverters["relu2_1"] is not None
+    assert feature_stylizer(WCTStylizer, inverters=tmp_path / "inv2").inverters["relu2_1"] is not None
 
 
 def test_progress_counts_every_tile_and_is_silent_when_off(monkeypatch, capsys) -> None:
@@ -198,12 +186,12 @@ def test_progress_counts_every_tile_and_is_silent_when_off(monkeypatch, capsys) 
         yield Bar()
 
     monkeypatch.setattr(_feature_transfer, "progress_bar", recording_bar)
-    stylizer = _stylizer(AdaINStylizer, tile=160, overlap=48, progress=True)
+    stylizer = feature_stylizer(AdaINStylizer, tile=160, overlap=48, progress=True)
     # statistics: 2 x 2 pieces of 256 px; transfer: 2 x 2 tiles of 160 px sharing 48 px (or more, on the grid)
     assert stylizer.work_units(256, 256) == 4 + 4 and stylizer.work_units(100, 100) == 1
-    stylizer.stylize(_photo(256, 256), [_stripes()])
+    stylizer.stylize(wavy_photo(256, 256), [stripes_image()])
     assert -advances[0] == sum(advances[1:]) == 8
     advances.clear()
     monkeypatch.undo()
-    _stylizer(WCTStylizer).stylize(_photo(), [_stripes()])  # progress off by default
+    feature_stylizer(WCTStylizer).stylize(wavy_photo(), [stripes_image()])  # progress off by default
     assert capsys.readouterr() == ("", "")

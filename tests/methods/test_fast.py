@@ -7,8 +7,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from tests.helpers import save_style_model
-from tests.test_cli import run_cli
 
 import stylefuse
 from stylefuse import hub
@@ -17,6 +15,7 @@ from stylefuse.builtin import builtin_style_names
 from stylefuse.errors import OptionError
 from stylefuse.image.io import read_image, write_image
 from stylefuse.methods.fast import FastStylizer
+from tests.helpers import run_cli, save_style_model
 
 
 @pytest.fixture

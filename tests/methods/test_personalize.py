@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from tests.helpers import save_style_model
-from tests.test_cli import run_cli
 
 from stylefuse.hub import load_model, save_model
 from stylefuse.image.io import read_image, write_image
 from stylefuse.losses.functional import gram_matrix
 from stylefuse.methods.personalize import FREEZE_STRATEGIES, Personalize, PersonalizeRecipe, extend_with_a_style, freeze
+from tests.helpers import run_cli, save_style_model
 
 
 @pytest.fixture

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from tests.helpers import save_style_model
 
 from stylefuse.image.io import write_image
 from stylefuse.methods import style_statistics as SS
 from stylefuse.methods.personalize import Personalize, PersonalizeRecipe
+from tests.helpers import save_style_model
 
 
 def features(seed: int, scale: float = 1.0) -> dict[str, torch.Tensor]:

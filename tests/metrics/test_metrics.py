@@ -14,18 +14,7 @@ from stylefuse.metrics.content import canny, psnr
 from stylefuse.metrics.distribution import frechet_distance, kernel_inception_distance
 from stylefuse.metrics.report import write_report
 from stylefuse.registry import METRICS
-
-
-def _photo(seed: int = 0, size: int = 64) -> torch.Tensor:
-    y, x = torch.meshgrid(torch.linspace(0, 1, size), torch.linspace(0, 1, size), indexing="ij")
-    disc = (((x - 0.5) ** 2 + (y - 0.45) ** 2) < 0.08).float()
-    noise = torch.rand(3, size, size, generator=torch.Generator().manual_seed(seed)) * 0.05
-    return (torch.stack([0.2 + 0.6 * disc, 0.3 + 0.4 * x, 0.8 - 0.5 * y]) + noise).clamp(0, 1)
-
-
-def _noisy(image: torch.Tensor, amount: float) -> torch.Tensor:
-    return (image + amount * torch.randn(image.shape, generator=torch.Generator().manual_seed(1))).clamp(0, 1)
-
+from tests.helpers import disc_photo, noisy_copy
 
 CONTENT_METRICS = ("lpips_vgg16_caffe", "ssim", "edge_f1")
 STYLE_METRICS = ("inception_gram", "inception_mean_std", "color_histogram")
@@ -44,23 +33,23 @@ def test_every_metric_is_registered() -> None:
 
 @pytest.mark.parametrize("name", CONTENT_METRICS + STYLE_METRICS)
 def test_identical_images_score_perfectly(name) -> None:
-    metric, image = METRICS.create(name), _photo()
+    metric, image = METRICS.create(name), disc_photo()
     perfect = 1.0 if metric.higher_is_better else 0.0
     assert metric(image, image, image) == pytest.approx(perfect, abs=1e-4)
 
 
 @pytest.mark.parametrize("name", CONTENT_METRICS)
 def test_more_noise_is_further_from_the_content(name) -> None:
-    metric, image = METRICS.create(name), _photo()
-    scores = [metric(_noisy(image, amount), image, image) for amount in (0.05, 0.2, 0.5)]
+    metric, image = METRICS.create(name), disc_photo()
+    scores = [metric(noisy_copy(image, amount), image, image) for amount in (0.05, 0.2, 0.5)]
     ordered = sorted(scores, reverse=metric.higher_is_better)
     assert scores == ordered and scores[0] != scores[-1]
 
 
 @pytest.mark.parametrize("name", STYLE_METRICS)
 def test_more_noise_is_further_from_the_style(name) -> None:
-    metric, image = METRICS.create(name), _photo()
-    scores = [metric(_noisy(image, amount), image, image) for amount in (0.05, 0.3)]
+    metric, image = METRICS.create(name), disc_photo()
+    scores = [metric(noisy_copy(image, amount), image, image) for amount in (0.05, 0.3)]
     assert scores[0] < scores[1]
 
 
@@ -101,8 +90,8 @@ def test_kid_is_unbiased_and_fid_matches_a_known_case() -> None:
 
 def test_report_on_a_tiny_run(tmp_path) -> None:
     for index in range(2):
-        write_image(tmp_path / "content" / f"c{index}.png", _photo(index))
-        write_image(tmp_path / "style" / f"s{index}.png", _noisy(_photo(index + 5), 0.3))
+        write_image(tmp_path / "content" / f"c{index}.png", disc_photo(index))
+        write_image(tmp_path / "style" / f"s{index}.png", noisy_copy(disc_photo(index + 5), 0.3))
     calls = []
 
     def blend(content, style, path):
@@ -125,8 +114,8 @@ def test_report_on_a_tiny_run(tmp_path) -> None:
 
 def _two_by_two(tmp_path) -> tuple:
     for index in range(2):
-        write_image(tmp_path / "content" / f"c{index}.png", _photo(index))
-        write_image(tmp_path / "style" / f"s{index}.png", _noisy(_photo(index + 5), 0.3))
+        write_image(tmp_path / "content" / f"c{index}.png", disc_photo(index))
+        write_image(tmp_path / "style" / f"s{index}.png", noisy_copy(disc_photo(index + 5), 0.3))
     return tmp_path / "content", tmp_path / "style"
 
 

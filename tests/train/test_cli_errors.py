@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from tests.test_cli import run_cli
 
 from stylefuse.image.io import write_image
+from tests.helpers import run_cli
 
 MISSING = "no-such-folder"  # the recipe is checked before the data are read
 

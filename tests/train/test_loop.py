@@ -13,20 +13,14 @@ from stylefuse.image.io import write_image
 from stylefuse.methods.cyclegan import CycleGAN, CycleGANRecipe
 from stylefuse.methods.pix2pix import Pix2Pix, Pix2PixRecipe
 from stylefuse.train.loop import Trainer, TrainingTask, TrainOptions
+from tests.helpers import random_folder
 
 TINY_CYCLE = CycleGANRecipe(size=32, blocks=1, base=4, pool=3, diff_augment="color,translation,cutout", r1=0.1)
 
 
-def _folder(root: Path, name: str, count: int, seed: int) -> Path:
-    generator = torch.Generator().manual_seed(seed)
-    for index in range(count):
-        write_image(root / name / f"img{index}.png", torch.rand(3, 40, 48, generator=generator))
-    return root / name
-
-
 def _cyclegan_trainer(tmp_path: Path, out: str, steps: int) -> Trainer:
-    a = ImageFolder(_folder(tmp_path, "a", 3, 1))
-    b = ImageFolder(_folder(tmp_path, "b", 3, 2))
+    a = ImageFolder(random_folder(tmp_path, "a", 3, 1))
+    b = ImageFolder(random_folder(tmp_path, "b", 3, 2))
     options = TrainOptions(steps=steps, checkpoint_every=2, sample_every=0, log_every=1, progress=False)
     torch.manual_seed(options.seed)  # the initial weights, as `stylefuse train` does before building
     return Trainer(CycleGAN(TINY_CYCLE), UnpairedCrops([a, b], 32, batch_size=2), options, tmp_path / out)
@@ -84,7 +78,7 @@ def test_interrupt_saves_a_checkpoint(tmp_path: Path) -> None:
 
 
 def test_early_stopping(tmp_path: Path) -> None:
-    a = ImageFolder(_folder(tmp_path, "a", 2, 1))
+    a = ImageFolder(random_folder(tmp_path, "a", 2, 1))
     options = TrainOptions(steps=50, checkpoint_every=0, sample_every=0, validate_every=1, patience=2,
                            progress=False)
     scores = iter([3.0, 2.0, 2.5, 2.6, 1.0])
@@ -128,7 +122,7 @@ def test_pix2pix_learns_a_colour_inversion(tmp_path: Path) -> None:
     CycleGANRecipe(size=64, blocks=1, base=4, gan_loss="bce", r1=1.0, discriminator_scales=2),
 ])
 def test_cyclegan_variants_train(tmp_path: Path, recipe: CycleGANRecipe) -> None:
-    a = ImageFolder(_folder(tmp_path, "a", 2, 1))
+    a = ImageFolder(random_folder(tmp_path, "a", 2, 1))
     options = TrainOptions(steps=2, checkpoint_every=0, sample_every=0, progress=False)
     task = CycleGAN(recipe)
     trainer = Trainer(task, UnpairedCrops([a, a], recipe.size), options, tmp_path / "v")

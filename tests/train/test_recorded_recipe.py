@@ -7,31 +7,16 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 from torch import nn
 
-from stylefuse.data.folders import ImageFolder, UnpairedCrops
 from stylefuse.errors import OptionError, StylefuseError
 from stylefuse.hub import read_config, save_model
-from stylefuse.image.io import write_image
-from stylefuse.methods.cyclegan import CycleGAN, CycleGANRecipe
 from stylefuse.train.checkpoint import CHECKPOINT_VERSION, load_checkpoint, save_checkpoint
-from stylefuse.train.loop import Trainer, TrainOptions
-
-
-def _trainer(tmp_path: Path, steps: int = 2, size: int = 32, lr: float = 2e-4, **options) -> Trainer:
-    generator = torch.Generator().manual_seed(0)
-    for index in range(2):
-        write_image(tmp_path / "a" / f"{index}.png", torch.rand(3, 40, 40, generator=generator))
-    recipe = CycleGANRecipe(size=size, blocks=1, base=4, pool=2)
-    settings = dict(steps=steps, lr=lr, checkpoint_every=0, sample_every=0, progress=False)
-    torch.manual_seed(0)
-    return Trainer(CycleGAN(recipe), UnpairedCrops([ImageFolder(tmp_path / "a")] * 2, size),
-                   TrainOptions(**{**settings, **options}), tmp_path / "run")
+from tests.helpers import cyclegan_trainer
 
 
 def test_the_checkpoint_records_the_recipe_and_a_format_version(tmp_path: Path) -> None:
-    trainer = _trainer(tmp_path)
+    trainer = cyclegan_trainer(tmp_path)
     trainer.fit()
     state = load_checkpoint(tmp_path / "run")
     assert state["format_version"] == CHECKPOINT_VERSION
@@ -48,34 +33,34 @@ def test_the_checkpoint_records_the_recipe_and_a_format_version(tmp_path: Path) 
     (dict(seed=3), "trained with seed=0, this run asks for seed=3"),
 ])
 def test_resuming_with_another_recipe_names_the_first_differing_field(tmp_path: Path, change, expected) -> None:
-    _trainer(tmp_path).fit()
+    cyclegan_trainer(tmp_path).fit()
     with pytest.raises(StylefuseError, match=expected) as caught:
-        _trainer(tmp_path, steps=4, **change).fit(resume=True)
+        cyclegan_trainer(tmp_path, steps=4, **change).fit(resume=True)
     assert "\n" not in str(caught.value) and str(caught.value).startswith("cannot resume")
 
 
 def test_resuming_longer_or_with_a_time_budget_is_allowed(tmp_path: Path) -> None:
-    _trainer(tmp_path).fit()
-    summary = _trainer(tmp_path, steps=3, max_seconds=600).fit(resume=True)
+    cyclegan_trainer(tmp_path).fit()
+    summary = cyclegan_trainer(tmp_path, steps=3, max_seconds=600).fit(resume=True)
     assert summary["steps"] == 3 and summary["state"] == "done"
 
 
 def test_a_checkpoint_without_a_format_version_is_refused(tmp_path: Path) -> None:
-    _trainer(tmp_path).fit()
+    cyclegan_trainer(tmp_path).fit()
     state = load_checkpoint(tmp_path / "run")
     del state["format_version"]
     save_checkpoint(tmp_path / "run", state)
     with pytest.raises(StylefuseError, match="format version None"):
-        _trainer(tmp_path, steps=3).fit(resume=True)
+        cyclegan_trainer(tmp_path, steps=3).fit(resume=True)
 
 
 def test_training_into_a_folder_that_holds_a_run_needs_resume_or_overwrite(tmp_path: Path) -> None:
-    _trainer(tmp_path).fit()
+    cyclegan_trainer(tmp_path).fit()
     run = tmp_path / "run"
     (run / "best_generator.pt").write_bytes(b"stale")
     with pytest.raises(OptionError, match="already holds a training run .* --resume, or start over with --overwrite"):
-        _trainer(tmp_path).fit()
-    summary = _trainer(tmp_path, overwrite=True).fit()
+        cyclegan_trainer(tmp_path).fit()
+    summary = cyclegan_trainer(tmp_path, overwrite=True).fit()
     assert summary["steps"] == 2
     assert not (run / "best_generator.pt").exists()  # a stale best of the old run would be exported
     steps = [json.loads(line).get("step") for line in (run / "metrics.jsonl").read_text().splitlines()]
@@ -83,12 +68,12 @@ def test_training_into_a_folder_that_holds_a_run_needs_resume_or_overwrite(tmp_p
 
 
 def test_the_summary_says_when_the_time_budget_ended_the_run(tmp_path: Path) -> None:
-    summary = _trainer(tmp_path, steps=50, max_seconds=1e-6).fit()
+    summary = cyclegan_trainer(tmp_path, steps=50, max_seconds=1e-6).fit()
     assert summary["state"] == "time budget" and summary["budget_ended"] and summary["steps"] == 1
 
 
 def test_the_recipe_can_go_into_the_model_folder(tmp_path: Path) -> None:
-    trainer = _trainer(tmp_path)
+    trainer = cyclegan_trainer(tmp_path)
     trainer.fit()
     trainer.task.export(trainer, tmp_path / "run", extra={"recipe": trainer.recipe_record()})
     assert read_config(tmp_path / "run")["recipe"]["size"] == 32
