@@ -11,11 +11,12 @@ import torch
 
 from stylefuse.cli import main
 from stylefuse.data.folders import ImageFolder, UnpairedCrops
-from stylefuse.hub import save_model
+from stylefuse.hub import load_model, save_model
 from stylefuse.image.io import write_image
 from stylefuse.methods._feature_transfer import StyleStatsCache
 from stylefuse.methods.cyclegan import CycleGAN, CycleGANRecipe
 from stylefuse.nn.fast_stylizer import FastStylizerNet
+from stylefuse.registry import NETWORKS
 from stylefuse.train.loop import Trainer, TrainOptions
 
 
@@ -83,3 +84,25 @@ def random_folder(root: Path, name: str, count: int, seed: int) -> Path:
     for index in range(count):
         write_image(root / name / f"img{index}.png", torch.rand(3, 40, 48, generator=generator))
     return root / name
+
+
+def check_network_round_trip(name: str, config: dict, x, folder: Path) -> None:
+    """A registered network built from ``config`` runs on ``x`` (a tensor or a tuple of inputs) with finite outputs
+    (image generators: the input's size, values in [-1, 1]) and gives the same outputs after a save/load round trip
+    through a model folder."""
+    torch.manual_seed(0)
+    network = NETWORKS.create(name, **config).eval()
+    args = x if isinstance(x, tuple) else (x,)
+    with torch.no_grad():
+        y = network(*args)
+    outputs = y if isinstance(y, list) else [y]
+    assert all(torch.isfinite(o).all() for o in outputs)
+    if name.endswith("generator") and name != "dcgan_generator":
+        assert y.shape == (x.shape[0], 3, *x.shape[-2:]) and y.abs().max() <= 1
+    save_model(network, folder, name, config, extra={"note": "test"})
+    loaded, document = load_model(folder)
+    assert document["note"] == "test" and document["config"] == config
+    with torch.no_grad():
+        z = loaded(*args)
+    for a, b in zip(outputs, z if isinstance(z, list) else [z]):
+        torch.testing.assert_close(a, b, atol=2e-2, rtol=1e-2)  # fp16 storage

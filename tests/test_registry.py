@@ -9,7 +9,8 @@ import textwrap
 import pytest
 
 from stylefuse.errors import OptionError
-from stylefuse.registry import METHODS, TRAINABLE, Registry, _registered_names
+from stylefuse.registry import METHODS, NETWORKS, TRAINABLE, Registry, _registered_names
+from tests.nn import test_discriminators, test_fast_stylizer, test_generators, test_inverter
 
 
 def test_declared_names_match_the_registered_ones() -> None:
@@ -55,3 +56,8 @@ def test_decorators_are_parsed_with_their_aliases() -> None:
     decorator = ast.parse('@METHODS.register("x", aliases=("y", "z"))\nclass C: pass').body[0].decorator_list[0]
     assert _registered_names(decorator, "METHODS") == [("x", False), ("y", True), ("z", True)]
     assert _registered_names(decorator, "TRAINABLE") == []
+
+
+def test_every_network_has_a_round_trip_case() -> None:
+    modules = (test_discriminators, test_fast_stylizer, test_generators, test_inverter)
+    assert set(NETWORKS.names()) == {name for module in modules for name in module.CASES}

@@ -11,6 +11,7 @@ from stylefuse.nn.fast_stylizer import (
     ConditionalInstanceNorm2d,
     FastStylizerNet,
 )
+from tests.helpers import check_network_round_trip
 
 
 def test_output_shape_and_range() -> None:
@@ -92,3 +93,17 @@ def test_a_model_saved_before_the_colour_map_and_channel_mixes_loads_with_identi
 def test_bad_inputs_are_refused(shape, style, message) -> None:
     with pytest.raises(ValueError, match=message):
         FastStylizerNet(num_styles=2)(torch.rand(shape), torch.rand(style))
+
+
+# name -> (small config, input or a tuple of inputs)
+CASES = {
+    "fast_stylizer": (dict(num_styles=2, channels=[4, 8, 8], blocks=1), (torch.rand(2, 3, 32, 48), torch.eye(2))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_shapes_and_round_trip(name: str, tmp_path) -> None:
+    check_network_round_trip(name, *CASES[name], tmp_path / name)
+
+
+

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
-from stylefuse.data.folders import ImageFolder, PairedCrops, UnpairedCrops
-from stylefuse.image.io import write_image
+from stylefuse.data.folders import ImageFolder, UnpairedCrops
+from stylefuse.errors import OptionError, StylefuseError
+from stylefuse.hub import read_config
 from stylefuse.methods.cyclegan import CycleGAN, CycleGANRecipe
-from stylefuse.methods.pix2pix import Pix2Pix, Pix2PixRecipe
-from stylefuse.train.loop import Trainer, TrainingTask, TrainOptions
-from tests.helpers import random_folder
+from stylefuse.train.loop import Trainer, TrainingDivergedError, TrainingTask, TrainOptions
+from tests.helpers import cyclegan_trainer, random_folder
 
 TINY_CYCLE = CycleGANRecipe(size=32, blocks=1, base=4, pool=3, diff_augment="color,translation,cutout", r1=0.1)
 
@@ -90,53 +91,9 @@ def test_early_stopping(tmp_path: Path) -> None:
 
 
 def test_resume_without_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
-    from stylefuse.errors import StylefuseError
 
     with pytest.raises(StylefuseError, match="start without --resume"):
         _cyclegan_trainer(tmp_path, "none", 2).fit(resume=True)
-
-
-def test_pix2pix_learns_a_colour_inversion(tmp_path: Path) -> None:
-    generator = torch.Generator().manual_seed(0)
-    for index in range(4):
-        smooth = torch.nn.functional.interpolate(torch.rand(1, 3, 4, 4, generator=generator), size=(32, 32),
-                                                 mode="bilinear", align_corners=False)[0]
-        write_image(tmp_path / "a" / f"{index}.png", smooth)
-        write_image(tmp_path / "b" / f"{index}.png", 1 - smooth)
-    data = PairedCrops(ImageFolder(tmp_path / "a"), ImageFolder(tmp_path / "b"), 32, batch_size=4)
-    recipe = Pix2PixRecipe(size=32, depth=5, base=8)
-    options = TrainOptions(steps=60, lr=2e-3, checkpoint_every=0, sample_every=0, ema_decay=None, progress=False)
-    task = Pix2Pix(recipe)
-    trainer = Trainer(task, data, options, tmp_path / "p2p")
-    a, b = data(999)
-    with torch.no_grad():
-        error_before = (task.generators["G"](a * 2 - 1) - (b * 2 - 1)).abs().mean()
-    trainer.fit()
-    with torch.no_grad():
-        error_after = (task.generators["G"].eval()(a * 2 - 1) - (b * 2 - 1)).abs().mean()
-    assert error_after < 0.5 * error_before
-
-
-@pytest.mark.parametrize("recipe", [
-    CycleGANRecipe(size=64, generator="unet", base=4, discriminator_scales=2, gan_loss="hinge", spectral_norm=True),
-    CycleGANRecipe(size=64, blocks=1, base=4, gan_loss="bce", r1=1.0, discriminator_scales=2),
-])
-def test_cyclegan_variants_train(tmp_path: Path, recipe: CycleGANRecipe) -> None:
-    a = ImageFolder(random_folder(tmp_path, "a", 2, 1))
-    options = TrainOptions(steps=2, checkpoint_every=0, sample_every=0, progress=False)
-    task = CycleGAN(recipe)
-    trainer = Trainer(task, UnpairedCrops([a, a], recipe.size), options, tmp_path / "v")
-    summary = trainer.fit()
-    assert summary["steps"] == 2 and summary["skipped_steps"] == 0
-    export = task.export(trainer, tmp_path / "model")
-    assert (export / "model.safetensors").is_file()
-
-
-def test_unknown_generator_is_an_option_error() -> None:
-    from stylefuse.errors import OptionError
-
-    with pytest.raises(OptionError, match="--set generator=transformer: choose from resnet, unet"):
-        CycleGAN(CycleGANRecipe(generator="transformer"))
 
 
 class _LeastSquares(TrainingTask):
@@ -190,7 +147,6 @@ def test_lbfgs_resumes_exactly_and_skips_non_finite_losses(tmp_path: Path) -> No
 
 
 def test_resuming_with_the_other_optimizer_is_a_clear_error(tmp_path: Path) -> None:
-    from stylefuse.errors import StylefuseError
 
     _least_squares_trainer(tmp_path, "lbfgs", 5, 0.5, "switch").fit()
     with pytest.raises(StylefuseError, match="trained with optimizer=lbfgs, this run asks for optimizer=adam"):
@@ -198,7 +154,6 @@ def test_resuming_with_the_other_optimizer_is_a_clear_error(tmp_path: Path) -> N
 
 
 def test_resuming_a_checkpoint_of_other_trained_parameters_is_a_clear_error(tmp_path: Path) -> None:
-    from stylefuse.errors import StylefuseError
 
     _least_squares_trainer(tmp_path, "adam", 5, 0.5, "grown").fit()
     grown = _least_squares_trainer(tmp_path, "adam", 8, 0.5, "grown")
@@ -224,3 +179,86 @@ def test_the_last_step_is_always_validated(tmp_path: Path) -> None:
                       validate=lambda generator: seen.append(trainer.step) or float(len(seen)))
     trainer.fit()
     assert seen == [3, 5]
+
+
+def test_training_into_a_folder_that_holds_a_run_needs_resume_or_overwrite(tmp_path: Path) -> None:
+    cyclegan_trainer(tmp_path).fit()
+    run = tmp_path / "run"
+    (run / "best_generator.pt").write_bytes(b"stale")
+    with pytest.raises(OptionError, match="already holds a training run .* --resume, or start over with --overwrite"):
+        cyclegan_trainer(tmp_path).fit()
+    summary = cyclegan_trainer(tmp_path, overwrite=True).fit()
+    assert summary["steps"] == 2
+    assert not (run / "best_generator.pt").exists()  # a stale best of the old run would be exported
+    steps = [json.loads(line).get("step") for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert steps == sorted(steps)  # the old run's log was cleared
+
+
+def test_the_summary_says_when_the_time_budget_ended_the_run(tmp_path: Path) -> None:
+    summary = cyclegan_trainer(tmp_path, steps=50, max_seconds=1e-6).fit()
+    assert summary["state"] == "time budget" and summary["budget_ended"] and summary["steps"] == 1
+
+
+def test_the_recipe_can_go_into_the_model_folder(tmp_path: Path) -> None:
+    trainer = cyclegan_trainer(tmp_path)
+    trainer.fit()
+    trainer.task.export(trainer, tmp_path / "run", extra={"recipe": trainer.recipe_record()})
+    assert read_config(tmp_path / "run")["recipe"]["size"] == 32
+
+
+class _Line(TrainingTask):
+    """Fit y = 2 x with one weight; ``bad_steps`` are the steps whose loss (or gradient) is not finite."""
+
+    ema_generator = "G"
+
+    def __init__(self, bad_steps: set[int], bad_gradient: bool = False) -> None:
+        self.generators = nn.ModuleDict({"G": nn.Linear(1, 1, bias=False)})
+        self.bad_steps, self.bad_gradient = bad_steps, bad_gradient
+
+    def generator_loss(self, step: int) -> dict[str, torch.Tensor]:
+        weight = self.generators["G"].weight
+        loss = (weight - 2).square().sum()
+        if step in self.bad_steps:
+            # sqrt(0) has an infinite derivative: a finite loss with a non-finite gradient
+            loss = loss + ((weight - weight.detach()).sum().sqrt() if self.bad_gradient else torch.nan)
+        return {"total": loss}
+
+    def samples(self, batch, generator) -> torch.Tensor:
+        return torch.zeros(1, 3, 4, 4)
+
+
+def _line_trainer(tmp_path: Path, task: _Line, steps: int = 20) -> Trainer:
+    options = TrainOptions(steps=steps, lr=0.05, betas=(0.9, 0.999), decay_from=1.0, checkpoint_every=5,
+                           sample_every=0, log_every=1, progress=False)
+    return Trainer(task, lambda step: step, options, tmp_path / "run")
+
+
+@pytest.mark.parametrize("bad_gradient", [False, True])
+def test_a_non_finite_step_restores_the_last_finite_state_and_lowers_the_learning_rate(tmp_path: Path,
+                                                                                       bad_gradient: bool) -> None:
+    trainer = _line_trainer(tmp_path, _Line({7, 8}, bad_gradient))
+    summary = trainer.fit()
+    assert summary["state"] == "done" and summary["skipped_steps"] == 2 and trainer.lr_scale == 0.25
+    events = [r["event"] for r in map(json.loads, (tmp_path / "run" / "metrics.jsonl").read_text().splitlines())
+              if "event" in r]
+    what = "G gradient" if bad_gradient else "G loss"
+    assert events == [f"skipped: non-finite {what}", "restored the state of step 0; learning rate x0.5",
+                      f"skipped: non-finite {what}", "restored the state of step 0; learning rate x0.25"]
+    assert abs(trainer.task.generators["G"].weight.item() - 2) < abs(trainer._snapshot["state"]["generators"]
+                                                                     ["G.weight"].item() - 2) + 1
+    resumed = _line_trainer(tmp_path, _Line(set()), steps=25)
+    resumed.fit(resume=True)
+    assert resumed.lr_scale == 0.25  # the lowered learning rate is part of the checkpoint
+
+
+def test_a_diverging_run_stops_with_one_line_and_writes_no_non_finite_weights(tmp_path: Path) -> None:
+    trainer = _line_trainer(tmp_path, _Line(set(range(6, 100))))
+    with pytest.raises(TrainingDivergedError) as caught:
+        trainer.fit()
+    message = str(caught.value)
+    assert "\n" not in message and "training diverged at step 10" in message and "--lr" in message
+    assert trainer.nonfinite_in_a_row == 5 and trainer.step == 10
+    checkpoint = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)  # of step 10, rolled back
+    assert torch.isfinite(checkpoint["generators"]["G.weight"]).all() and checkpoint["lr_scale"] == 0.5**4
+    assert not (tmp_path / "run" / "model.safetensors").exists()
+    assert trainer.task.generators["G"].weight.isfinite().all()

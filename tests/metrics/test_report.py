@@ -1,8 +1,8 @@
-"""The HTML report renders in a real browser: headless Chromium takes a screenshot, and the regions
-where the result images and the plots sit must hold pictures (many colours), not broken-image icons."""
+"""The HTML report on a tiny run, and rendered in a real browser (slow)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 
@@ -14,6 +14,32 @@ from PIL import Image
 from stylefuse.evaluate import Candidate, evaluate
 from stylefuse.image.io import write_image
 from stylefuse.metrics.report import write_report
+from tests.helpers import disc_photo, noisy_copy
+
+
+def test_report_on_a_tiny_run(tmp_path) -> None:
+    for index in range(2):
+        write_image(tmp_path / "content" / f"c{index}.png", disc_photo(index))
+        write_image(tmp_path / "style" / f"s{index}.png", noisy_copy(disc_photo(index + 5), 0.3))
+    calls = []
+
+    def blend(content, style, path):
+        calls.append(path.stem)
+        return 0.5 * content + 0.5 * torch.nn.functional.interpolate(style[None], size=content.shape[-2:])[0]
+
+    out = tmp_path / "report"
+    run = evaluate(Candidate("blend", blend), tmp_path / "content", tmp_path / "style", out, size=48,
+                   metric_names=["ssim", "color_histogram"], distribution=False, report=lambda m: None)
+    assert run["pairs"] == 4 and len(calls) == 4
+    evaluate(Candidate("blend", blend), tmp_path / "content", tmp_path / "style", out, size=48,
+             metric_names=["ssim"], distribution=False)
+    assert len(calls) == 4  # cached results are not recomputed
+    page = write_report([run], out)
+    text = page.read_text()
+    assert text.count("<img") >= 4 + 1 and "color_histogram" in text
+    assert (out / "latency.png").stat().st_size > 1000
+    assert json.loads((out / "metrics.json").read_text())["runs"][0]["summary"]["ssim"] > 0
+
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 

@@ -14,7 +14,6 @@ from stylefuse.methods.cyclegan import CycleGAN, CycleGANRecipe
 from stylefuse.methods.dcgan import DCGANRecipe
 from stylefuse.methods.inverter import InverterRecipe
 from stylefuse.methods.pix2pix import Pix2Pix, Pix2PixRecipe
-from stylefuse.nn.generators import unet_depth
 from stylefuse.train.loop import TrainOptions
 from stylefuse.train.recipes import SizeRule, check_size
 
@@ -75,10 +74,6 @@ def test_size_rules_for_other_methods() -> None:
         check_size(60, SizeRule(minimum=32, multiple=8))
 
 
-def test_unet_depth_fits_the_crop_size() -> None:
-    assert [unet_depth(size) for size in (32, 36, 64, 100, 128, 256, 512)] == [5, 2, 6, 2, 7, 8, 8]
-
-
 @pytest.mark.parametrize("size", [32, 36, 44, 64, 100])
 def test_pix2pix_and_cyclegan_networks_adapt_to_any_multiple_of_4(size: int) -> None:
     torch.manual_seed(0)
@@ -90,3 +85,54 @@ def test_pix2pix_and_cyclegan_networks_adapt_to_any_multiple_of_4(size: int) -> 
         for terms in (task.generator_loss(pair), task.discriminator_loss(pair)):
             assert torch.isfinite(terms["total"])
         assert task.generators["G"](pair[0] * 2 - 1).shape == (1, 3, size, size)
+
+
+def test_option_names_are_as_the_user_types_them() -> None:
+    from stylefuse.train.recipes import option_name, option_value
+
+    assert option_name("batch_size") == "--batch-size" and option_name("lambda_cycle") == "--set lambda_cycle"
+    assert option_value("size", 50) == "--size 50" and option_value("lambda_cycle", -1) == "--set lambda_cycle=-1"
+
+
+def test_check_at_least_and_check_choice() -> None:
+    from stylefuse.train.recipes import check_at_least, check_choice
+
+    check_at_least("lr", 0.0, 0.0)
+    with pytest.raises(OptionError, match=r"^--lr 0.0: must be > 0$"):
+        check_at_least("lr", 0.0, 0.0, strict=True)
+    with pytest.raises(OptionError, match=r"^--set lambda_cycle=-1: must be >= 0$"):
+        check_at_least("lambda_cycle", -1, 0)
+    check_choice("gan_loss", "lsgan", ["lsgan", "hinge"])
+    with pytest.raises(OptionError, match=r"^--gan-loss foo: choose from lsgan, hinge$"):
+        check_choice("gan_loss", "foo", ["lsgan", "hinge"])
+
+
+def test_size_rules_describe_what_they_allow() -> None:
+    multiple, power = SizeRule(minimum=30, multiple=8), SizeRule(minimum=16, power_of_two=True)
+    assert [s for s in range(0, 60) if multiple.allows(s)] == [32, 40, 48, 56]
+    assert [s for s in range(0, 300) if power.allows(s)] == [16, 32, 64, 128, 256]
+    assert multiple.describe() == "a multiple of 8 from 30 up (e.g. 32, 40, 64)"
+    assert power.describe() == "a power of two from 16 up (16, 32, 64, 128, ...)"
+    for bad in (True, 32.0, "32"):
+        with pytest.raises(OptionError, match="the crop size must be"):
+            check_size(bad, SizeRule())
+
+
+def test_plain_data_and_the_first_difference() -> None:
+    from dataclasses import dataclass
+    from pathlib import Path
+
+    from stylefuse.train.recipes import first_difference, plain
+
+    @dataclass
+    class Recipe:
+        size: int = 32
+        betas: tuple = (0.5, 0.999)
+        data: Path = Path("photos")
+
+    assert plain(Recipe()) == {"size": 32, "betas": [0.5, 0.999], "data": "photos"}
+    assert plain({1: (None, True)}) == {"1": [None, True]}
+    assert first_difference({"a": 1, "b": 2}, {"a": 1, "b": 2}) is None
+    assert first_difference({"a": 1, "b": 2}, {"b": 3, "a": 4}) == ("b", 2, 3)  # in the current recipe's order
+    assert first_difference({"a": 1, "old": 2}, {"a": 1}) == ("old", 2, None)
+    assert first_difference({"a": 1}, {"a": 1, "new": 0}) == ("new", None, 0)

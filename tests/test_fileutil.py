@@ -1,0 +1,104 @@
+"""Atomic writes: the target appears whole or not at all, no temporary file is left behind, and written files
+get the usual permissions."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from stylefuse.fileutil import atomic_write, atomic_write_files
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def test_atomic_write_creates_parents_and_replaces_the_target(tmp_path) -> None:
+    target = tmp_path / "a" / "b" / "file.txt"
+    assert atomic_write(target, lambda tmp: tmp.write_text("one")) == target
+    assert target.read_text() == "one"
+    atomic_write(target, lambda tmp: tmp.write_text("two"))
+    assert target.read_text() == "two"
+    assert [p.name for p in target.parent.iterdir()] == ["file.txt"]
+
+
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary_file(tmp_path) -> None:
+    target = tmp_path / "file.txt"
+    atomic_write(target, lambda tmp: tmp.write_text("old"))
+
+    def half_then_fail(tmp: Path) -> None:
+        tmp.write_text("half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        atomic_write(target, half_then_fail)
+    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["file.txt"]
+    with pytest.raises(KeyboardInterrupt):  # Ctrl-C during a write is cleaned up too
+        atomic_write(tmp_path / "new.txt", lambda tmp: (_ for _ in ()).throw(KeyboardInterrupt()))
+    assert [p.name for p in tmp_path.iterdir()] == ["file.txt"]
+
+
+def test_written_files_get_the_usual_permissions_not_those_of_a_temporary_file(tmp_path) -> None:
+    target = atomic_write(tmp_path / "file.bin", lambda tmp: tmp.write_bytes(b"x"))
+    assert _mode(target) == 0o666 & ~_umask()
+    folder = atomic_write_files(tmp_path / "model", {"a.bin": lambda tmp: tmp.write_bytes(b"a")})
+    assert _mode(folder) == 0o777 & ~_umask() and _mode(folder / "a.bin") == 0o666 & ~_umask()
+
+
+def test_a_new_folder_is_written_whole_in_the_given_files(tmp_path) -> None:
+    folder = atomic_write_files(tmp_path / "model", {"weights.bin": lambda tmp: tmp.write_bytes(b"w"),
+                                                      "config.json": lambda tmp: tmp.write_text("{}")})
+    assert folder == tmp_path / "model"
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "weights.bin"]
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
+
+
+def test_a_failed_new_folder_leaves_nothing(tmp_path) -> None:
+    def fail(tmp: Path) -> None:
+        raise OSError("no space")
+
+    with pytest.raises(OSError, match="no space"):
+        atomic_write_files(tmp_path / "model", {"weights.bin": lambda tmp: tmp.write_bytes(b"w"), "config.json": fail})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_existing_folder_keeps_its_other_files_and_is_unchanged_when_a_write_fails(tmp_path) -> None:
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "checkpoint.pt").write_bytes(b"kept")
+    (folder / "config.json").write_text("old")
+    atomic_write_files(folder, {"weights.bin": lambda tmp: tmp.write_bytes(b"new"),
+                                "config.json": lambda tmp: tmp.write_text("new")})
+    assert (folder / "checkpoint.pt").read_bytes() == b"kept" and (folder / "config.json").read_text() == "new"
+
+    def fail(tmp: Path) -> None:
+        tmp.write_text("half")
+        raise OSError("no space")
+
+    with pytest.raises(OSError, match="no space"):
+        atomic_write_files(folder, {"weights.bin": lambda tmp: tmp.write_bytes(b"newer"), "config.json": fail})
+    assert (folder / "weights.bin").read_bytes() == b"new" and (folder / "config.json").read_text() == "new"
+
+
+@pytest.mark.xfail(strict=True, reason="bug: in an existing folder, the temporary files already written are left "
+                   "behind when a later file's write fails (they are made before the try/finally that removes them)")
+def test_a_failed_write_into_an_existing_folder_leaves_no_temporary_file(tmp_path) -> None:
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "config.json").write_text("old")
+
+    def fail(tmp: Path) -> None:
+        raise OSError("no space")
+
+    with pytest.raises(OSError, match="no space"):
+        atomic_write_files(folder, {"weights.bin": lambda tmp: tmp.write_bytes(b"w"), "config.json": fail})
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json"]
