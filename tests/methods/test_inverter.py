@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from stylefuse.errors import OptionError
-from stylefuse.metrics.content import psnr
 from stylefuse.methods.inverter import InverterRecipe, InverterTraining
+from stylefuse.metrics.content import psnr
 
 
 @pytest.fixture(scope="module")
