@@ -1,8 +1,9 @@
-"""Augmented crops for reconstruction training: deterministic per step, the right shape and range, and
-actually varied in scale, orientation and colour."""
+"""Training data: image folders (broken files reported and skipped, short sides capped), crops that depend
+only on (seed, step), aligned pairs, and augmented crops varied in scale, orientation and colour."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from stylefuse.data.folders import AugmentedCrops, ImageFolder
@@ -49,3 +50,70 @@ def test_inverter_training_uses_augmented_crops_unless_told_not_to(tmp_path) -> 
     assert not isinstance(plain.make_batches({"data": tmp_path}), AugmentedCrops)
     batches = augmented.make_batches({"data": tmp_path})
     assert isinstance(batches, AugmentedCrops) and batches(0)[0].shape == (2, 3, 32, 32)
+
+
+def _ramp(height: int, width: int, shift: float = 0.0) -> torch.Tensor:
+    ys, xs = torch.meshgrid(torch.linspace(0, 1, height), torch.linspace(0, 1, width), indexing="ij")
+    return torch.stack([ys, xs, (ys + xs + shift) % 1])
+
+
+def test_broken_files_are_reported_and_skipped_and_large_images_scaled(tmp_path) -> None:
+    write_image(tmp_path / "big.png", _ramp(80, 120))
+    write_image(tmp_path / "small.png", _ramp(20, 30))
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG not really")
+    notes: list[str] = []
+    folder = ImageFolder(tmp_path, max_side=40, report=notes.append)
+    assert len(folder) == 2 and sorted(p.name for p in folder.paths) == ["big.png", "small.png"]
+    shapes = {p.name: tuple(image.shape) for p, image in zip(folder.paths, folder.images)}
+    assert shapes == {"big.png": (3, 40, 60), "small.png": (3, 20, 30)}  # only the short side is capped
+    assert len(notes) == 1 and notes[0].startswith("skipped broken.png: ") and "\n" not in notes[0]
+
+
+def test_folder_errors(tmp_path) -> None:
+    from stylefuse.data.folders import DatasetError
+
+    with pytest.raises(DatasetError, match="is not a folder of images"):
+        ImageFolder(tmp_path / "missing")
+    (tmp_path / "broken.png").write_bytes(b"nope")
+    with pytest.raises(DatasetError, match="holds no readable images"):
+        ImageFolder(tmp_path)
+    with pytest.raises(DatasetError, match="no such image file: .*gone.png"):
+        ImageFolder([tmp_path / "gone.png"])
+    with pytest.raises(DatasetError, match="none of the given images could be read"):
+        ImageFolder([tmp_path / "broken.png"])
+
+
+def test_unpaired_crops_depend_only_on_seed_and_step(tmp_path) -> None:
+    from stylefuse.data.folders import UnpairedCrops
+
+    write_image(tmp_path / "a" / "1.png", _ramp(40, 56))
+    write_image(tmp_path / "b" / "1.png", _ramp(24, 24, 0.5))  # smaller than the crop: upscaled
+    folders = [ImageFolder(tmp_path / "a"), ImageFolder(tmp_path / "b")]
+    crops = UnpairedCrops(folders, 32, batch_size=3, seed=4)
+    first = crops(5)
+    assert [tuple(batch.shape) for batch in first] == [(3, 3, 32, 32)] * 2
+    crops(6)  # drawing other steps in between changes nothing
+    again = UnpairedCrops(folders, 32, batch_size=3, seed=4)(5)
+    assert all(torch.equal(x, y) for x, y in zip(first, again))
+    other_seed = UnpairedCrops(folders, 32, batch_size=3, seed=5)(5)
+    assert not torch.equal(first[0], other_seed[0])
+
+
+def test_paired_crops_are_aligned_and_matched_by_name(tmp_path) -> None:
+    from stylefuse.data.folders import DatasetError, PairedCrops
+
+    for name in ("x", "y"):
+        write_image(tmp_path / "a" / f"{name}.png", _ramp(40, 48))
+        write_image(tmp_path / "b" / f"{name}.jpg" if name == "x" else tmp_path / "b" / "other.png",
+                    1 - _ramp(40, 48))
+    pairs = PairedCrops(ImageFolder(tmp_path / "a"), ImageFolder(tmp_path / "b"), 32, batch_size=4)
+    assert len(pairs.pairs) == 1  # only x is in both folders (the extension does not matter)
+    a, b = pairs(0)
+    assert a.shape == b.shape == (4, 3, 32, 32)
+    assert (b - (1 - a)).abs().mean() < 0.02  # the same crop and flip of both (b is a JPEG: not exact)
+    write_image(tmp_path / "c" / "z.png", _ramp(40, 48))
+    with pytest.raises(DatasetError, match="no file name appears in both folders"):
+        PairedCrops(ImageFolder(tmp_path / "a"), ImageFolder(tmp_path / "c"), 32)
+    write_image(tmp_path / "d" / "x.png", _ramp(40, 40))
+    with pytest.raises(DatasetError, match="paired images must have the same size"):
+        PairedCrops(ImageFolder(tmp_path / "a"), ImageFolder(tmp_path / "d"), 32)
