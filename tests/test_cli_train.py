@@ -1,4 +1,5 @@
-"""`stylefuse train / translate / generate / stylize --model` end to end on tiny data."""
+"""`stylefuse train / translate / generate / stylize --model` end to end on tiny data; bad recipes and options
+are one line and exit status 2."""
 
 from __future__ import annotations
 

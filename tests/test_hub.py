@@ -1,5 +1,5 @@
-"""Model folders: save and load, version and completeness checks, and ``hub.load`` dispatching on the
-recorded method."""
+"""Model folders: save and load (atomic, finite weights only), version and completeness checks, and
+``hub.load`` dispatching on the recorded method."""
 
 from __future__ import annotations
 

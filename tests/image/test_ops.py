@@ -1,4 +1,4 @@
-"""Image operations: resizing, pyramids, colour preservation, tiling, the pointillism filter."""
+"""Image operations: resizing, pyramids, colour preservation, tiling."""
 
 from __future__ import annotations
 

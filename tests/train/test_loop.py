@@ -1,4 +1,5 @@
-"""The GAN loop: exact resumption, NaN guard, early stopping, Ctrl-C, convergence on a toy problem."""
+"""The training loop: exact resumption, NaN guard and rollback, divergence, early stopping, Ctrl-C, L-BFGS, runs
+in a folder that holds one, the time budget."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Every invalid recipe or training option is refused when it is built, with one line naming the CLI option;
-pix2pix and CycleGAN networks adapt their depth to any crop size that is a multiple of 4 from 32 px up."""
+the check helpers, size rules and recipe records; pix2pix and CycleGAN networks adapt their depth to any crop
+size that is a multiple of 4 from 32 px up."""
 
 from __future__ import annotations
 
