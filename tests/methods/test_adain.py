@@ -1,4 +1,4 @@
-"""AdaIN: blends of styles, the strength option."""
+"""AdaIN: its per-channel affine map, blends of styles, the strength option."""
 
 from __future__ import annotations
 
@@ -27,3 +27,19 @@ def test_strength_out_of_range_is_refused() -> None:
     with pytest.raises(TypeError):
         AdaINStylizer(alpha=0.5)  # the old name is gone: one meaning per option name
     assert not hasattr(AdaINStylizer, "strength_option")
+
+
+def test_its_affine_gives_the_content_features_the_style_channel_statistics() -> None:
+    from stylefuse.nn.feature_transforms import apply_affine, feature_stats
+    from stylefuse.registry import METHODS
+
+    generator = torch.Generator().manual_seed(0)
+    content = torch.randn(1, 8, 16, 16, generator=generator, dtype=torch.float64)
+    style = 3 * torch.randn(1, 8, 12, 12, generator=generator, dtype=torch.float64) + torch.arange(8.0).view(1, 8, 1, 1)
+    scale, bias = AdaINStylizer().affine(feature_stats(content), feature_stats(style))
+    assert scale.shape == bias.shape == (8,)
+    moved = apply_affine(content, scale, bias)
+    torch.testing.assert_close(moved.mean(dim=(0, 2, 3)), style.mean(dim=(0, 2, 3)))
+    torch.testing.assert_close(moved.std(dim=(0, 2, 3), unbiased=False), style.std(dim=(0, 2, 3), unbiased=False),
+                               rtol=1e-3, atol=1e-3)
+    assert AdaINStylizer.levels == ("relu4_1",) and METHODS.get("adain") is AdaINStylizer
