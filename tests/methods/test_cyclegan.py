@@ -1,4 +1,5 @@
-"""CycleGAN: variants train, constant crops stay finite, bad options are refused."""
+"""CycleGAN: its loss terms, variants train, constant crops stay finite, bad options are refused, U-Net folders
+load as its stylizer."""
 
 from __future__ import annotations
 
@@ -63,3 +64,40 @@ def test_unknown_generator_is_an_option_error() -> None:
 
     with pytest.raises(OptionError, match="--set generator=transformer: choose from resnet, unet"):
         CycleGAN(CycleGANRecipe(generator="transformer"))
+
+
+def test_generator_loss_terms_and_their_weights() -> None:
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+    recipe = CycleGANRecipe(size=32, blocks=1, base=4, lambda_cycle=4.0, lambda_identity=0.25)
+    task = CycleGAN(recipe)
+    a, b = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    terms = task.generator_loss([a, b])
+    assert set(terms) == {"adversarial", "cycle", "identity", "total"}
+    torch.testing.assert_close(terms["total"], terms["adversarial"] + terms["cycle"] + terms["identity"])
+    g_ab, g_ba = task.generators["G"], task.generators["G_ba"]
+    sa, sb = a * 2 - 1, b * 2 - 1
+    with torch.no_grad():
+        cycle = F.l1_loss(g_ba(g_ab(sa)), sa) + F.l1_loss(g_ab(g_ba(sb)), sb)
+        identity = F.l1_loss(g_ab(sb), sb) + F.l1_loss(g_ba(sa), sa)
+    torch.testing.assert_close(terms["cycle"].detach(), 4.0 * cycle)
+    torch.testing.assert_close(terms["identity"].detach(), 0.25 * 4.0 * identity)
+    without = CycleGAN(CycleGANRecipe(size=32, blocks=1, base=4, lambda_identity=0.0)).generator_loss([a, b])
+    assert "identity" not in without
+    d_terms = task.discriminator_loss([a, b])
+    torch.testing.assert_close(d_terms["total"], d_terms["D_a"] + d_terms["D_b"])
+
+
+def test_a_unet_cyclegan_goes_down_to_one_pixel_and_loads_as_its_stylizer(tmp_path) -> None:
+    from stylefuse import hub
+    from stylefuse.hub import save_model
+    from stylefuse.methods.cyclegan import CycleGANStylizer
+
+    task = CycleGAN(CycleGANRecipe(size=64, generator="unet", base=4))
+    assert task.network_name == "unet_generator" and task.network_config["depth"] == 6  # 64 px / 2^6 = 1 px
+    save_model(task.generators["G"], tmp_path / "m", task.network_name, task.network_config,
+               extra={"method": "cyclegan"})
+    stylizer = hub.load(tmp_path / "m")
+    assert isinstance(stylizer, CycleGANStylizer)
+    assert stylizer.stylize(torch.rand(3, 40, 50)).shape == (3, 40, 50)
