@@ -89,8 +89,6 @@ def test_an_existing_folder_keeps_its_other_files_and_is_unchanged_when_a_write_
     assert (folder / "weights.bin").read_bytes() == b"new" and (folder / "config.json").read_text() == "new"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: in an existing folder, the temporary files already written are left "
-                   "behind when a later file's write fails (they are made before the try/finally that removes them)")
 def test_a_failed_write_into_an_existing_folder_leaves_no_temporary_file(tmp_path) -> None:
     folder = tmp_path / "run"
     folder.mkdir()

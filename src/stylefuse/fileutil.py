@@ -58,8 +58,10 @@ def atomic_write_files(folder: str | os.PathLike, files: dict[str, Writer]) -> P
                 raise
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    written = {name: _written_temporary(folder / name, write) for name, write in files.items()}
+    written: dict[str, Path] = {}
     try:
+        for name, write in files.items():  # every file in full before any rename
+            written[name] = _written_temporary(folder / name, write)
         for name, tmp in written.items():
             os.replace(tmp, folder / name)
     finally:
