@@ -410,6 +410,36 @@ def eval_command(
 
 
 @app.command()
+def fuse(
+    more: List[str] = typer.Argument(None, help="More model folders (after --models), or weights (after --weights)."),
+    models: List[str] = typer.Option([], "--models", help="Model folders to fuse: --models A B [C ...]."),
+    out: Path = typer.Option(..., "--out", help="The fused model folder to write."),
+    mode: str = typer.Option("interpolate", help="interpolate (average the parameters of related models of one "
+                             "network), layer-swap (coarse layers from the first, fine from the second) or ensemble "
+                             "(blend the outputs of any models)."),
+    weights: List[str] = typer.Option([], "--weights", help="One weight per model: --weights 0.7 0.3 or 0.7,0.3 "
+                                      "(default equal)."),
+    groups: Optional[str] = typer.Option(None, help="layer-swap: the first model's share of the coarse and fine "
+                                         "layers, COARSE,FINE in [0, 1] (default 1,0)."),
+    combine: Optional[str] = typer.Option(None, help="ensemble: mean (weighted mean of the outputs, default) or "
+                                          "pyramid (coarse bands from the first model, fine from the second)."),
+    fine_bands: Optional[int] = typer.Option(None, min=1, help="ensemble pyramid: finest bands from the second "
+                                             "model (default 2)."),
+    force: bool = typer.Option(False, "--force", help="Mix the parameters of models with no recorded shared "
+                               "ancestor."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a model folder already at --out."),
+) -> None:
+    """Fuse model folders into one model folder (for `stylize --model` and `eval`)."""
+    from stylefuse.fusion.models import fuse_models, parse_numbers, split_models_and_weights
+
+    folders, numbers = split_models_and_weights(list(models) + list(more or []), weights)
+    ensemble = {key: value for key, value in dict(combine=combine, fine_bands=fine_bands).items() if value is not None}
+    shares = None if groups is None else parse_numbers(groups, "--groups")
+    fuse_models(folders, out, mode, numbers, shares, force, overwrite, **ensemble)
+    typer.echo(f"wrote {out} ({mode} of {len(folders)} models); try: stylefuse stylize photo.jpg --model {out}")
+
+
+@app.command()
 def info() -> None:
     """Show versions, threads, device and the status of the pretrained weights."""
     import torch
