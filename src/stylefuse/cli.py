@@ -78,8 +78,11 @@ def stylize(
     set_: List[str] = typer.Option([], "--set", help="Any method option KEY=VALUE (see the method's docstring), "
                                    "e.g. --set style_size=384."),
     preserve_color: bool = typer.Option(False, "--preserve-color", help="Keep the content's colours."),
-    mask: List[Path] = typer.Option([], "--mask", help="adain/wct: one mask per --style (white = that style), or "
-                                    "one fewer (the last style fills the rest); same size as the content."),
+    mask: List[Path] = typer.Option([], "--mask", help="One mask per --style (white = that style), or one fewer "
+                                    "(the last style fills the rest); same size as the content. Any method."),
+    regions: Optional[str] = typer.Option(None, "--regions", help="One --style (or model folder) per region: auto:K "
+                                          "(K regions by colour, darkest first) or a label image (one style per "
+                                          "grey level, in increasing order)."),
     max_pixels: int = typer.Option(64_000_000, min=1, help="Refuse input images with more pixels than this."),
     overwrite_input: bool = typer.Option(False, "--overwrite-input", help="Allow writing over an input file."),
     threads: Optional[int] = typer.Option(None, min=1, help="CPU threads (default: all cores)."),
@@ -106,7 +109,7 @@ def stylize(
         key, value = parse_assignment(text, api.METHODS.get(name), name)
         options[key] = value
     job = api.prepare(specs, name, model, strength, preserve_color, max_pixels,
-                      wiring={"progress": not quiet}, **options)
+                      wiring={"progress": not quiet}, regions=regions, **options)
     protected = [Path(spec.image) for spec in specs if isinstance(spec.image, str) and Path(spec.image).exists()]
 
     def process(picture):
