@@ -186,3 +186,22 @@ def test_ensemble_mean_and_pyramid(tmp_path, family, small_content, photo, capsy
     code, _, err = run_cli(["fuse", "--models", family["a"], family["b"], family["base"], "--mode", "ensemble",
                             "--combine", "pyramid", "--out", tmp_path / "bad"], capsys, monkeypatch)
     assert code == 2 and "takes two members" in err
+
+
+@pytest.mark.parametrize("mode", ["interpolate", "ensemble"])
+def test_a_fused_folder_is_evaluated_like_any_model(tmp_path, mode, capsys, monkeypatch) -> None:
+    base = save_style_model(tmp_path / "base", CHANNELS, BLOCKS, names=("ink", "sun"))
+    network, document = load_model(base)
+    save_model(network, base, "fast_stylizer", document["config"],
+               extra={"method": "fast", "style_names": ["ink", "sun"], "style_sources": ["ink.png", "sun.png"]})
+    members = [derive(base, tmp_path / f"m{seed}", seed) for seed in (1, 2)]
+    out = fuse_models(members, tmp_path / "fused", mode=mode)
+    generator = torch.Generator().manual_seed(0)
+    for name in ("ink", "sun"):
+        write_image(tmp_path / "paintings" / f"{name}.png", torch.rand(3, 32, 32, generator=generator))
+    write_image(tmp_path / "photos" / "p.png", torch.rand(3, 32, 40, generator=generator))
+    code, stdout, err = run_cli(["eval", "--method", read_config(out)["method"], "--model", out, "--content",
+                                 tmp_path / "photos", "--style", tmp_path / "paintings", "--out", tmp_path / "report",
+                                 "--size", "32", "--metric", "ssim", "--no-distribution"], capsys, monkeypatch)
+    assert code == 0, err
+    assert "2 pairs" in stdout

@@ -42,7 +42,12 @@ def stitch(images: Sequence[torch.Tensor], names: Sequence[str] | None = None, s
         raise FusionError(f"unknown --stitch {stitch_mode!r}; choose from {', '.join(STITCH_MODES)}")
     stitcher = cv2.Stitcher_create(cv2.Stitcher_PANORAMA if stitch_mode == "panorama" else cv2.Stitcher_SCANS)
     stitcher.setPanoConfidenceThresh(confidence)
-    status, result = stitcher.stitch([to_bgr8(image) for image in images])
+    try:
+        status, result = stitcher.stitch([to_bgr8(image) for image in images])
+    except cv2.error as exc:  # an internal assertion on degenerate geometry
+        detail = str(exc).strip().splitlines()[-1]
+        raise FusionError(f"could not stitch the panorama: OpenCV failed ({detail}); try --stitch "
+                          f"{'scans' if stitch_mode == 'panorama' else 'panorama'} or more overlap") from None
     if status != cv2.Stitcher_OK:
         raise FusionError(f"could not stitch the panorama: {FAILURES.get(status, f'OpenCV status {status}')}")
     kept = {int(index) for index in stitcher.component().ravel()}
