@@ -465,7 +465,7 @@ def fuse_images(
     model: Optional[Path] = typer.Option(None, "--model", help="Then run this model folder on the fused picture."),
     strength: Optional[float] = typer.Option(None, "--strength", min=0.0, max=1.0, help="Style strength 0..1."),
     set_: List[str] = typer.Option([], "--set", help="Stylization method option KEY=VALUE."),
-    stitch: Optional[str] = typer.Option(None, "--stitch", help="panorama: panorama (a camera turning, default) "
+    stitch: Optional[str] = typer.Option(None, "--stitch-mode", help="panorama: panorama (a camera turning, default) "
                                          "or scans (flat scenes, affine)."),
     confidence: Optional[float] = typer.Option(None, min=0.0, help="panorama: match confidence to keep an image "
                                                "(default 1; lower it when an image is left out)."),

@@ -107,9 +107,9 @@ def files(tmp_path: Path) -> dict[str, Path]:
 @pytest.mark.parametrize("names, args, message", [
     (["a"], ["--mode", "panorama"], "needs at least two images, got 1"),
     (["a", "far"], ["--mode", "panorama"], "could not stitch the panorama: too few matching features"),
-    (["a", "b", "far"], ["--mode", "panorama", "--stitch", "scans", "--confidence", "0.5"], "left out far.png"),
+    (["a", "b", "far"], ["--mode", "panorama", "--stitch-mode", "scans", "--confidence", "0.5"], "left out far.png"),
     (["a", "small"], ["--mode", "focus"], "must have one size"),
-    (["a", "b"], ["--mode", "exposure", "--stitch", "scans"], "does not take --stitch-mode"),
+    (["a", "b"], ["--mode", "exposure", "--stitch-mode", "scans"], "does not take --stitch-mode"),
     (["a", "b"], ["--mode", "blend"], "unknown --mode 'blend'"),
 ])
 def test_bad_inputs_are_one_line(tmp_path, files, names, args, message, capsys, monkeypatch) -> None:

@@ -17,7 +17,7 @@ FAILURES = {
     1: "too few matching features between the images: they do not overlap, or overlap too little (aim for "
        "20-40%), or are too small or too plain",
     2: "the geometry between the images could not be estimated from their matches (too few reliable ones)",
-    3: "the camera parameters did not converge; for flat scenes or scans try --stitch scans",
+    3: "the camera parameters did not converge; for flat scenes or scans try --stitch-mode scans",
 }
 
 
@@ -39,14 +39,14 @@ def stitch(images: Sequence[torch.Tensor], names: Sequence[str] | None = None, s
     if len(images) < 2:
         raise FusionError(f"a panorama needs at least two overlapping images, got {len(images)}")
     if stitch_mode not in STITCH_MODES:
-        raise FusionError(f"unknown --stitch {stitch_mode!r}; choose from {', '.join(STITCH_MODES)}")
+        raise FusionError(f"unknown --stitch-mode {stitch_mode!r}; choose from {', '.join(STITCH_MODES)}")
     stitcher = cv2.Stitcher_create(cv2.Stitcher_PANORAMA if stitch_mode == "panorama" else cv2.Stitcher_SCANS)
     stitcher.setPanoConfidenceThresh(confidence)
     try:
         status, result = stitcher.stitch([to_bgr8(image) for image in images])
     except cv2.error as exc:  # an internal assertion on degenerate geometry
         detail = str(exc).strip().splitlines()[-1]
-        raise FusionError(f"could not stitch the panorama: OpenCV failed ({detail}); try --stitch "
+        raise FusionError(f"could not stitch the panorama: OpenCV failed ({detail}); try --stitch-mode "
                           f"{'scans' if stitch_mode == 'panorama' else 'panorama'} or more overlap") from None
     if status != cv2.Stitcher_OK:
         raise FusionError(f"could not stitch the panorama: {FAILURES.get(status, f'OpenCV status {status}')}")
