@@ -21,6 +21,7 @@ CASES = {
     "multiscale_discriminator": (dict(base=8, scales=2), torch.rand(1, 3, 64, 64)),
     "dcgan_generator": (dict(size=32, base=8, latent=16), torch.randn(3, 16)),
     "dcgan_discriminator": (dict(size=32, base=8), torch.rand(3, 3, 32, 32)),
+    "member_weights": (dict(members=3), torch.rand(3, 3, 16, 16)),
 }
 
 

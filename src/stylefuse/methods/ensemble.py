@@ -50,13 +50,14 @@ class EnsembleStylizer(Stylizer):
         from stylefuse.fusion.models import normalized_weights
 
         self.folder = Path(model)
-        network, self.document = load_model(self.folder)
+        self.network, self.document = load_model(self.folder)
         recorded = self.document["fusion"]
         self.combine = combine or recorded["combine"]
         self.fine_bands = recorded["fine_bands"] if fine_bands is None else fine_bands
         check_combine(self.combine, self.fine_bands, len(recorded["members"]))
         self.members = [hub.load(self.folder / member, device=device) for member in recorded["members"]]
-        self.weights = normalized_weights(weights or network.weights.tolist(), len(self.members))
+        if weights:
+            self.network.weights.copy_(torch.tensor(normalized_weights(weights, len(self.members))))
         self.style_input = _check_style_kinds({member: stylizer.style_input
                                                for member, stylizer in zip(recorded["members"], self.members)})
         self.names = list(self.document.get("style_names") or [])
@@ -80,7 +81,7 @@ class EnsembleStylizer(Stylizer):
             outputs.append(result if not outputs else ops.resize(result, tuple(outputs[0].shape[-2:])))
         stack = torch.stack(outputs)
         if self.combine == "mean":
-            mixed = (torch.tensor(self.weights).view(-1, 1, 1, 1) * stack).sum(0)
+            mixed = self.network(stack)
         else:
             mixed = band_swap(stack[0], stack[1], self.fine_bands)
         return mixed.clamp(0, 1)
