@@ -157,15 +157,25 @@ class Job:
 
 def prepare(style: Any = None, method: str | None = None, model: Any = None, strength: float | None = None,
             preserve_color: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS,
-            wiring: Mapping[str, Any] | None = None, **options: Any) -> Job:
-    """Resolve styles, method or model folder and options into a :class:`Job` (see :func:`stylize`)."""
+            wiring: Mapping[str, Any] | None = None, regions: Any = None, **options: Any) -> Job:
+    """Resolve styles, method or model folder and options into a :class:`Job` (see :func:`stylize`); with
+    ``regions``, or ``masks`` for a method that has none of its own, a region job
+    (:class:`stylefuse.fusion.regions.RegionJob`) that runs like one."""
     if isinstance(style, str):
         style = split_style_list(style)
     empty = style is None or (isinstance(style, (list, tuple)) and not style)
     specs = [] if empty else normalize_styles(style)
-    kind = style_kind(specs)
     if strength is not None and not 0.0 <= strength <= 1.0:
         raise OptionError(f"strength must be between 0 and 1, got {strength}")
+    if regions is not None or options.get("masks"):
+        from stylefuse.fusion.regions import is_model_folder, prepare_regions, uses_regions
+
+        folders = any(is_model_folder(spec.image) for spec in specs)  # models per region: no method of their own
+        if uses_regions(None if folders else method_for(specs, method, model), options.get("masks"), regions):
+            masks = options.pop("masks", None)
+            return prepare_regions(specs, method, model, masks, regions, wiring, strength=strength,
+                                   preserve_color=preserve_color, max_pixels=max_pixels, **options)
+    kind = style_kind(specs)
     method = method_for(specs, method, model)
     stylizer_class = METHODS.get(method)
     native = "strength" in option_defaults(stylizer_class)
@@ -204,7 +214,7 @@ def _style_inputs(stylizer: Stylizer, specs: list[StyleSpec], kind: str,
 
 def stylize(content: Any, style: Any = None, method: str | None = None, *, model: Any = None,
             strength: float | None = None, preserve_color: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS,
-            **options: Any) -> Image.Image:
+            regions: Any = None, **options: Any) -> Image.Image:
     """Stylize an image.
 
     Args:
@@ -218,6 +228,9 @@ def stylize(content: Any, style: Any = None, method: str | None = None, *, model
         model: a trained model folder (any kind :func:`stylefuse.hub.load` reads).
         strength: style strength 0..1 for every method (methods without their own blend the result with
             the content).
+        regions: one style per region: ``"auto:K"`` (K regions found by colour, darkest first), or a label
+            image (one style per distinct grey level, in increasing order); or pass ``masks=[...]`` (one per
+            style, or one fewer), for any method. A style may be a model folder, which then runs its region.
         preserve_color: keep the content's colours, take only the stylized luminance.
         max_pixels: refuse input images larger than this.
         **options: the method's own options, e.g. ``size=384, steps=50`` for ``gatys``.
@@ -230,7 +243,7 @@ def stylize(content: Any, style: Any = None, method: str | None = None, *, model
         >>> stylefuse.stylize("photo.jpg", "painting.jpg", size=256).save("out.png")  # doctest: +SKIP
         >>> stylefuse.stylize("photo.jpg", "starry-night:0.7,the-scream:0.3").save("out.png")  # doctest: +SKIP
     """
-    job = prepare(style, method, model, strength, preserve_color, max_pixels, **options)
+    job = prepare(style, method, model, strength, preserve_color, max_pixels, regions=regions, **options)
     result = job.run(as_picture(content, max_pixels))
     return to_pil(result.rgb, result.alpha)
 

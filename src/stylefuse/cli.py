@@ -78,8 +78,11 @@ def stylize(
     set_: List[str] = typer.Option([], "--set", help="Any method option KEY=VALUE (see the method's docstring), "
                                    "e.g. --set style_size=384."),
     preserve_color: bool = typer.Option(False, "--preserve-color", help="Keep the content's colours."),
-    mask: List[Path] = typer.Option([], "--mask", help="adain/wct: one mask per --style (white = that style), or "
-                                    "one fewer (the last style fills the rest); same size as the content."),
+    mask: List[Path] = typer.Option([], "--mask", help="One mask per --style (white = that style), or one fewer "
+                                    "(the last style fills the rest); same size as the content. Any method."),
+    regions: Optional[str] = typer.Option(None, "--regions", help="One --style (or model folder) per region: auto:K "
+                                          "(K regions by colour, darkest first) or a label image (one style per "
+                                          "grey level, in increasing order)."),
     max_pixels: int = typer.Option(64_000_000, min=1, help="Refuse input images with more pixels than this."),
     overwrite_input: bool = typer.Option(False, "--overwrite-input", help="Allow writing over an input file."),
     threads: Optional[int] = typer.Option(None, min=1, help="CPU threads (default: all cores)."),
@@ -87,7 +90,6 @@ def stylize(
 ) -> None:
     """Stylize CONTENT (a file or a folder) with one or more styles, or with a trained --model."""
     from stylefuse import api
-    from stylefuse.methods._base import parse_assignment
 
     api.set_threads(threads)
     flags = dict(size=size, steps=steps, coarse_steps=coarse_steps, levels=levels, content_weight=content_weight,
@@ -99,20 +101,33 @@ def stylize(
         if missing:
             raise ImageReadError(f"cannot read mask {missing[0]}: no such file")
         options["masks"] = list(mask)
-    texts = [item for text in style for item in api.split_style_list(text)]
-    specs = [api.parse_style_argument(text) for text in texts]
-    name = api.method_for(api.normalize_styles(specs) if specs else [], method, model)
-    for text in set_:
-        key, value = parse_assignment(text, api.METHODS.get(name), name)
-        options[key] = value
+    specs, name = _styles_and_method(style, method, model)
+    options.update(_assignments(set_, name))
     job = api.prepare(specs, name, model, strength, preserve_color, max_pixels,
-                      wiring={"progress": not quiet}, **options)
+                      wiring={"progress": not quiet}, regions=regions, **options)
     protected = [Path(spec.image) for spec in specs if isinstance(spec.image, str) and Path(spec.image).exists()]
 
     def process(picture):
         return job.run(picture), job.stylizer.interrupted
 
     _run_over_inputs(content, output, protected, max_pixels, overwrite_input, process)
+
+
+def _styles_and_method(style: List[str], method: Optional[str], model: Optional[Path]) -> tuple[list[Any], str]:
+    """The style specs of ``--style`` texts and the method that will run them."""
+    from stylefuse import api
+
+    texts = [item for text in style for item in api.split_style_list(text)]
+    specs = [api.parse_style_argument(text) for text in texts]
+    return specs, api.method_for(api.normalize_styles(specs) if specs else [], method, model)
+
+
+def _assignments(set_: List[str], method: str) -> dict[str, Any]:
+    """``--set KEY=VALUE`` texts, typed and checked against the method's options."""
+    from stylefuse.methods._base import parse_assignment
+    from stylefuse.registry import METHODS
+
+    return dict(parse_assignment(text, METHODS.get(method), method) for text in set_)
 
 
 def _run_over_inputs(content: Path, output: Optional[Path], protected: list[Path], max_pixels: int,
@@ -394,12 +409,10 @@ def eval_command(
 ) -> None:
     """Stylize every photo x painting pair, measure the results and write metrics.json + report.html."""
     from stylefuse.evaluate import candidate_for, evaluate
-    from stylefuse.methods._base import parse_assignment
     from stylefuse.metrics.report import write_report
-    from stylefuse.registry import METHODS
 
     options = {key: value for key, value in dict(steps=steps, strength=strength).items() if value is not None}
-    options.update(parse_assignment(text, METHODS.get(method), method) for text in set_)
+    options.update(_assignments(set_, method))
     candidate = candidate_for(method, model, **options)
     run = evaluate(candidate, content, style, out, size=size, metric_names=metric or None,
                    distribution=not no_distribution, report=_err)
@@ -407,6 +420,76 @@ def eval_command(
     summary = ", ".join(f"{k} {v:.4g}" for k, v in run["summary"].items())
     typer.echo(f"{run['pairs']} pairs: {summary}")
     typer.echo(f"wrote {path}")
+
+
+@app.command()
+def fuse(
+    more: List[str] = typer.Argument(None, help="More model folders (after --models), or weights (after --weights)."),
+    models: List[str] = typer.Option([], "--models", help="Model folders to fuse: --models A B [C ...]."),
+    out: Path = typer.Option(..., "--out", help="The fused model folder to write."),
+    mode: str = typer.Option("interpolate", help="interpolate (average the parameters of related models of one "
+                             "network), layer-swap (coarse layers from the first, fine from the second) or ensemble "
+                             "(blend the outputs of any models)."),
+    weights: List[str] = typer.Option([], "--weights", help="One weight per model: --weights 0.7 0.3 or 0.7,0.3 "
+                                      "(default equal)."),
+    groups: Optional[str] = typer.Option(None, help="layer-swap: the first model's share of the coarse and fine "
+                                         "layers, COARSE,FINE in [0, 1] (default 1,0)."),
+    combine: Optional[str] = typer.Option(None, help="ensemble: mean (weighted mean of the outputs, default) or "
+                                          "pyramid (coarse bands from the first model, fine from the second)."),
+    fine_bands: Optional[int] = typer.Option(None, min=1, help="ensemble pyramid: finest bands from the second "
+                                             "model (default 2)."),
+    force: bool = typer.Option(False, "--force", help="Mix the parameters of models with no recorded shared "
+                               "ancestor."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a model folder already at --out."),
+) -> None:
+    """Fuse model folders into one model folder (for `stylize --model` and `eval`)."""
+    from stylefuse.fusion.models import fuse_models, parse_numbers, split_models_and_weights
+
+    folders, numbers = split_models_and_weights(list(models) + list(more or []), weights)
+    ensemble = {key: value for key, value in dict(combine=combine, fine_bands=fine_bands).items() if value is not None}
+    shares = None if groups is None else parse_numbers(groups, "--groups")
+    fuse_models(folders, out, mode, numbers, shares, force, overwrite, **ensemble)
+    typer.echo(f"wrote {out} ({mode} of {len(folders)} models); try: stylefuse stylize photo.jpg --model {out}")
+
+
+@app.command("fuse-images")
+def fuse_images(
+    images: List[Path] = typer.Argument(..., help="Photos of one scene: overlapping views, exposure brackets or a "
+                                        "focus stack."),
+    mode: str = typer.Option(..., "--mode", help="panorama (stitch overlapping views), exposure (Mertens fusion of "
+                             "brackets) or focus (focus stacking)."),
+    output: Path = typer.Option(..., "--output", "-o", help="The fused (and stylized) image to write."),
+    style: List[str] = typer.Option([], "--style", "-s", help="Then stylize the fused picture with these styles (as "
+                                    "in `stylize`)."),
+    method: Optional[str] = typer.Option(None, "--method", "-m", help="Stylization method (as in `stylize`)."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Then run this model folder on the fused picture."),
+    strength: Optional[float] = typer.Option(None, "--strength", min=0.0, max=1.0, help="Style strength 0..1."),
+    set_: List[str] = typer.Option([], "--set", help="Stylization method option KEY=VALUE."),
+    stitch: Optional[str] = typer.Option(None, "--stitch-mode", help="panorama: panorama (a camera turning, default) "
+                                         "or scans (flat scenes, affine)."),
+    confidence: Optional[float] = typer.Option(None, min=0.0, help="panorama: match confidence to keep an image "
+                                               "(default 1; lower it when an image is left out)."),
+    no_align: bool = typer.Option(False, "--no-align", help="exposure, focus: the shots are already aligned."),
+    max_pixels: int = typer.Option(64_000_000, min=1, help="Refuse input images with more pixels than this."),
+    overwrite_input: bool = typer.Option(False, "--overwrite-input", help="Allow writing over an input file."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Fuse several photos of one scene into one picture, then optionally stylize it."""
+    from stylefuse.fusion.images import fuse_and_stylize
+    from stylefuse.image.io import ensure_not_input, write_image
+
+    given = dict(stitch_mode=stitch, confidence=confidence, align=False if no_align else None)
+    stylized = bool(style) or model is not None
+    specs, name = _styles_and_method(style, method, model) if stylized else ([], None)
+    ensure_not_input(output, list(images), overwrite_input)
+    started = time.perf_counter()
+    result = fuse_and_stylize(images, mode, specs or None, name, model, strength, max_pixels,
+                              wiring={"progress": not quiet}, method_options=_assignments(set_, name) if name else {},
+                              **{key: value for key, value in given.items() if value is not None})
+    write_image(output, result.rgb, result.alpha)
+    width, height = result.size
+    typer.echo(f"wrote {output} ({width}x{height}, {mode} of {len(images)} images, "
+               f"{time.perf_counter() - started:.1f} s)")
 
 
 @app.command()

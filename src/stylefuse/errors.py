@@ -24,3 +24,8 @@ class WeightsError(StylefuseError):
 
 class OptionError(StylefuseError):
     """An option has a value the method cannot use."""
+
+
+class FusionError(StylefuseError):
+    """Models, regions or photos that cannot be fused (unrelated or incompatible models, photos that do not
+    overlap, masks that do not fit)."""

@@ -20,7 +20,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 
@@ -74,12 +74,15 @@ def folder_fingerprint(folder: str | Path) -> dict:
 
 def candidate_for(method: str, model: str | Path | None = None, **options) -> Candidate:
     """The candidate of a registered method: a multi-style one (``model``, None: the built-in) runs its
-    named styles (:func:`named_styles_candidate`), the others stylize with the painting itself."""
+    named styles (:func:`named_styles_candidate`), the others stylize with the painting itself. A ``model``
+    folder counts as multi-style by what its loaded stylizer takes (an ensemble's members decide)."""
+    from stylefuse import hub
     from stylefuse.methods._base import STYLE_NAMES
     from stylefuse.registry import METHODS
 
-    if METHODS.get(method).style_input == STYLE_NAMES:
-        return named_styles_candidate(model, method, **options)
+    loaded = None if model is None else hub.load(model, method, **options)
+    if (loaded or METHODS.get(method)).style_input == STYLE_NAMES:
+        return named_styles_candidate(model, method, loaded=loaded, **options)
     if model is not None:
         raise OptionError(f"--model applies to methods with named styles, not to {method}")
     return method_candidate(method, **options)
@@ -93,13 +96,15 @@ def method_candidate(name: str, **options) -> Candidate:
     return Candidate(name, lambda content, style, _: method.stylize(content, [style]), options)
 
 
-def named_styles_candidate(folder: str | Path | None = None, name: str = "fast", **options) -> Candidate:
-    """A multi-style model (None: the built-in one): a painting is stylized with the named style the
-    model was trained on from that painting (``style_sources`` in its config); others are skipped."""
+def named_styles_candidate(folder: str | Path | None = None, name: str = "fast", loaded: Any = None,
+                           **options) -> Candidate:
+    """A multi-style model (None: the built-in one; ``loaded``: its stylizer, already loaded): a painting is
+    stylized with the named style the model was trained on from that painting (``style_sources`` in its
+    config); others are skipped."""
     from stylefuse import hub
     from stylefuse.builtin import STYLES_FOLDER
 
-    model = hub.load(folder or STYLES_FOLDER, **options)
+    model = loaded or hub.load(folder or STYLES_FOLDER, **options)
     sources = model.document.get("style_sources") or []
     style_files = {Path(source).stem: name for source, name in zip(sources, model.names)}
 

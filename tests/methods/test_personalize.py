@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from stylefuse.hub import load_model, save_model
+from stylefuse.fusion.lineage import fingerprint
+from stylefuse.hub import load_model, read_config, save_model
 from stylefuse.image.io import read_image, write_image
 from stylefuse.losses.functional import gram_matrix
 from stylefuse.methods.personalize import FREEZE_STRATEGIES, Personalize, PersonalizeRecipe, extend_with_a_style, freeze
@@ -169,6 +170,7 @@ def test_personalize_cli_end_to_end(tmp_path, base, capsys, monkeypatch) -> None
     trained, total = (int(n.replace(",", "")) for n in re.search(r"training ([\d,]+) of ([\d,]+)", stdout).groups())
     assert trained < 0.05 * total
     assert "estimated time" in stdout and "3 lbfgs steps" in stdout  # norm-only's default optimiser
+    assert read_config(out)["parent"] == fingerprint(base)  # what fusion checks ancestry with
     result = tmp_path / "blend.png"
     code, _, err = run_cli(["stylize", photos / "0.png", "--model", out, "--style", "dots:0.5,ink:0.5",
                             "-o", result], capsys, monkeypatch)
@@ -209,6 +211,7 @@ def test_personalize_a_gan_model_with_freezed(tmp_path, capsys, monkeypatch) -> 
                                 capsys, monkeypatch)
     assert code == 0, err
     assert "first 2 convolutions frozen (FreezeD)" in stdout and "decoder" in stdout
+    assert read_config(out)["parent"] == fingerprint(base)
     code, _, err = run_cli(["stylize", photos / "0.png", "--model", out, "-o", tmp_path / "t.png"], capsys, monkeypatch)
     assert code == 0, err
     code, _, err = run_cli(["personalize", "--images", style, "--base", base, "--out", tmp_path / "x",

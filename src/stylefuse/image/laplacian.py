@@ -55,3 +55,35 @@ def synthesize(bands: list[torch.Tensor], gain: float = 1.0) -> torch.Tensor:
     for k in reversed(range(len(bands) - 1)):
         image = _up(image, tuple(bands[k].shape[-2:])) + bands[k] * gain**k
     return image
+
+
+def gaussian_pyramid(images: torch.Tensor, levels: int) -> list[torch.Tensor]:
+    """``levels`` low-pass images of (B, C, H, W), finest (``images`` itself) first, each half the size of the
+    one before: the sizes of :func:`decompose`'s bands."""
+    pyramid = [images]
+    for _ in range(levels - 1):
+        pyramid.append(_down(pyramid[-1]))
+    return pyramid
+
+
+def blend(images: torch.Tensor, weights: torch.Tensor, levels: int | None = None) -> torch.Tensor:
+    """Multiband blending (Burt & Adelson 1983, "A Multiresolution Spline With Application to Image
+    Mosaics"): band k of the result is the sum over the K images of their band k times the weights' Gaussian
+    level k, so that coarse bands change over wide transitions and fine ones over narrow ones, and seams
+    vanish without ghosting.
+
+    Args:
+        images: (K, C, H, W).
+        weights: (K, 1, H, W), non-negative; normalised to sum to 1 at each pixel (a pixel no weight covers
+            takes the mean of the images).
+        levels: bands (default :func:`pyramid_levels`).
+
+    Returns:
+        (C, H, W).
+    """
+    levels = levels or pyramid_levels(*images.shape[-2:])
+    total = weights.sum(0, keepdim=True)
+    weights = torch.where(total > 0, weights / total.clamp_min(1e-12), torch.full_like(weights, 1 / len(weights)))
+    bands = decompose(images, levels)
+    masks = gaussian_pyramid(weights, levels)
+    return synthesize([(band * mask).sum(0, keepdim=True) for band, mask in zip(bands, masks)])[0]

@@ -24,7 +24,7 @@ from stylefuse.encoders.vgg import MultiLayerEncoder, cache_dir
 from stylefuse.errors import OptionError
 from stylefuse.hub import CONFIG_FILE, load_model, read_config
 from stylefuse.image import ops
-from stylefuse.image.io import as_picture
+from stylefuse.image.masks import mask_stack
 from stylefuse.methods._base import Stylizer
 from stylefuse.nn.feature_transforms import FeatureStats, StatsAccumulator, apply_affine, feature_stats
 from stylefuse.progress import progress_bar
@@ -217,25 +217,8 @@ class FeatureTransferStylizer(Stylizer):
         return total
 
     def _prepare_masks(self, content: torch.Tensor, count: int) -> torch.Tensor | None:
-        """(K, H, W) masks in [0, 1] at the content's size, K = number of styles, normalised to sum <= 1."""
-        if not self.masks:
-            return None
-        if len(self.masks) not in (count, count - 1):
-            raise OptionError(f"give one mask per style ({count}), or one fewer; got {len(self.masks)}")
-        planes = []
-        for mask in self.masks:
-            picture = as_picture(mask)
-            if tuple(picture.rgb.shape[-2:]) != tuple(content.shape[-2:]):
-                raise OptionError(f"mask {_describe(mask)} is {picture.rgb.shape[-1]}x{picture.rgb.shape[-2]} but the "
-                                  f"content is {content.shape[-1]}x{content.shape[-2]}; masks must match the "
-                                  "content image's size")
-            planes.append(picture.rgb.mean(0))
-        stack = torch.stack(planes)
-        total = stack.sum(0, keepdim=True)
-        stack = stack / total.clamp_min(1.0)  # overlapping masks share a pixel, never exceed 1
-        if len(self.masks) == count - 1:
-            stack = torch.cat([stack, (1 - stack.sum(0, keepdim=True)).clamp(0, 1)])
-        return stack
+        """(K, H, W) masks in [0, 1] at the content's size, K = number of styles, summing to <= 1."""
+        return mask_stack(self.masks, tuple(content.shape[-2:]), count) if self.masks else None
 
     def _transfer_level(self, image: torch.Tensor, level: str, style_stats: list[FeatureStats],
                         weights: list[float], masks: torch.Tensor | None, bar) -> torch.Tensor:
@@ -299,7 +282,3 @@ class FeatureTransferStylizer(Stylizer):
                     accumulator.add(owned)
                 bar.update(advance=1)
         return accumulator.stats()
-
-
-def _describe(mask: Any) -> str:
-    return str(mask) if isinstance(mask, (str, Path)) else "image"

@@ -277,8 +277,11 @@ class Personalize(FastStyle):
         return torch.cat([photos, generator(photos, nn.functional.one_hot(batch[1][:4], generator.num_styles).float())])
 
     def export(self, trainer, folder, extra=None):
+        from stylefuse.fusion.lineage import derived_from
+
         return super().export(trainer, folder, {"base_styles": self.base_names, "strategy": self.recipe.strategy,
                                                 "default_style": self.new_name,
+                                                **derived_from(base_folder(self.recipe.base)),
                                                 "trained_parameters": self.trained_parameters, **(extra or {})})
 
 

@@ -15,6 +15,7 @@ from torch import nn
 
 from stylefuse.data.folders import ImageFolder, UnpairedCrops
 from stylefuse.errors import OptionError
+from stylefuse.fusion.lineage import derived_from
 from stylefuse.hub import load_model
 from stylefuse.methods._trainable import fit_and_export
 from stylefuse.methods.adversarial_style import AdversarialStyle, AdversarialStyleRecipe
@@ -86,7 +87,8 @@ def personalize_gan(style_images: list[Path], out: Path, base: Path, data: Path,
                            progress=progress, max_seconds=max_minutes * 60 if max_minutes else None,
                            overwrite=overwrite)
     return fit_and_export(task, batches, options, out, validate=task.validator(batches) if validate_every else None,
-                          extra={"base": str(base), "strategy": strategy, "trained_parameters": trained})
+                          extra={"base": str(base), "strategy": strategy, "trained_parameters": trained,
+                                 **derived_from(base)})
 
 
 def _load_discriminator(task: AdversarialStyle, base: Path, report, load_checkpoint) -> None:

@@ -200,6 +200,14 @@ class FastStylizerNet(nn.Module):
             x = mix(layer(x, style), style)
         return torch.sigmoid(self.colour(self.to_rgb(x), style))
 
+    def layer_groups(self) -> dict[str, tuple[str, ...]]:
+        """State-dict prefixes of the coarse layers (downsampling, residual blocks and their channel mix) and
+        of the fine ones (upsampling, their mixes, output and colour map), for resolution-dependent model
+        fusion (Pinkney & Adler 2020, "Resolution Dependent GAN Interpolation for Controllable Image
+        Synthesis Between Domains")."""
+        fine_mixes = tuple(f"mixes.{index}." for index in range(1, len(self.mixes)))
+        return {"coarse": ("down.", "blocks.", "mixes.0."), "fine": ("up.", *fine_mixes, "to_rgb.", "colour.")}
+
     def style_parameters(self) -> dict[str, nn.Parameter]:
         """The per-style tables by state-dict name, each (S, ...): every (γ, β), channel mix and colour map
         (what personalisation trains for a new style)."""

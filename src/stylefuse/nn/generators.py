@@ -40,6 +40,14 @@ class ResnetGenerator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
+    def layer_groups(self) -> dict[str, tuple[str, ...]]:
+        """State-dict prefixes of the coarse layers (input convolution, downsampling, residual blocks) and of
+        the fine ones (the two upsampling stages and the output convolution: the last 8 modules of ``net``),
+        for resolution-dependent model fusion (Pinkney & Adler 2020)."""
+        first_fine = len(self.net) - 8
+        return {"coarse": tuple(f"net.{index}." for index in range(first_fine)),
+                "fine": tuple(f"net.{index}." for index in range(first_fine, len(self.net)))}
+
 
 class _UnetLevel(nn.Module):
     """One level of a U-Net: down, the inner levels, up, and the skip concatenation."""

@@ -1,0 +1,223 @@
+"""Fusion: model interpolation against output blending, panoramas, exposure fusion and focus stacking.
+
+- Interpolation: the built-in model personalised (norm-only, ``--steps`` L-BFGS steps at 128 px) to two
+  artworks gives two siblings; along weights 0, 0.25, ..., 1 their network interpolation (``fuse --mode
+  interpolate``) and the blend of their outputs at the same weight are scored on held-out photos at
+  ``--size`` px: content error to the photo and style (relative Gram) error to each artwork
+  (``_common.QualityLosses``).
+- Panorama: 3 views with 30% and 40% overlap, each turned by up to 2 degrees and with a few pixels of perspective
+  jitter, cut from wide photos, stitched back (``fuse-images --mode panorama``); the panorama is registered
+  onto the original (ORB + RANSAC homography) and PSNR and SSIM are taken over the area it covers.
+- Exposure: two brackets (-1.5 and +1 EV in linear light, gamma 2.2) of held-out photos, one shifted by
+  3 px; PSNR of the fusion and of the best bracket against the photo.
+- Focus: three shots, each sharp in one horizontal band and blurred (Gaussian, sigma 3) elsewhere; PSNR of
+  the stack and of the best shot against the photo.
+
+Writes a contact sheet and prints JSON. Needs ../shared/data/bench.
+
+    python benchmarks/fusion.py --steps 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from stylefuse import hub
+from stylefuse.fusion.images import fuse_images
+from stylefuse.fusion.models import fuse_models
+from stylefuse.image import ops
+from stylefuse.image.io import read_image
+from stylefuse.methods.personalize import personalize_model
+from stylefuse.metrics.content import psnr, ssim
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import BENCH, HELD_OUT, QualityLosses, require_bench, save_result, save_sheet  # noqa: E402
+
+ARTWORKS = ("klee_clouds_over_bor_1940", "vallotton_camille_mauclair_woodcut")
+WIDE = ("landscape_forest_path", "object_colorful_cups", "landscape_jetty_lake")
+WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
+OVERLAPS = (0.3, 0.4)
+
+
+def photo(name: str, size: int) -> torch.Tensor:
+    return ops.resize_long_side(read_image(BENCH / "content" / f"{name}.jpg").rgb, size).clamp(0, 1)
+
+
+def interpolation(work: Path, steps: int, size: int, photos: int) -> tuple[dict, list]:
+    """Content and style errors along the weights, network interpolation next to output blending."""
+    siblings = []
+    for artwork in ARTWORKS:
+        folder = work / artwork
+        personalize_model([BENCH / "style" / f"{artwork}.jpg"], folder, name=artwork.split("_")[0], steps=steps,
+                          size=128, validate_every=0, progress=False, report=lambda _: None, overwrite=True)
+        siblings.append(folder)
+    styles = [read_image(BENCH / "style" / f"{artwork}.jpg").rgb for artwork in ARTWORKS]
+    losses = QualityLosses()
+    ends = [hub.load(folder) for folder in siblings]
+    rows, cells = [], []
+    for weight in WEIGHTS:
+        fused = hub.load(fuse_models(siblings, work / f"mix-{weight}", weights=[1 - weight, weight], overwrite=True))
+        scores = {"network": [], "output": []}
+        for name in HELD_OUT[:photos]:
+            image = photo(name, size)
+            outputs = {"network": fused.stylize(image, [name_ for name_, _ in fused.default_styles()]),
+                       "output": (1 - weight) * _own(ends[0], image) + weight * _own(ends[1], image)}
+            for kind, result in outputs.items():
+                scores[kind].append({"content": losses(result, image, styles[0])["content"],
+                                     "style_a": losses(result, image, styles[0])["style"],
+                                     "style_b": losses(result, image, styles[1])["style"]})
+            if name == HELD_OUT[0]:
+                cells += [(f"network w={weight}", outputs["network"]), (f"output w={weight}", outputs["output"])]
+        rows.append({"weight_b": weight, **{kind: {key: round(statistics.mean(s[key] for s in values), 4)
+                                                   for key in values[0]} for kind, values in scores.items()}})
+    return {"artworks": list(ARTWORKS), "steps": steps, "size": size, "photos": photos, "along_weights": rows}, cells
+
+
+def _own(stylizer, image: torch.Tensor) -> torch.Tensor:
+    names, weights = zip(*stylizer.default_styles())
+    return stylizer.stylize(image, list(names), list(weights))
+
+
+def jittered_views(image: np.ndarray, rng: np.random.Generator, overlap: float = 0.25) -> list[np.ndarray]:
+    """3 views across an (H, W, 3) uint8 image with ``overlap``, each turned and perspective-jittered a little."""
+    import cv2
+
+    height, width = image.shape[:2]
+    view = int(width / (3 - 2 * overlap))
+    step = int(view * (1 - overlap))
+    views = []
+    for index in range(3):
+        crop = image[:, index * step:index * step + view]
+        corners = np.float32([[0, 0], [view, 0], [view, height], [0, height]])
+        moved = corners + rng.uniform(-4, 4, corners.shape).astype(np.float32)
+        centre = (view / 2, height / 2)
+        turn = cv2.getRotationMatrix2D(centre, float(rng.uniform(-2, 2)), 1.0)
+        moved = cv2.transform(moved[None], turn)[0].astype(np.float32)
+        matrix = cv2.getPerspectiveTransform(corners, moved)
+        views.append(cv2.warpPerspective(crop, matrix, (view, height), borderMode=cv2.BORDER_REFLECT))
+    return views
+
+
+def registered(result: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``result`` warped onto ``reference`` (both (H, W, 3) uint8) by an ORB + RANSAC homography, and the
+    (H, W) mask of the reference pixels it covers."""
+    import cv2
+
+    orb = cv2.ORB_create(4000)
+    grey = [cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) for image in (result, reference)]
+    (points_a, desc_a), (points_b, desc_b) = (orb.detectAndCompute(g, None) for g in grey)
+    matches = cv2.BFMatcher(cv2.NORM_HAMMING, crossCheck=True).match(desc_a, desc_b)
+    source = np.float32([points_a[m.queryIdx].pt for m in matches])
+    target = np.float32([points_b[m.trainIdx].pt for m in matches])
+    homography, _ = cv2.findHomography(source, target, cv2.RANSAC, 3.0)
+    height, width = reference.shape[:2]
+    warped = cv2.warpPerspective(result, homography, (width, height))
+    covered = cv2.warpPerspective(np.full(result.shape[:2], 255, np.uint8), homography, (width, height))
+    covered = cv2.erode(covered, np.ones((5, 5), np.uint8)) > 0  # the blended border is half-covered
+    covered &= warped.sum(2) > 0  # the stitcher's own black margins
+    return warped, covered
+
+
+def panorama(size: int) -> tuple[dict, list]:
+    rows, cells = {}, []
+    for overlap in OVERLAPS:
+        for name in WIDE:
+            rows[f"{name} overlap {overlap}"], more = one_panorama(name, size, overlap)
+            cells += more
+    return rows, cells
+
+
+def one_panorama(name: str, size: int, overlap: float) -> tuple[dict, list]:
+    """Scores of one stitched panorama (or the one-line error the stitch gave)."""
+    from stylefuse.errors import FusionError
+    from stylefuse.fusion._cv import from_bgr, to_bgr8
+
+    original = photo(name, size)
+    reference = to_bgr8(original)[..., ::-1].copy()
+    views = jittered_views(reference, np.random.default_rng(0), overlap)
+    try:
+        stitched = fuse_images([from_bgr(view[..., ::-1].copy()) for view in views], "panorama")
+    except FusionError as exc:  # a refusal is a result here: report it
+        return {"error": str(exc)}, []
+    warped, covered = registered(to_bgr8(stitched)[..., ::-1].copy(), reference)
+    got = torch.from_numpy(warped).permute(2, 0, 1).float() / 255
+    mask = torch.from_numpy(covered)
+    error = ((got - original) ** 2)[:, mask].mean()
+    luma = [ops.luminance(image)[None] * mask for image in (got, original)]
+    return {"psnr_covered": round(float(10 * torch.log10(1 / error)), 2),
+            "ssim_covered_luma": round(float(ssim(*luma)[0]), 4),
+            "coverage": round(float(mask.float().mean()), 3), "size": list(stitched.shape[-2:])}, \
+        [(f"{name[:14]} original", original), (f"stitched, overlap {overlap}", stitched)]
+
+
+def bracket(image: torch.Tensor, stops: float) -> torch.Tensor:
+    return (image ** 2.2 * 2.0**stops).clamp(0, 1) ** (1 / 2.2)
+
+
+def exposure_and_focus(size: int) -> tuple[dict, list]:
+    import cv2
+
+    rows: dict = {"exposure": {}, "focus": {}}
+    cells = []
+    for name in HELD_OUT:
+        original = photo(name, size)
+        shots = [bracket(original, -1.5), torch.roll(bracket(original, 1.0), shifts=3, dims=-1)]
+        fused = fuse_images(shots, "exposure")
+        rows["exposure"][name] = {"fused": _psnr(fused, original),
+                                  "best_single": max(_psnr(shot, original) for shot in shots)}
+        blurred = torch.from_numpy(cv2.GaussianBlur(original.permute(1, 2, 0).numpy(), (0, 0), 3)).permute(2, 0, 1)
+        height = original.shape[1]
+        stack = []
+        for index in range(3):
+            shot = blurred.clone()
+            rows_ = slice(index * height // 3, (index + 1) * height // 3)
+            shot[:, rows_] = original[:, rows_]
+            stack.append(shot)
+        focused = fuse_images(stack, "focus")
+        rows["focus"][name] = {"fused": _psnr(focused, original),
+                               "best_single": max(_psnr(shot, original) for shot in stack)}
+        if name == HELD_OUT[0]:
+            cells += [("bracket -1.5 EV", shots[0]), ("bracket +1 EV", shots[1]), ("exposure fusion", fused),
+                      ("focus shot 1", stack[0]), ("focus stack", focused)]
+    for kind in ("exposure", "focus"):
+        values = rows[kind].values()
+        rows[kind]["mean"] = {key: round(statistics.mean(value[key] for value in values), 2)
+                              for key in ("fused", "best_single")}
+    return rows, cells
+
+
+def _psnr(image: torch.Tensor, reference: torch.Tensor) -> float:
+    return round(float(psnr(image[None], reference[None])[0]), 2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=10, help="L-BFGS steps of each personalised sibling.")
+    parser.add_argument("--size", type=int, default=256, help="Long side for the interpolation scores.")
+    parser.add_argument("--photos", type=int, default=2, help="Held-out photos for the interpolation scores.")
+    parser.add_argument("--image-size", type=int, default=1024, help="Long side of the photos for the others.")
+    parser.add_argument("--sheet", type=Path, default=Path("out/bench_fusion/sheet.jpg"))
+    parser.add_argument("--out", type=Path, default=Path(f"benchmarks/results/fusion-{date.today()}.json"))
+    args = parser.parse_args()
+    require_bench()
+    result: dict = {"benchmark": "fusion", "threads": torch.get_num_threads()}
+    with tempfile.TemporaryDirectory() as work:
+        result["interpolation"], cells = interpolation(Path(work), args.steps, args.size, args.photos)
+    result["panorama"], stitched = panorama(args.image_size)
+    shots, fused = exposure_and_focus(args.image_size)
+    result.update(shots)
+    cells += stitched + fused
+    result["sheet"] = save_sheet(args.sheet, cells, columns=4)
+    save_result(result, args.out)
+
+
+if __name__ == "__main__":
+    main()
