@@ -43,6 +43,8 @@ def _err(message: str) -> None:
 STYLIZE_OPTIONS = ("size", "steps", "coarse_steps", "levels", "content_weight", "style_weight", "tv_weight",
                    "optimizer", "parameterization", "init", "style_scale", "seed", "tile")
 """Method options that ``stylize`` also takes as flags (``--steps 50`` is ``--set steps=50``)."""
+OWN_FLAGS = {"strength": "--strength", "model": "--model"}
+"""Method options that only their own flag sets: ``--set`` refuses them."""
 
 
 @app.command()
@@ -104,6 +106,8 @@ def stylize(
     name = api.method_for(api.normalize_styles(specs) if specs else [], method, model)
     for text in set_:
         key, value = parse_assignment(text, api.METHODS.get(name), name)
+        if key in OWN_FLAGS:  # api.prepare takes them by name, beside the method's options
+            raise OptionError(f"--set {key}=...: give the {key} with {OWN_FLAGS[key]}")
         options[key] = value
     job = api.prepare(specs, name, model, strength, preserve_color, max_pixels,
                       wiring={"progress": not quiet}, **options)
