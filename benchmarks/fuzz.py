@@ -28,8 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests packag
 from tests.fuzzing import check_cli, check_read, cli_options, fuzzed_files  # noqa: E402
 
 
-def run(examples: int, base_seed: int, strategies: tuple, check) -> dict:
-    """Feed ``examples`` inputs drawn from ``strategies`` to ``check(folder, *drawn) -> outcome``; count outcomes."""
+def run(examples: int, base_seed: int, strategies: tuple, check, keep: Path | None = None) -> dict:
+    """Feed ``examples`` inputs drawn from ``strategies`` to ``check(folder, *drawn) -> outcome``; count outcomes.
+    The first crashing inputs are written to ``keep`` (bytes as hex) when given."""
     counts: collections.Counter = collections.Counter()
     crashes: list[str] = []
     folder = Path(tempfile.mkdtemp(prefix="stylefuse-fuzz-"))
@@ -45,9 +46,18 @@ def run(examples: int, base_seed: int, strategies: tuple, check) -> dict:
             counts["crashed"] += 1
             if len(crashes) < 5:
                 crashes.append("".join(traceback.format_exception_only(type(exc), exc)).strip()[:500])
+                if keep is not None:  # the input, to reproduce the crash
+                    keep.mkdir(parents=True, exist_ok=True)
+                    (keep / f"crash-{len(crashes)}.json").write_text(json.dumps(drawn, default=_bytes_hex))
 
     one()
     return {"examples": sum(counts.values()), **dict(counts), "crashed": counts["crashed"], "first_crashes": crashes}
+
+
+def _bytes_hex(value: object) -> str:
+    if isinstance(value, bytes):
+        return value.hex()
+    raise TypeError(type(value).__name__)
 
 
 def _read(folder: Path, item: tuple[str, bytes]) -> str:
@@ -66,12 +76,14 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=10_000, help="fuzzed files given to read_image")
     parser.add_argument("--cli-examples", type=int, default=1_000, help="fuzzed files and options given to stylize")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--keep-crashes", type=Path, help="write the first crashing inputs to this folder")
     args = parser.parse_args()
     started = time.perf_counter()
-    result = {"read_image": run(args.examples, args.seed, (fuzzed_files(),), _read)}
+    result = {"read_image": run(args.examples, args.seed, (fuzzed_files(),), _read, args.keep_crashes)}
     if args.cli_examples:
         output_is_input = st.sampled_from([False] * 9 + [True])
-        result["stylize"] = run(args.cli_examples, args.seed, (fuzzed_files(), cli_options(), output_is_input), _cli)
+        result["stylize"] = run(args.cli_examples, args.seed, (fuzzed_files(), cli_options(), output_is_input), _cli,
+                                args.keep_crashes)
     result["seconds"] = round(time.perf_counter() - started, 1)
     result["max_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     print(json.dumps(result, indent=2))

@@ -106,3 +106,12 @@ def test_damaged_metadata_prints_nothing(tmp_path, capfd) -> None:
     assert fuzzing.check_read(tmp_path / "exif.jpg") == "processed"
     assert fuzzing.check_read(tmp_path / "samples.tif") == "refused"
     assert capfd.readouterr().err == ""
+
+
+def test_a_tiff_tag_of_the_wrong_type_is_refused(tmp_path) -> None:
+    """Regression (found by benchmarks/fuzz.py): strip offsets stored as a RATIONAL made PIL raise TypeError."""
+    tiff = bytearray(fuzzing.encode(fuzzing.picture("RGB"), "TIFF"))
+    entry = tiff.index(struct.pack("<HHI", 273, 4, 1))  # StripOffsets, LONG, one value
+    tiff[entry + 2:entry + 4] = struct.pack("<H", 5)  # RATIONAL
+    (tmp_path / "rational.tif").write_bytes(bytes(tiff))
+    assert fuzzing.check_read(tmp_path / "rational.tif") == "refused"

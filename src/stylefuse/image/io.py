@@ -34,6 +34,8 @@ READ_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gi
 """File extensions read as images (any colour mode; see :func:`read_image`)."""
 WRITE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF"}
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_DECODER_ERRORS = (OSError, SyntaxError, ValueError, struct.error, EOFError, TypeError)
+"""What PIL raises on damaged files (TypeError: a TIFF tag of the wrong type, such as rational strip offsets)."""
 _pil_limit_lock = threading.Lock()
 
 # PIL reports damage it works around (corrupt EXIF, a truncated TIFF tag, an invalid header field) as log
@@ -87,7 +89,7 @@ def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) ->
             img.seek(0)
             img.load()
             img = ImageOps.exif_transpose(img)
-        except (OSError, SyntaxError, ValueError, struct.error, EOFError) as exc:
+        except _DECODER_ERRORS as exc:
             raise ImageReadError(f"cannot read {path}: the file is truncated or corrupt ({exc})") from None
         return _pil_to_picture(img, path)
 
@@ -121,7 +123,7 @@ def _open_pil(file: BinaryIO, path: Path, max_pixels: int) -> Image.Image:
     except Image.DecompressionBombError:
         raise ImageReadError(f"cannot read {path}: over the limit of {max_pixels / 1e6:g} MP; "
                              "raise it with --max-pixels if you trust the file") from None
-    except (OSError, SyntaxError, ValueError, struct.error, EOFError) as exc:
+    except _DECODER_ERRORS as exc:
         raise ImageReadError(f"cannot read {path}: the file is corrupt ({exc})") from None
     width, height = img.size
     if width * height > max_pixels:
