@@ -24,3 +24,7 @@ class WeightsError(StylefuseError):
 
 class OptionError(StylefuseError):
     """An option has a value the method cannot use."""
+
+
+class ModelFolderError(StylefuseError):
+    """A model folder is missing, incomplete, of an unknown version, tampered with or does not fit its class."""
