@@ -118,7 +118,13 @@ def load_model(folder: str | os.PathLike, dtype: torch.dtype = torch.float32) ->
         raise ModelFolderError(f"{folder / WEIGHTS_FILE}: {len(bad)} weight tensor(s), first {bad[0]}, hold NaN or "
                                "infinite values; the model is broken (a diverged training?)")
     model = _build(folder, document)
-    model.load_state_dict({k: v.to(dtype) if v.is_floating_point() else v for k, v in state.items()})
+    # names are checked after the network's load hooks, which may fill tensors that older folders lack
+    result = model.load_state_dict({k: v.to(dtype) if v.is_floating_point() else v for k, v in state.items()},
+                                   strict=False)
+    if result.missing_keys or result.unexpected_keys:
+        problem = (f"missing tensor {result.missing_keys[0]!r}" if result.missing_keys
+                   else f"unexpected tensor {result.unexpected_keys[0]!r}")
+        raise ModelFolderError(f"{folder / WEIGHTS_FILE} does not fit {document['network']}: {problem}")
     return model.eval(), document
 
 
@@ -150,23 +156,18 @@ _FLOAT_DTYPES = {"F64", "F32", "F16", "BF16"}
 
 
 def _check_fits(folder: Path, network: str, header: dict[str, Any], expected: dict[str, torch.Tensor]) -> None:
-    """Refuse weights whose names, shapes or kinds of dtype (floating point or not) differ from the network's."""
-    declared = {key: entry for key, entry in header.items() if key != "__metadata__"}
-    problem = None
-    if set(declared) != set(expected):
-        missing, extra = sorted(set(expected) - set(declared)), sorted(set(declared) - set(expected))
-        problem = f"missing tensor {missing[0]!r}" if missing else f"unexpected tensor {extra[0]!r}"
-    else:
-        for key, tensor in expected.items():
-            shape, dtype = list(declared[key]["shape"]), declared[key]["dtype"]
-            if shape != list(tensor.shape):
-                problem = f"tensor {key!r} has shape {shape}, the network's is {list(tensor.shape)}"
-            elif (dtype in _FLOAT_DTYPES) != tensor.is_floating_point():
-                problem = f"tensor {key!r} is {dtype}, the network's is {str(tensor.dtype).removeprefix('torch.')}"
-            if problem:
-                break
-    if problem:
-        raise ModelFolderError(f"{folder / WEIGHTS_FILE} does not fit {network}: {problem}")
+    """Refuse weights whose shapes or kinds of dtype (floating point or not) differ from the network's; names
+    missing or extra are left to the strict ``load_state_dict``, which runs the network's load hooks."""
+    for key, tensor in expected.items():
+        if key not in header:
+            continue
+        shape, dtype, problem = list(header[key]["shape"]), header[key]["dtype"], None
+        if shape != list(tensor.shape):
+            problem = f"tensor {key!r} has shape {shape}, the network's is {list(tensor.shape)}"
+        elif (dtype in _FLOAT_DTYPES) != tensor.is_floating_point():
+            problem = f"tensor {key!r} is {dtype}, the network's is {str(tensor.dtype).removeprefix('torch.')}"
+        if problem:
+            raise ModelFolderError(f"{folder / WEIGHTS_FILE} does not fit {network}: {problem}")
 
 
 def load(folder: str | os.PathLike, method: str | None = None, **options: Any) -> Any:
