@@ -6,7 +6,8 @@ Every input is a small valid image made on the fly (each format and colour mode,
 truncated, bit-flipped, overwritten, given a huge declared size, or left as it is (see ``tests/fuzzing.py``).
 ``read_image`` must return a valid picture or refuse with ImageReadError; ``stylize`` (built-in style, 16 px,
 options at and past their limits) must exit 0 or 2 with one ``error:`` line and leave its input unchanged.
-A crash is any other outcome; the first few are printed. The short version runs in ``make test``.
+A crash is any other outcome; the first few are printed (and kept with ``--keep-crashes DIR``). Needs the test
+extra (hypothesis). The short version runs in ``make test``.
 """
 
 from __future__ import annotations
