@@ -100,7 +100,6 @@ def kill_at(process: subprocess.Popen, out: Path, moment: str, target: int, rng:
         elif ready:
             time.sleep(rng.uniform(0.0, 0.02))
     if not ready or process.poll() is not None:
-        process.wait()
         return "finished"
     process.send_signal(signal.SIGKILL)
     process.wait()
@@ -153,7 +152,8 @@ def final_differences(out: Path, reference: Path) -> list[str]:
     from stylefuse.train.checkpoint import load_checkpoint
 
     ours, theirs = load_checkpoint(out), load_checkpoint(reference)
-    ours.pop("options", None), theirs.pop("options", None)  # they name the output folder
+    for state in (ours, theirs):
+        state.pop("options", None)  # it names the output folder
     return (same_state(ours, theirs, "checkpoint")
             + same_state(load_file(out / WEIGHTS_FILE), load_file(reference / WEIGHTS_FILE), "model"))
 
@@ -171,9 +171,11 @@ def run_method(method: str, kills: int, steps: int, every: int, folder: Path, rn
         moment = MOMENTS[-1] if index == kills - 1 and kills >= 4 else rng.choice(MOMENTS[:3])
         resume = (out / "checkpoint.pt").exists()
         target = min(steps - 1, last_step + rng.randint(1, max(1, 2 * steps // (kills + 1))))
-        hit = kill_at(start(train_command(method, folders, out, steps, every, resume)), out, moment, target, rng)
+        process = start(train_command(method, folders, out, steps, every, resume))
+        hit = kill_at(process, out, moment, target, rng)
         counts["resumes"] += resume
         if hit == "finished":
+            _finish(process, f"run {index + 1} (it ended before the kill)")
             counts["finished_before_kill"] += 1
             continue
         counts["kills"] += 1

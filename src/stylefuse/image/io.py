@@ -97,7 +97,9 @@ def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) ->
 @contextlib.contextmanager
 def _quiet_pil() -> Iterator[None]:
     """Drop PIL's UserWarnings about damaged metadata while decoding (set per call: a filter set once at import
-    is lost when the import happens inside another ``catch_warnings``, as under pytest)."""
+    is lost when the import happens inside another ``catch_warnings``, as under pytest). The filters are
+    process-wide, so reads in other threads may briefly share them: that only decides whether a PIL warning
+    about a damaged file is shown."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
         yield
