@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from stylefuse.fileutil import atomic_write, atomic_write_files
+from stylefuse.fileutil import TEMPORARY_PREFIX, atomic_write, atomic_write_files, remove_temporaries
 
 
 def _mode(path: Path) -> int:
@@ -100,3 +100,12 @@ def test_a_failed_write_into_an_existing_folder_leaves_no_temporary_file(tmp_pat
     with pytest.raises(OSError, match="no space"):
         atomic_write_files(folder, {"weights.bin": lambda tmp: tmp.write_bytes(b"w"), "config.json": fail})
     assert sorted(p.name for p in folder.iterdir()) == ["config.json"]
+
+
+def test_remove_temporaries_clears_only_leftovers(tmp_path) -> None:
+    atomic_write(tmp_path / "kept.pt", lambda path: path.write_bytes(b"done"))
+    (tmp_path / f"{TEMPORARY_PREFIX}abc.pt").write_bytes(b"half")  # what a SIGKILL during a write leaves
+    (tmp_path / f"{TEMPORARY_PREFIX}folder").mkdir()  # not a file: someone else's
+    assert remove_temporaries(tmp_path) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{TEMPORARY_PREFIX}folder", "kept.pt"]
+    assert remove_temporaries(tmp_path / "missing") == 0

@@ -43,6 +43,8 @@ def _err(message: str) -> None:
 STYLIZE_OPTIONS = ("size", "steps", "coarse_steps", "levels", "content_weight", "style_weight", "tv_weight",
                    "optimizer", "parameterization", "init", "style_scale", "seed", "tile")
 """Method options that ``stylize`` also takes as flags (``--steps 50`` is ``--set steps=50``)."""
+OWN_FLAGS = {"strength": "--strength", "model": "--model"}
+"""Method options that only their own flag sets: ``--set`` refuses them."""
 
 
 @app.command()
@@ -127,7 +129,10 @@ def _assignments(set_: List[str], method: str) -> dict[str, Any]:
     from stylefuse.methods._base import parse_assignment
     from stylefuse.registry import METHODS
 
-    return dict(parse_assignment(text, METHODS.get(method), method) for text in set_)
+    options = dict(parse_assignment(text, METHODS.get(method), method) for text in set_)
+    for key in set(options) & set(OWN_FLAGS):  # api.prepare takes them by name, beside the method's options
+        raise OptionError(f"--set {key}=...: give the {key} with {OWN_FLAGS[key]}")
+    return options
 
 
 def _run_over_inputs(content: Path, output: Optional[Path], protected: list[Path], max_pixels: int,

@@ -26,6 +26,10 @@ class OptionError(StylefuseError):
     """An option has a value the method cannot use."""
 
 
+class ModelFolderError(StylefuseError):
+    """A model folder is missing, incomplete, of an unknown version, tampered with or does not fit its class."""
+
+
 class FusionError(StylefuseError):
     """Models, regions or photos that cannot be fused (unrelated or incompatible models, photos that do not
     overlap, masks that do not fit)."""

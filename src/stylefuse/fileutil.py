@@ -11,6 +11,8 @@ from typing import Callable
 
 Writer = Callable[[Path], None]
 """``write(path)``: writes one file at ``path``."""
+TEMPORARY_PREFIX = ".tmp-"
+"""Names of the temporary files and folders of atomic writes start with this."""
 
 
 def atomic_write(path: str | os.PathLike, write: Writer) -> Path:
@@ -45,7 +47,7 @@ def atomic_write_files(folder: str | os.PathLike, files: dict[str, Writer]) -> P
     folder = Path(folder)
     if not folder.exists():
         folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".tmp-{folder.name}-", dir=folder.parent))
+        staging = Path(tempfile.mkdtemp(prefix=f"{TEMPORARY_PREFIX}{folder.name}-", dir=folder.parent))
         try:
             for name, write in files.items():
                 os.replace(_written_temporary(staging / name, write), staging / name)
@@ -71,9 +73,21 @@ def atomic_write_files(folder: str | os.PathLike, files: dict[str, Writer]) -> P
     return folder
 
 
+def remove_temporaries(folder: str | os.PathLike) -> int:
+    """Delete the temporary files that writes killed half-way (SIGKILL, power loss) left in ``folder``; call it
+    only where no write is under way. Returns how many were removed."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    leftovers = [path for path in folder.glob(f"{TEMPORARY_PREFIX}*") if path.is_file() and not path.is_symlink()]
+    for path in leftovers:
+        path.unlink(missing_ok=True)
+    return len(leftovers)
+
+
 def _written_temporary(path: Path, write: Writer) -> Path:
     """A temporary file beside ``path`` holding what ``write`` wrote, flushed to disk."""
-    fd, name = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
+    fd, name = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, suffix=path.suffix, dir=path.parent)
     os.close(fd)
     tmp = Path(name)
     try:

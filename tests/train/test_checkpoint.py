@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from stylefuse.errors import StylefuseError
-from stylefuse.train.checkpoint import CHECKPOINT_VERSION, load_checkpoint, save_checkpoint
+from stylefuse.train.checkpoint import CHECKPOINT_VERSION, load_checkpoint, rng_state, save_checkpoint, seed_all
 from tests.helpers import cyclegan_trainer
 
 
@@ -87,3 +89,18 @@ def test_checkpoints_never_unpickle_code(tmp_path: Path) -> None:
     torch.save({"code": Path("x")}, tmp_path / "checkpoint.pt")  # a pickled object, not plain data
     with pytest.raises(StylefuseError, match="is damaged"):
         load_checkpoint(tmp_path)
+
+
+def _same(left: dict, right: dict) -> bool:
+    return all(torch.equal(left[k], right[k]) if isinstance(left[k], torch.Tensor) else left[k] == right[k]
+               for k in left)
+
+
+def test_seed_all_seeds_every_saved_generator() -> None:
+    """Regression: python's and numpy's generators were saved but never seeded, so two fresh runs of the same
+    recipe wrote different checkpoints."""
+    seed_all(3)
+    first = rng_state()
+    random.random(), np.random.rand(), torch.rand(1)
+    seed_all(3)
+    assert _same(first, rng_state())

@@ -12,13 +12,15 @@ one-line message.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import struct
 import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Iterator
 
 import numpy as np
 import torch
@@ -32,7 +34,15 @@ READ_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gi
 """File extensions read as images (any colour mode; see :func:`read_image`)."""
 WRITE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF"}
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_DECODER_ERRORS = (OSError, SyntaxError, ValueError, struct.error, EOFError, TypeError)
+"""What PIL raises on damaged files (TypeError: a TIFF tag of the wrong type, such as rational strip offsets)."""
 _pil_limit_lock = threading.Lock()
+
+# PIL reports damage it works around (corrupt EXIF, a truncated TIFF tag, an invalid header field) as log
+# records and UserWarnings, which Python prints on stderr beside our one-line error; the outcome (a picture or
+# an ImageReadError) already says what matters. A handler keeps the records from Python's last-resort stderr
+# handler (an application that configures logging still gets them); see _quiet_pil for the warnings.
+logging.getLogger("PIL").addHandler(logging.NullHandler())
 
 
 @dataclass
@@ -70,7 +80,8 @@ def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) ->
     """
     path = Path(path)
     _check_is_file(path)
-    with _open_pil(path, max_pixels) as img:
+    # The file is ours to close: PIL leaves the files it opened itself open when some decoders fail.
+    with _quiet_pil(), open(path, "rb") as file, _open_pil(file, path, max_pixels) as img:
         if _is_16bit_color_png(path):
             rgb, alpha = _read_png16_color(path)
             return Picture(rgb=rgb, alpha=alpha, bit_depth=16, source=path)
@@ -78,9 +89,20 @@ def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) ->
             img.seek(0)
             img.load()
             img = ImageOps.exif_transpose(img)
-        except (OSError, SyntaxError, ValueError, struct.error, EOFError) as exc:
+        except _DECODER_ERRORS as exc:
             raise ImageReadError(f"cannot read {path}: the file is truncated or corrupt ({exc})") from None
         return _pil_to_picture(img, path)
+
+
+@contextlib.contextmanager
+def _quiet_pil() -> Iterator[None]:
+    """Drop PIL's UserWarnings about damaged metadata while decoding (set per call: a filter set once at import
+    is lost when the import happens inside another ``catch_warnings``, as under pytest). The filters are
+    process-wide, so reads in other threads may briefly share them: that only decides whether a PIL warning
+    about a damaged file is shown."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
+        yield
 
 
 def _check_is_file(path: Path) -> None:
@@ -92,17 +114,18 @@ def _check_is_file(path: Path) -> None:
         raise ImageReadError(f"cannot read {path}: the file is empty (0 bytes)")
 
 
-def _open_pil(path: Path, max_pixels: int) -> Image.Image:
-    """Open lazily (header only) and enforce ``max_pixels`` before anything is decoded."""
+def _open_pil(file: BinaryIO, path: Path, max_pixels: int) -> Image.Image:
+    """Open ``file`` (read from ``path``) lazily, header only, and enforce ``max_pixels`` before anything is
+    decoded."""
     try:
         with _pil_pixel_limit(max_pixels):
-            img = Image.open(path)
+            img = Image.open(file)
     except UnidentifiedImageError:
         raise ImageReadError(f"cannot read {path}: not an image file (or a format PIL cannot decode)") from None
     except Image.DecompressionBombError:
         raise ImageReadError(f"cannot read {path}: over the limit of {max_pixels / 1e6:g} MP; "
                              "raise it with --max-pixels if you trust the file") from None
-    except (OSError, SyntaxError, ValueError, struct.error, EOFError) as exc:
+    except _DECODER_ERRORS as exc:
         raise ImageReadError(f"cannot read {path}: the file is corrupt ({exc})") from None
     width, height = img.size
     if width * height > max_pixels:
@@ -195,8 +218,9 @@ def _read_png16_color(path: Path) -> tuple[torch.Tensor, torch.Tensor | None]:
     import png  # pypng: PIL keeps only 8 of the 16 bits of RGB PNGs
 
     try:
-        width, height, rows, info = png.Reader(filename=str(path)).asDirect()
-        values = np.vstack([np.asarray(row, dtype=np.uint16) for row in rows])
+        with open(path, "rb") as file:  # pypng's Reader(filename=) leaves the file open when it fails
+            width, height, rows, info = png.Reader(file=file).asDirect()
+            values = np.vstack([np.asarray(row, dtype=np.uint16) for row in rows])
     except (png.Error, ValueError) as exc:
         raise ImageReadError(f"cannot read {path}: the file is truncated or corrupt ({exc})") from None
     planes = info["planes"]

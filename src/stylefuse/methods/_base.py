@@ -38,7 +38,8 @@ class Stylizer(ABC):
     @classmethod
     def from_folder(cls, folder: Path, document: dict[str, Any], **options: Any) -> Stylizer:
         """The stylizer of a model folder (``document`` is its parsed config.json)."""
-        raise OptionError(f"{folder} holds a {document.get('method')} model, which {cls.__name__} cannot load")
+        raise OptionError(f"{folder} holds a {document.get('method')} model (network {document.get('network')!r}), "
+                          f"which {cls.__name__} cannot load")
 
     def default_styles(self) -> list[tuple[Any, float]]:
         """The styles used when none are given (a one-style model's own style); none by default."""

@@ -62,12 +62,12 @@ def save_statistics(folder: str | Path, table: Descriptor) -> Path:
 def load_statistics(folder: str | Path, styles: int) -> Descriptor | None:
     """The descriptor table of a model folder with ``styles`` styles; None when the folder has none or
     it does not describe that many styles (then callers fall back to scoring the styles)."""
-    from safetensors.torch import load_file
+    from stylefuse.safe_files import file_in_folder, read_safetensors
 
-    path = Path(folder) / STATISTICS_FILE
-    if not path.is_file():
+    if not (Path(folder) / STATISTICS_FILE).is_file():
         return None
-    table = {name: rows.float() for name, rows in load_file(str(path)).items()}
+    stored = read_safetensors(file_in_folder(Path(folder), STATISTICS_FILE))  # a model folder may come from anyone
+    table = {name: rows.float() for name, rows in stored.items()}
     if not table or any(rows.ndim != 3 or rows.shape[:2] != (styles, 2) for rows in table.values()):
         return None
     return table

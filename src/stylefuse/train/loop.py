@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from stylefuse.errors import OptionError, StylefuseError
-from stylefuse.fileutil import atomic_write
+from stylefuse.fileutil import atomic_write, remove_temporaries
 from stylefuse.progress import progress_bar
 from stylefuse.train.augment import ema_update, linear_decay, make_ema
 from stylefuse.train.checkpoint import (
@@ -40,6 +40,7 @@ from stylefuse.train.checkpoint import (
     load_checkpoint,
     rng_state,
     save_checkpoint,
+    seed_all,
     set_rng_state,
 )
 from stylefuse.train.recipes import check_at_least, first_difference, option_name, plain
@@ -262,8 +263,10 @@ class Trainer:
             self.load(self.out_dir)
         else:
             self._claim_out_dir()
-            torch.manual_seed(self.options.seed)
+            seed_all(self.options.seed)
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        for folder in (self.out_dir, self.out_dir / "samples"):  # a killed run's half-written files
+            remove_temporaries(folder)
         self._take_snapshot()
         state = "done"
         self._started, self._overhead = time.perf_counter(), 0.0
