@@ -410,6 +410,22 @@ def eval_command(
 
 
 @app.command()
+def export(
+    model: Path = typer.Option(..., "--model", help="A trained model folder: fast, a GAN generator (cyclegan, "
+                               "pix2pix, adversarial_style) or an inverter (exported with AdaIN)."),
+    output: Path = typer.Option(..., "--output", "-o", help="The file to write (.onnx or .pt)."),
+    fmt: str = typer.Option("onnx", "--format", help="onnx or torchscript."),
+    int8: bool = typer.Option(False, "--int8", help="Quantise the weights to int8 (ONNX only)."),
+    method: Optional[str] = typer.Option(None, "--method", "-m", help="Load the folder with this method."),
+) -> None:
+    """Export a model folder's network to ONNX or TorchScript, with dynamic height and width."""
+    from stylefuse.frontends.export import export_model
+
+    path = export_model(model, output, fmt, int8, method)
+    typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+
+
+@app.command()
 def info() -> None:
     """Show versions, threads, device and the status of the pretrained weights."""
     import torch
