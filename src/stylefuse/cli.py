@@ -47,7 +47,8 @@ STYLIZE_OPTIONS = ("size", "steps", "coarse_steps", "levels", "content_weight", 
 
 @app.command()
 def stylize(
-    content: Path = typer.Argument(..., help="Content image, or a folder: every image in it is stylized."),
+    content: Path = typer.Argument(..., help="Content image, a folder (every image in it is stylized), or a video "
+                                   "(.mp4, .mov, .mkv, .webm, .avi)."),
     style: List[str] = typer.Option([], "--style", "-s", help="Style image (PATH[:WEIGHT]) or built-in style name "
                                     "(NAME[:WEIGHT], see `stylefuse list`); repeat or separate with commas to blend."),
     output: Optional[Path] = typer.Option(None, "--output", "-o",
@@ -83,9 +84,12 @@ def stylize(
     max_pixels: int = typer.Option(64_000_000, min=1, help="Refuse input images with more pixels than this."),
     overwrite_input: bool = typer.Option(False, "--overwrite-input", help="Allow writing over an input file."),
     threads: Optional[int] = typer.Option(None, min=1, help="CPU threads (default: all cores)."),
+    temporal: float = typer.Option(0.6, min=0.0, max=1.0, help="video: weight 0..1 of the previous frame, "
+                                   "warped along the motion, where the flow is reliable (0 = frame by frame)."),
+    temporal_mode: str = typer.Option("flow", help="video: flow (optical-flow guided), smooth (no motion) or none."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
-    """Stylize CONTENT (a file or a folder) with one or more styles, or with a trained --model."""
+    """Stylize CONTENT (a file, a folder or a video) with one or more styles, or with a trained --model."""
     from stylefuse import api
     from stylefuse.methods._base import parse_assignment
 
@@ -108,11 +112,35 @@ def stylize(
     job = api.prepare(specs, name, model, strength, preserve_color, max_pixels,
                       wiring={"progress": not quiet}, **options)
     protected = [Path(spec.image) for spec in specs if isinstance(spec.image, str) and Path(spec.image).exists()]
+    if _is_video(content):
+        _stylize_video(job, content, output, temporal, temporal_mode, quiet, max_pixels, protected, overwrite_input)
+        return
 
     def process(picture):
         return job.run(picture), job.stylizer.interrupted
 
     _run_over_inputs(content, output, protected, max_pixels, overwrite_input, process)
+
+
+def _is_video(content: Path) -> bool:
+    from stylefuse.frontends.video import is_video
+
+    return content.is_file() and is_video(content)
+
+
+def _stylize_video(job, content: Path, output: Optional[Path], temporal: float, mode: str, quiet: bool,
+                   max_pixels: int, protected: list[Path], overwrite_input: bool) -> None:
+    """Run a prepared job over a video file; one summary line; Ctrl-C keeps a playable file and exits 130."""
+    from stylefuse.frontends.video import run_job_on_video
+
+    target, summary = run_job_on_video(job, content, output, temporal, mode, not quiet, max_pixels, protected,
+                                       overwrite_input)
+    width, height = summary.size
+    note = " (interrupted: the frames done so far)" if summary.interrupted else ""
+    typer.echo(f"wrote {target} ({summary.frames} frames, {width}x{height}, {summary.fps:g} fps, "
+               f"{summary.seconds:.1f} s){note}")
+    if summary.interrupted:
+        raise typer.Exit(130)
 
 
 def _run_over_inputs(content: Path, output: Optional[Path], protected: list[Path], max_pixels: int,

@@ -1,0 +1,90 @@
+"""Dense optical flow, warping, occlusion masks and the warping error of a video (OpenCV, the ``video`` extra).
+
+Images here are numpy arrays (H, W, 3) float32 in [0, 1]; flows are (H, W, 2) float32 in pixels, (dx, dy),
+pointing from each pixel of the first frame to where it is in the second.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+FLOW_PRESETS = ("ultrafast", "fast", "medium")
+
+
+def _cv2():
+    try:
+        import cv2
+    except ImportError:
+        from stylefuse.errors import OptionError
+
+        raise OptionError("optical flow needs OpenCV: pip install 'stylefuse[video]'") from None
+    return cv2
+
+
+def grey(image: np.ndarray) -> np.ndarray:
+    """(H, W, 3) float in [0, 1] -> (H, W) uint8 luma (OpenCV's Rec. 601), what the flow estimator reads."""
+    cv2 = _cv2()
+    return cv2.cvtColor(np.clip(image * 255 + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
+
+
+class FlowEstimator:
+    """Dense flow with DIS (Kroeger et al. 2016, "Fast Optical Flow using Dense Inverse Search").
+
+    Args:
+        preset: "ultrafast", "fast" or "medium" (OpenCV's presets; slower is more accurate).
+    """
+
+    def __init__(self, preset: str = "fast") -> None:
+        cv2 = _cv2()
+        presets = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
+                   "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
+        self.dis = cv2.DISOpticalFlow_create(presets[preset])
+
+    def __call__(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        """Flow (H, W, 2) from ``first`` to ``second``, both (H, W) uint8 (see :func:`grey`)."""
+        return self.dis.calc(first, second, None)
+
+
+def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """Backward warp: ``out[y, x] = image[y + flow_y, x + flow_x]`` (bilinear, edges replicated).
+
+    Args:
+        image: (H, W, C) float32.
+        flow: (H, W, 2), from the output frame to ``image``'s frame.
+    """
+    cv2 = _cv2()
+    height, width = flow.shape[:2]
+    xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    return cv2.remap(image, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def consistency_mask(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
+    """Where the flow is reliable: 1 where following ``backward`` (t -> t-1) and then ``forward`` (t-1 -> t)
+    returns close to the start, 0 at occlusions, motion boundaries and pixels that leave the frame
+    (the forward-backward check of Sundaram et al. 2010, as used by Ruder et al. 2016).
+
+    Returns:
+        (H, W) float32 in {0, 1}.
+    """
+    height, width = backward.shape[:2]
+    forward_there = warp(forward, backward)
+    total = backward + forward_there
+    error = (total ** 2).sum(-1)
+    bound = 0.01 * ((backward ** 2).sum(-1) + (forward_there ** 2).sum(-1)) + 0.5
+    xs, ys = np.meshgrid(np.arange(width), np.arange(height))
+    inside = ((xs + backward[..., 0] >= 0) & (xs + backward[..., 0] <= width - 1)
+              & (ys + backward[..., 1] >= 0) & (ys + backward[..., 1] <= height - 1))
+    return ((error <= bound) & inside).astype(np.float32)
+
+
+def warping_error(current: np.ndarray, previous: np.ndarray, backward: np.ndarray, mask: np.ndarray) -> float:
+    """Masked mean squared difference between a frame and the previous one warped onto it (Lai et al. 2018,
+    "Learning Blind Video Temporal Consistency", eq. 8), over the channels and the reliable pixels.
+
+    Args:
+        current, previous: (H, W, 3) stylized frames in [0, 1].
+        backward: flow (H, W, 2) from the current frame to the previous one.
+        mask: (H, W) reliability (see :func:`consistency_mask`).
+    """
+    difference = ((current - warp(previous, backward)) ** 2).mean(-1)
+    return float((difference * mask).sum() / max(float(mask.sum()), 1.0))
