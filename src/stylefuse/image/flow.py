@@ -6,6 +6,8 @@ pointing from each pixel of the first frame to where it is in the second.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 FLOW_PRESETS = ("ultrafast", "fast", "medium")
@@ -21,10 +23,20 @@ def _cv2():
     return cv2
 
 
-def grey(image: np.ndarray) -> np.ndarray:
-    """(H, W, 3) float in [0, 1] -> (H, W) uint8 luma (OpenCV's Rec. 601), what the flow estimator reads."""
+def grey(image: np.ndarray, shrink: int = 1) -> np.ndarray:
+    """(H, W, 3) float in [0, 1] -> (H / shrink, W / shrink) uint8 luma (OpenCV's Rec. 601, area-averaged),
+    what the flow estimator reads."""
     cv2 = _cv2()
-    return cv2.cvtColor(np.clip(image * 255 + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
+    luma = cv2.cvtColor(np.clip(image * 255 + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
+    if shrink > 1:
+        luma = cv2.resize(luma, (luma.shape[1] // shrink, luma.shape[0] // shrink), interpolation=cv2.INTER_AREA)
+    return luma
+
+
+def resize_map(array: np.ndarray, height: int, width: int) -> np.ndarray:
+    """A per-pixel map (h, w[, C]) resized bilinearly to (height, width[, C])."""
+    cv2 = _cv2()
+    return cv2.resize(array, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 class FlowEstimator:
@@ -53,9 +65,40 @@ def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
         flow: (H, W, 2), from the output frame to ``image``'s frame.
     """
     cv2 = _cv2()
-    height, width = flow.shape[:2]
-    xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    xs, ys = _grid(*flow.shape[:2])
     return cv2.remap(image, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+@functools.lru_cache(maxsize=4)
+def _grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel coordinates (x, y), each (H, W) float32 (cached: video frames share one size)."""
+    xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    xs.setflags(write=False)
+    ys.setflags(write=False)
+    return xs, ys
+
+
+def resize_flow(flow: np.ndarray, height: int, width: int) -> np.ndarray:
+    """A flow field (h, w, 2) estimated at another resolution, resized to (height, width) and rescaled."""
+    scale = np.array([width / flow.shape[1], height / flow.shape[0]], np.float32)
+    return resize_map(flow, height, width) * scale
+
+
+def restore_detail(blended: np.ndarray, reference: np.ndarray, sigma: float = 1.5) -> np.ndarray:
+    """Give ``blended``'s fine detail (the image minus its Gaussian blur of ``sigma`` px) the per-channel energy
+    of ``reference``'s: averaging two textures that do not line up exactly lowers their contrast, which a
+    gain on the detail band brings back without bringing back the flicker.
+
+    Args:
+        blended, reference: (H, W, 3) float32 in [0, 1].
+    """
+    cv2 = _cv2()
+    low = cv2.GaussianBlur(blended, (0, 0), sigma)
+    detail = blended - low
+    _, wanted = cv2.meanStdDev(reference - cv2.GaussianBlur(reference, (0, 0), sigma))
+    _, have = cv2.meanStdDev(detail)
+    gain = (wanted[:, 0] / np.maximum(have[:, 0], 1e-6)).astype(np.float32)
+    return np.clip(low + detail * gain, 0, 1)
 
 
 def consistency_mask(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
@@ -68,10 +111,10 @@ def consistency_mask(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
     """
     height, width = backward.shape[:2]
     forward_there = warp(forward, backward)
+    xs, ys = _grid(height, width)
     total = backward + forward_there
     error = (total ** 2).sum(-1)
     bound = 0.01 * ((backward ** 2).sum(-1) + (forward_there ** 2).sum(-1)) + 0.5
-    xs, ys = np.meshgrid(np.arange(width), np.arange(height))
     inside = ((xs + backward[..., 0] >= 0) & (xs + backward[..., 0] <= width - 1)
               & (ys + backward[..., 1] >= 0) & (ys + backward[..., 1] <= height - 1))
     return ((error <= bound) & inside).astype(np.float32)
