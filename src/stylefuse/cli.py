@@ -454,6 +454,26 @@ def export(
 
 
 @app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to bind (0.0.0.0 exposes the app to the network)."),
+    port: int = typer.Option(7860, min=1, max=65535, help="Port to listen on."),
+    model: List[Path] = typer.Option([], "--model", help="A trained model folder to offer; repeatable."),
+    max_upload_mb: float = typer.Option(20.0, min=0.001, help="Largest upload in megabytes."),
+    max_pixels: int = typer.Option(16_000_000, min=1, help="Refuse photos and paintings with more pixels."),
+    concurrency: int = typer.Option(1, min=1, help="Requests stylized at once; the others queue."),
+    queue_size: int = typer.Option(16, min=1, help="Requests that may wait; beyond, the app answers busy."),
+    gatys_steps: int = typer.Option(100, min=1, help="Most Gatys steps a request may ask for."),
+    gatys_size: int = typer.Option(384, min=16, help="Long side of Gatys results."),
+) -> None:
+    """Run the web app (Gradio; pip install 'stylefuse[web]') on this machine."""
+    from stylefuse.frontends.web import ServeLimits, WebStylist
+    from stylefuse.frontends.web import serve as serve_app
+
+    limits = ServeLimits(int(max_upload_mb * 1e6), max_pixels, concurrency, queue_size, gatys_steps, gatys_size)
+    serve_app(WebStylist(limits, list(model)), host, port)
+
+
+@app.command()
 def info() -> None:
     """Show versions, threads, device and the status of the pretrained weights."""
     import torch
