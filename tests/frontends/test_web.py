@@ -6,12 +6,12 @@ import sys
 
 import numpy as np
 import pytest
+from tests.helpers import save_style_model
+from tests.test_cli import run_cli
 
 from stylefuse.builtin import builtin_style_names
 from stylefuse.errors import StylefuseError
 from stylefuse.frontends.web import Request, ServeLimits, WebStylist
-from tests.helpers import save_style_model
-from tests.test_cli import run_cli
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -244,9 +245,14 @@ def serve(stylist: WebStylist, host: str = "127.0.0.1", port: int = 7860, block:
     if not block:
         return app, url, folder
     print(f"stylefuse serve: {url} (files under {folder}; Ctrl-C stops)", flush=True)
+    signal.signal(signal.SIGTERM, _interrupt)  # a service manager's stop also cleans up
     try:
         app.block_thread()
     finally:
         app.close()
         shutil.rmtree(folder, ignore_errors=True)
     return app, url, folder
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
