@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -35,9 +36,15 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+class Served(NamedTuple):
+    url: str
+    folder: Path
+    pid: int
+
+
 @pytest.fixture
 def server():
-    """A `stylefuse serve` process on a free loopback port: yields (url, its temporary folder)."""
+    """A `stylefuse serve` process on a free loopback port (url, its temporary folder, process id)."""
     pytest.importorskip("gradio")
     if len(builtin_style_names()) < 2:
         pytest.skip("this installation ships no built-in styles")
@@ -48,7 +55,7 @@ def server():
         line = process.stdout.readline()
         assert line.startswith("stylefuse serve: http://127.0.0.1:"), line + process.stdout.read()
         url, folder = line.split()[2], Path(line.split("files under ")[1].split(";")[0])
-        yield url, folder
+        yield Served(url, folder, process.pid)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -57,7 +64,7 @@ def server():
 
 def test_upload_pick_style_and_run_in_chromium(server, tmp_path) -> None:
     playwright = pytest.importorskip("playwright.sync_api")
-    url, folder = server
+    url, folder, _ = server
     with playwright.sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
         try:
@@ -82,3 +89,27 @@ def test_upload_pick_style_and_run_in_chromium(server, tmp_path) -> None:
     assert result.size == photo.size
     assert np.abs(np.asarray(result, dtype=np.int16) - np.asarray(photo, dtype=np.int16)).mean() > 10
     assert (tmp_path / "serve.png").stat().st_size > 10_000
+
+
+def test_fifty_concurrent_requests_complete_or_are_told_busy(server) -> None:
+    gradio_client = pytest.importorskip("gradio_client")
+    from concurrent.futures import ThreadPoolExecutor
+
+    url, _, pid = server
+    client = gradio_client.Client(url, verbose=False)
+    photo = gradio_client.handle_file(str(REPO / "src" / "stylefuse" / "data" / "photos" / "rocket.jpg"))
+    style = builtin_style_names()[0]
+
+    def one(_: int) -> str:
+        try:
+            client.predict(photo, "fast", style, "", None, None, 0, 1, False, 10, api_name="/stylize")
+            return "done"
+        except Exception as exc:  # noqa: BLE001 - what the client reports is the point of the test
+            return "busy" if "Queue is full" in str(exc) else f"{type(exc).__name__}: {exc}"
+
+    with ThreadPoolExecutor(50) as pool:
+        answers = list(pool.map(one, range(50)))
+    assert set(answers) <= {"done", "busy"}, {a for a in answers if a not in ("done", "busy")}
+    assert answers.count("done") >= 2
+    peak_kb = int(Path(f"/proc/{pid}/status").read_text().split("VmHWM:")[1].split()[0])
+    assert peak_kb < 3_000_000, f"the server peaked at {peak_kb / 1e6:.1f} GB"
