@@ -81,7 +81,10 @@ class FlowBlend:
             if mask.shape != (height, width):
                 backward = resize_flow(backward, height, width)
                 mask = resize_map(mask, height, width)
-            out = stylized + (self.amount * mask)[..., None] * (warp(previous_out, backward) - stylized)
+            change = warp(previous_out, backward)
+            change -= stylized
+            change *= (self.amount * mask)[..., None]
+            out = change + stylized
             if self.keep_detail:
                 out = restore_detail(out, stylized)
         self.previous = (luma, out)

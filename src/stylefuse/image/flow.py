@@ -27,10 +27,10 @@ def grey(image: np.ndarray, shrink: int = 1) -> np.ndarray:
     """(H, W, 3) float in [0, 1] -> (H / shrink, W / shrink) uint8 luma (OpenCV's Rec. 601, area-averaged),
     what the flow estimator reads."""
     cv2 = _cv2()
-    luma = cv2.cvtColor(np.clip(image * 255 + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
+    luma = cv2.cvtColor(np.asarray(image, np.float32), cv2.COLOR_RGB2GRAY)
     if shrink > 1:
         luma = cv2.resize(luma, (luma.shape[1] // shrink, luma.shape[0] // shrink), interpolation=cv2.INTER_AREA)
-    return luma
+    return cv2.convertScaleAbs(luma, alpha=255.0)  # rounds and saturates to uint8
 
 
 def resize_map(array: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -93,12 +93,15 @@ def restore_detail(blended: np.ndarray, reference: np.ndarray, sigma: float = 1.
         blended, reference: (H, W, 3) float32 in [0, 1].
     """
     cv2 = _cv2()
-    low = cv2.GaussianBlur(blended, (0, 0), sigma)
-    detail = blended - low
-    _, wanted = cv2.meanStdDev(reference - cv2.GaussianBlur(reference, (0, 0), sigma))
-    _, have = cv2.meanStdDev(detail)
+    size = 2 * int(2 * sigma + 0.5) + 1  # ±2 σ: OpenCV's default ±4 σ costs twice as much for no visible change
+    low = cv2.GaussianBlur(blended, (size, size), sigma)
+    detail = cv2.subtract(blended, low)
+    wanted_detail = cv2.subtract(reference, cv2.GaussianBlur(reference, (size, size), sigma))
+    # the energies are estimated on every other row and column: a quarter of the work, the same value
+    _, wanted = cv2.meanStdDev(wanted_detail[::2, ::2])
+    _, have = cv2.meanStdDev(detail[::2, ::2])
     gain = (wanted[:, 0] / np.maximum(have[:, 0], 1e-6)).astype(np.float32)
-    return np.clip(low + detail * gain, 0, 1)
+    return np.clip(cv2.add(low, cv2.multiply(detail, tuple(float(g) for g in gain) + (0.0,))), 0, 1)
 
 
 def consistency_mask(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
@@ -110,14 +113,19 @@ def consistency_mask(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
         (H, W) float32 in {0, 1}.
     """
     height, width = backward.shape[:2]
+    cv2 = _cv2()
     forward_there = warp(forward, backward)
     xs, ys = _grid(height, width)
-    total = backward + forward_there
-    error = (total ** 2).sum(-1)
-    bound = 0.01 * ((backward ** 2).sum(-1) + (forward_there ** 2).sum(-1)) + 0.5
-    inside = ((xs + backward[..., 0] >= 0) & (xs + backward[..., 0] <= width - 1)
-              & (ys + backward[..., 1] >= 0) & (ys + backward[..., 1] <= height - 1))
+    error = _squared_norm(cv2.add(backward, forward_there))
+    bound = 0.01 * (_squared_norm(backward) + _squared_norm(forward_there)) + 0.5
+    source_x, source_y = cv2.add(xs, backward[..., 0]), cv2.add(ys, backward[..., 1])
+    inside = (source_x >= 0) & (source_x <= width - 1) & (source_y >= 0) & (source_y <= height - 1)
     return ((error <= bound) & inside).astype(np.float32)
+
+
+def _squared_norm(flow: np.ndarray) -> np.ndarray:
+    """(H, W, 2) -> (H, W): dx² + dy²."""
+    return _cv2().magnitude(flow[..., 0], flow[..., 1]) ** 2
 
 
 def warping_error(current: np.ndarray, previous: np.ndarray, backward: np.ndarray, mask: np.ndarray) -> float:
