@@ -30,7 +30,8 @@ class AdaINStylizer(FeatureTransferStylizer):
         module = AdaINGraph(self.encoders[level].cpu(), self.inverters[level].cpu(), level)
         example = (torch.rand(1, 3, 64, 64), torch.rand(1, 3, 64, 64), torch.tensor([1.0]))
         return ExportGraph(module, example, ("image", "style", "strength"),
-                           {"image": IMAGE_AXES, "style": IMAGE_AXES}, multiple=self.inverters[level].scale,
+                           {"image": IMAGE_AXES, "style": {0: "batch", 2: "style_height", 3: "style_width"}},
+                           multiple=self.inverters[level].scale,
                            metadata={"method": "adain", "level": level})
 
 

@@ -74,13 +74,20 @@ def torchscript_bytes(graph: ExportGraph) -> bytes:
 def quantize_int8(model: bytes) -> bytes:
     """Dynamic int8 quantisation of an ONNX model's weights (ONNX Runtime's ``quantize_dynamic``:
     weights stored as int8, activations quantised on the fly)."""
+    import logging
     import tempfile
     from pathlib import Path
 
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    with tempfile.TemporaryDirectory() as folder:
-        source, target = Path(folder) / "fp32.onnx", Path(folder) / "int8.onnx"
-        source.write_bytes(model)
-        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
-        return target.read_bytes()
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # the quantiser logs a warning per integer tensor it leaves alone (pad sizes)
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            source, target = Path(folder) / "fp32.onnx", Path(folder) / "int8.onnx"
+            source.write_bytes(model)
+            quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
+            return target.read_bytes()
+    finally:
+        root.setLevel(level)
