@@ -457,7 +457,8 @@ def export(
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to bind (0.0.0.0 exposes the app to the network)."),
     port: int = typer.Option(7860, min=1, max=65535, help="Port to listen on."),
-    model: List[Path] = typer.Option([], "--model", help="A trained model folder to offer; repeatable."),
+    model: List[Path] = typer.Option([], "--model", help="A trained model folder (or a .onnx file of `stylefuse "
+                                     "export`) to offer; repeatable."),
     max_upload_mb: float = typer.Option(20.0, min=0.001, help="Largest upload in megabytes."),
     max_pixels: int = typer.Option(16_000_000, min=1, help="Refuse photos and paintings with more pixels."),
     concurrency: int = typer.Option(1, min=1, help="Requests stylized at once; the others queue."),

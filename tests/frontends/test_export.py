@@ -15,6 +15,7 @@ from tests.test_cli import run_cli
 from stylefuse import hub
 from stylefuse.frontends.export import export_model
 from stylefuse.hub import save_model
+from stylefuse.image.io import read_image, write_image
 from stylefuse.nn.generators import ResnetGenerator, UnetGenerator
 from stylefuse.nn.inverter import VGGInverter
 from stylefuse.registry import METHODS
@@ -120,3 +121,24 @@ def test_cli_export_and_errors(tmp_path, capsys, monkeypatch) -> None:
                           [["--model", inverter, "--method", "wct"], "cannot be exported"]):
         code, _, err = run_cli(["export", "--model", folder, "-o", tmp_path / "x", *args], capsys, monkeypatch)
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_exported_files_run_through_the_onnx_method(tmp_path, content, capsys, monkeypatch) -> None:
+    from stylefuse import api
+
+    fast = save_style_model(tmp_path / "fast", [8, 16, 32], 1)
+    onnx_file = export_model(fast, tmp_path / "fast.onnx")
+    reference = METHODS.get("fast")(model=fast, backend="torch", strength=0.7).stylize(content[:, :45, :61], ["sun"])
+    job = api.prepare(["sun"], "onnx", strength=0.7, file=onnx_file)
+    got = job.run(api.as_picture(content[:, :45, :61])).rgb  # odd sizes: padded and cropped back
+    assert got.shape == reference.shape and (got - reference).abs().max() <= 1e-3
+    generator = save_generator(tmp_path / "gen", "unet")
+    photo, out = write_image(tmp_path / "content.png", content), tmp_path / "gen.png"
+    code, _, err = run_cli(["export", "--model", generator, "-o", tmp_path / "gen.onnx"], capsys, monkeypatch)
+    assert code == 0, err
+    code, _, err = run_cli(["stylize", photo, "--method", "onnx", "--set", f"file={tmp_path / 'gen.onnx'}", "-o", out],
+                           capsys, monkeypatch)
+    assert code == 0, err
+    assert (read_image(out).rgb - hub.load(generator).stylize(read_image(photo).rgb)).abs().max() <= 2 / 255
+    code, _, err = run_cli(["stylize", photo, "--method", "onnx", "--set", "file=missing.onnx"], capsys, monkeypatch)
+    assert code == 2 and "needs an exported file" in err

@@ -82,3 +82,13 @@ def test_page_builds(names) -> None:
     app = build_app(WebStylist())
     ids = {getattr(block, "elem_id", None) for block in app.blocks.values()}
     assert {"photo", "method", "style_a", "painting_a", "blend", "strength", "run", "result"} <= ids
+
+
+def test_exported_files_are_offered_like_model_folders(tmp_path, photo) -> None:
+    pytest.importorskip("onnxruntime")
+    from stylefuse.frontends.export import export_model
+
+    exported = export_model(save_style_model(tmp_path / "mine", [8, 16, 32], 1), tmp_path / "mine.onnx")
+    stylist = WebStylist(models=[exported])
+    out = stylist.run(Request(photo, "model: mine.onnx", ("sun", None)))
+    assert out.shape == photo.shape and np.abs(out.astype(int) - photo).mean() > 5

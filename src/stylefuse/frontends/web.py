@@ -86,7 +86,8 @@ class WebStylist:
 
     Args:
         limits: see :class:`ServeLimits`.
-        models: trained model folders offered as methods, labelled ``model: <folder name>``.
+        models: trained model folders, or files of ``stylefuse export`` (.onnx, run by ONNX Runtime), offered
+            as methods labelled ``model: <name>``.
     """
 
     limits: ServeLimits = field(default_factory=ServeLimits)
@@ -96,7 +97,8 @@ class WebStylist:
         from stylefuse import hub
 
         for folder in self.models:
-            hub.read_config(folder)  # a bad folder is a one-line error at start-up, not at the first request
+            if not _is_exported(folder):
+                hub.read_config(folder)  # a bad folder is a one-line error at start-up, not at the first request
         self.labels = {f"model: {Path(folder).name}": Path(folder) for folder in self.models}
 
     def methods(self) -> list[str]:
@@ -115,30 +117,40 @@ class WebStylist:
         photo = self._checked(request.photo, "photo")
         if not 0.0 <= request.blend <= 1.0 or not 0.0 <= request.strength <= 1.0:
             raise OptionError("blend and strength must be between 0 and 1")
-        options: dict[str, Any] = {}
-        model = self.labels.get(request.method)
-        if model is not None:
-            styles = _blend(request.styles, request.blend) or None
-        elif request.method == FAST:
-            styles = _blend(request.styles, request.blend)
-            if not styles:
-                raise OptionError("pick a built-in style")
-        elif request.method in IMAGE_METHODS:
-            paintings = tuple(None if p is None else self._checked(p, "painting") for p in request.paintings)
-            styles = _blend(paintings, request.blend)
-            if not styles:
-                raise OptionError(f"{request.method} needs a painting: upload one")
-            if request.method == "gatys":
-                if not 1 <= request.steps <= self.limits.gatys_steps:
-                    raise OptionError(f"steps must be between 1 and {self.limits.gatys_steps}")
-                options.update(steps=request.steps, size=min(self.limits.gatys_size, max(photo.shape[:2])))
-        else:
-            raise OptionError(f"unknown method {request.method!r}; choose from {', '.join(self.methods())}")
-        job = api.prepare(styles, None if model is not None else request.method, model, request.strength,
-                          request.keep_colors, self.limits.max_pixels, wiring={"progress": False}, **options)
+        method, model, styles, options = self._plan(request, max(photo.shape[:2]))
+        job = api.prepare(styles, method, model, request.strength, request.keep_colors, self.limits.max_pixels,
+                          wiring={"progress": False}, **options)
         with torch.inference_mode():
             result = job.run(as_picture(photo, self.limits.max_pixels))
         return (result.rgb.permute(1, 2, 0).numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8)
+
+    def _plan(self, request: Request, long_side: int) -> tuple[str | None, Path | None, Any, dict[str, Any]]:
+        """(method, model folder, styles, options) for :func:`stylefuse.api.prepare`."""
+        model = self.labels.get(request.method)
+        if model is not None and _is_exported(model):
+            styles = _blend(self._paintings(request), request.blend) or _blend(request.styles, request.blend)
+            return "onnx", None, styles or None, {"file": model}
+        if model is not None:
+            return None, model, _blend(request.styles, request.blend) or None, {}
+        if request.method == FAST:
+            styles = _blend(request.styles, request.blend)
+            if not styles:
+                raise OptionError("pick a built-in style")
+            return FAST, None, styles, {}
+        if request.method not in IMAGE_METHODS:
+            raise OptionError(f"unknown method {request.method!r}; choose from {', '.join(self.methods())}")
+        styles = _blend(self._paintings(request), request.blend)
+        if not styles:
+            raise OptionError(f"{request.method} needs a painting: upload one")
+        if request.method != "gatys":
+            return request.method, None, styles, {}
+        if not 1 <= request.steps <= self.limits.gatys_steps:
+            raise OptionError(f"steps must be between 1 and {self.limits.gatys_steps}")
+        return "gatys", None, styles, {"steps": request.steps, "size": min(self.limits.gatys_size, long_side)}
+
+    def _paintings(self, request: Request) -> tuple[np.ndarray | None, np.ndarray | None]:
+        first, second = (None if p is None else self._checked(p, "painting") for p in request.paintings)
+        return first, second
 
     def _checked(self, image: np.ndarray | None, what: str) -> np.ndarray:
         if image is None:
@@ -152,6 +164,11 @@ class WebStylist:
         if pixels > self.limits.max_pixels:
             raise OptionError(f"the {what} has {pixels} pixels; this app takes at most {self.limits.max_pixels}")
         return np.ascontiguousarray(image[..., :3])
+
+
+def _is_exported(path: Path) -> bool:
+    """A file of ``stylefuse export`` (ONNX) rather than a model folder."""
+    return Path(path).suffix.lower() == ".onnx" and Path(path).is_file()
 
 
 def _blend(pair: tuple[Any, Any], weight: float) -> list[tuple[Any, float]]:

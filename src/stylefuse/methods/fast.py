@@ -95,21 +95,8 @@ class FastStylizer(Stylizer):
         return [(own, 1.0)]
 
     def style_vector(self, mix: Sequence[tuple[str, float]]) -> torch.Tensor:
-        """The (S,) weight vector of a mix of named styles, normalised to sum to 1.
-
-        Args:
-            mix: (name, weight) pairs; names must be among :attr:`names`, weights >= 0, not all zero.
-        """
-        vector = torch.zeros(len(self.names))
-        for name, weight in mix:
-            if name not in self.names:
-                raise OptionError(f"unknown style {name!r}; known styles: {', '.join(self.names)}")
-            if weight < 0:
-                raise OptionError(f"style weight for {name!r} must be >= 0, got {weight}")
-            vector[self.names.index(name)] += weight
-        if float(vector.sum()) <= 0:
-            raise OptionError("style weights are all zero; give at least one style a positive weight")
-        return vector / vector.sum()
+        """The (S,) weight vector of a mix of named styles (see :func:`style_vector`)."""
+        return style_vector(self.names, mix)
 
     def export_graph(self) -> ExportGraph:
         """The network with its style-weight input (see :meth:`_Runner.graph`); strength and size are applied
@@ -128,6 +115,24 @@ class FastStylizer(Stylizer):
         if self.strength < 1.0:
             out = self.strength * out + (1 - self.strength) * content
         return out.clamp(0, 1)
+
+
+def style_vector(names: Sequence[str], mix: Sequence[tuple[str, float]]) -> torch.Tensor:
+    """The (S,) weight vector over a model's style ``names`` of a mix of named styles, normalised to sum to 1.
+
+    Args:
+        mix: (name, weight) pairs; names must be among ``names``, weights >= 0, not all zero.
+    """
+    vector = torch.zeros(len(names))
+    for name, weight in mix:
+        if name not in names:
+            raise OptionError(f"unknown style {name!r}; known styles: {', '.join(names)}")
+        if weight < 0:
+            raise OptionError(f"style weight for {name!r} must be >= 0, got {weight}")
+        vector[list(names).index(name)] += weight
+    if float(vector.sum()) <= 0:
+        raise OptionError("style weights are all zero; give at least one style a positive weight")
+    return vector / vector.sum()
 
 
 class _Runner:
