@@ -49,7 +49,8 @@ OWN_FLAGS = {"strength": "--strength", "model": "--model"}
 
 @app.command()
 def stylize(
-    content: Path = typer.Argument(..., help="Content image, or a folder: every image in it is stylized."),
+    content: Path = typer.Argument(..., help="Content image, a folder (every image in it is stylized), or a video "
+                                   "(.mp4, .mov, .mkv, .webm, .avi)."),
     style: List[str] = typer.Option([], "--style", "-s", help="Style image (PATH[:WEIGHT]) or built-in style name "
                                     "(NAME[:WEIGHT], see `stylefuse list`); repeat or separate with commas to blend."),
     output: Optional[Path] = typer.Option(None, "--output", "-o",
@@ -88,9 +89,12 @@ def stylize(
     max_pixels: int = typer.Option(64_000_000, min=1, help="Refuse input images with more pixels than this."),
     overwrite_input: bool = typer.Option(False, "--overwrite-input", help="Allow writing over an input file."),
     threads: Optional[int] = typer.Option(None, min=1, help="CPU threads (default: all cores)."),
+    temporal: float = typer.Option(0.6, min=0.0, max=1.0, help="video: weight 0..1 of the previous frame, "
+                                   "warped along the motion, where the flow is reliable (0 = frame by frame)."),
+    temporal_mode: str = typer.Option("flow", help="video: flow (optical-flow guided), smooth (no motion) or none."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
-    """Stylize CONTENT (a file or a folder) with one or more styles, or with a trained --model."""
+    """Stylize CONTENT (a file, a folder or a video) with one or more styles, or with a trained --model."""
     from stylefuse import api
 
     api.set_threads(threads)
@@ -108,6 +112,9 @@ def stylize(
     job = api.prepare(specs, name, model, strength, preserve_color, max_pixels,
                       wiring={"progress": not quiet}, regions=regions, **options)
     protected = [Path(spec.image) for spec in specs if isinstance(spec.image, str) and Path(spec.image).exists()]
+    if _is_video(content):
+        _stylize_video(job, content, output, temporal, temporal_mode, quiet, max_pixels, protected, overwrite_input)
+        return
 
     def process(picture):
         return job.run(picture), job.stylizer.interrupted
@@ -133,6 +140,27 @@ def _assignments(set_: List[str], method: str) -> dict[str, Any]:
     for key in set(options) & set(OWN_FLAGS):  # api.prepare takes them by name, beside the method's options
         raise OptionError(f"--set {key}=...: give the {key} with {OWN_FLAGS[key]}")
     return options
+
+
+def _is_video(content: Path) -> bool:
+    from stylefuse.frontends.video import is_video
+
+    return content.is_file() and is_video(content)
+
+
+def _stylize_video(job, content: Path, output: Optional[Path], temporal: float, mode: str, quiet: bool,
+                   max_pixels: int, protected: list[Path], overwrite_input: bool) -> None:
+    """Run a prepared job over a video file; one summary line; Ctrl-C keeps a playable file and exits 130."""
+    from stylefuse.frontends.video import run_job_on_video
+
+    target, summary = run_job_on_video(job, content, output, temporal, mode, not quiet, max_pixels, protected,
+                                       overwrite_input)
+    width, height = summary.size
+    note = " (interrupted: the frames done so far)" if summary.interrupted else ""
+    typer.echo(f"wrote {target} ({summary.frames} frames, {width}x{height}, {summary.fps:g} fps, "
+               f"{summary.seconds:.1f} s){note}")
+    if summary.interrupted:
+        raise typer.Exit(130)
 
 
 def _run_over_inputs(content: Path, output: Optional[Path], protected: list[Path], max_pixels: int,
@@ -495,6 +523,43 @@ def fuse_images(
     width, height = result.size
     typer.echo(f"wrote {output} ({width}x{height}, {mode} of {len(images)} images, "
                f"{time.perf_counter() - started:.1f} s)")
+
+
+@app.command()
+def export(
+    model: Path = typer.Option(..., "--model", help="A trained model folder: fast, a GAN generator (cyclegan, "
+                               "pix2pix, adversarial_style) or an inverter (exported with AdaIN)."),
+    output: Path = typer.Option(..., "--output", "-o", help="The file to write (.onnx or .pt)."),
+    fmt: str = typer.Option("onnx", "--format", help="onnx or torchscript."),
+    int8: bool = typer.Option(False, "--int8", help="Quantise the weights to int8 (ONNX only)."),
+    method: Optional[str] = typer.Option(None, "--method", "-m", help="Load the folder with this method."),
+) -> None:
+    """Export a model folder's network to ONNX or TorchScript, with dynamic height and width."""
+    from stylefuse.frontends.export import export_model
+
+    path = export_model(model, output, fmt, int8, method)
+    typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to bind (0.0.0.0 exposes the app to the network)."),
+    port: int = typer.Option(7860, min=1, max=65535, help="Port to listen on."),
+    model: List[Path] = typer.Option([], "--model", help="A trained model folder (or a .onnx file of `stylefuse "
+                                     "export`) to offer; repeatable."),
+    max_upload_mb: float = typer.Option(20.0, min=0.001, help="Largest upload in megabytes."),
+    max_pixels: int = typer.Option(16_000_000, min=1, help="Refuse photos and paintings with more pixels."),
+    concurrency: int = typer.Option(1, min=1, help="Requests stylized at once; the others queue."),
+    queue_size: int = typer.Option(16, min=1, help="Requests that may wait; beyond, the app answers busy."),
+    gatys_steps: int = typer.Option(100, min=1, help="Most Gatys steps a request may ask for."),
+    gatys_size: int = typer.Option(384, min=16, help="Long side of Gatys results."),
+) -> None:
+    """Run the web app (Gradio; pip install 'stylefuse[web]') on this machine."""
+    from stylefuse.frontends.web import ServeLimits, WebStylist
+    from stylefuse.frontends.web import serve as serve_app
+
+    limits = ServeLimits(int(max_upload_mb * 1e6), max_pixels, concurrency, queue_size, gatys_steps, gatys_size)
+    serve_app(WebStylist(limits, list(model)), host, port)
 
 
 @app.command()

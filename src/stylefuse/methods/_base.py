@@ -45,6 +45,12 @@ class Stylizer(ABC):
         """The styles used when none are given (a one-style model's own style); none by default."""
         return []
 
+    def export_graph(self) -> Any:
+        """The feed-forward network behind this stylizer as a :class:`stylefuse.nn.export.ExportGraph`
+        (``stylefuse export``); methods that optimise or decompose at run time cannot be exported."""
+        raise OptionError(f"{type(self).__name__} runs no single feed-forward network and cannot be exported; "
+                          "export a fast, generator (cyclegan, pix2pix, adversarial_style) or inverter model folder")
+
     @abstractmethod
     def stylize(self, content: torch.Tensor, styles: Sequence[Any],
                 weights: Sequence[float] | None = None) -> torch.Tensor:

@@ -13,7 +13,22 @@ from stylefuse.hub import load_model
 from stylefuse.image import ops
 from stylefuse.methods._base import NO_STYLE, Stylizer
 from stylefuse.methods._gan import from_gan_range, to_gan_range
+from stylefuse.nn.export import IMAGE_AXES, ExportGraph
 from stylefuse.nn.generators import UnetGenerator
+
+
+class UnitRangeGenerator(torch.nn.Module):
+    """A generator wrapped to take and give images in [0, 1] (it works in [-1, 1]).
+
+    Shape: (B, 3, H, W) -> (B, 3, H, W), H and W multiples of the generator's stride.
+    """
+
+    def __init__(self, network: torch.nn.Module) -> None:
+        super().__init__()
+        self.network = network
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return from_gan_range(self.network(to_gan_range(image)))
 
 
 class GeneratorStylizer(Stylizer):
@@ -51,6 +66,14 @@ class GeneratorStylizer(Stylizer):
     @classmethod
     def from_folder(cls, folder: Path, document: dict[str, Any], **options: Any) -> GeneratorStylizer:
         return cls(model=folder, **options)
+
+    def export_graph(self) -> ExportGraph:
+        """The generator on [0, 1] images: image (B, 3, H, W), H and W multiples of :attr:`multiple` -> (B, 3,
+        H, W); the tiling, strength and size are applied outside it."""
+        module = UnitRangeGenerator(self.network.cpu())
+        size = max(64, self.multiple)
+        return ExportGraph(module, (torch.rand(1, 3, size, size),), ("image",), {"image": IMAGE_AXES},
+                           multiple=self.multiple, metadata={"method": str(self.document.get("method"))})
 
     @torch.no_grad()
     def stylize(self, content: torch.Tensor, styles: Sequence[Any] = (),

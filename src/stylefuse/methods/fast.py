@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import io
-import warnings
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -37,6 +36,7 @@ from stylefuse.losses import functional as LF
 from stylefuse.methods import style_statistics
 from stylefuse.methods._base import STYLE_NAMES, Stylizer
 from stylefuse.methods._trainable import TrainableMethod
+from stylefuse.nn.export import IMAGE_AXES, ExportGraph, onnx_bytes
 from stylefuse.nn.fast_stylizer import FastStylizerNet
 from stylefuse.registry import METHODS, TRAINABLE
 from stylefuse.train.recipes import SizeRule, check_at_least, check_size
@@ -95,21 +95,13 @@ class FastStylizer(Stylizer):
         return [(own, 1.0)]
 
     def style_vector(self, mix: Sequence[tuple[str, float]]) -> torch.Tensor:
-        """The (S,) weight vector of a mix of named styles, normalised to sum to 1.
+        """The (S,) weight vector of a mix of named styles (see :func:`style_vector`)."""
+        return style_vector(self.names, mix)
 
-        Args:
-            mix: (name, weight) pairs; names must be among :attr:`names`, weights >= 0, not all zero.
-        """
-        vector = torch.zeros(len(self.names))
-        for name, weight in mix:
-            if name not in self.names:
-                raise OptionError(f"unknown style {name!r}; known styles: {', '.join(self.names)}")
-            if weight < 0:
-                raise OptionError(f"style weight for {name!r} must be >= 0, got {weight}")
-            vector[self.names.index(name)] += weight
-        if float(vector.sum()) <= 0:
-            raise OptionError("style weights are all zero; give at least one style a positive weight")
-        return vector / vector.sum()
+    def export_graph(self) -> ExportGraph:
+        """The network with its style-weight input (see :meth:`_Runner.graph`); strength and size are applied
+        outside it."""
+        return self.runner.graph()
 
     @torch.no_grad()
     def stylize(self, content: torch.Tensor, styles: Sequence[str],
@@ -123,6 +115,24 @@ class FastStylizer(Stylizer):
         if self.strength < 1.0:
             out = self.strength * out + (1 - self.strength) * content
         return out.clamp(0, 1)
+
+
+def style_vector(names: Sequence[str], mix: Sequence[tuple[str, float]]) -> torch.Tensor:
+    """The (S,) weight vector over a model's style ``names`` of a mix of named styles, normalised to sum to 1.
+
+    Args:
+        mix: (name, weight) pairs; names must be among ``names``, weights >= 0, not all zero.
+    """
+    vector = torch.zeros(len(names))
+    for name, weight in mix:
+        if name not in names:
+            raise OptionError(f"unknown style {name!r}; known styles: {', '.join(names)}")
+        if weight < 0:
+            raise OptionError(f"style weight for {name!r} must be >= 0, got {weight}")
+        vector[list(names).index(name)] += weight
+    if float(vector.sum()) <= 0:
+        raise OptionError("style weights are all zero; give at least one style a positive weight")
+    return vector / vector.sum()
 
 
 class _Runner:
@@ -172,15 +182,18 @@ class _Runner:
         path = cache_dir() / "onnx" / f"fast_stylizer-{digest}.onnx"
         if path.is_file():
             return path.read_bytes()
-        buffer = io.BytesIO()
-        example = (torch.rand(1, 3, 64, 64), torch.full((1, self.network.num_styles), 1.0))
-        with warnings.catch_warnings():  # the exporter's notes on instance norm and slicing concern training
-            warnings.simplefilter("ignore")
-            torch.onnx.export(self.network.cpu(), example, buffer, dynamo=False, input_names=["image", "style"],
-                              output_names=["stylized"], opset_version=17,
-                              dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"}, "style": {0: "batch"}})
-        atomic_write(path, lambda target: target.write_bytes(buffer.getvalue()))
-        return buffer.getvalue()
+        model = onnx_bytes(self.graph())
+        atomic_write(path, lambda target: target.write_bytes(model))
+        return model
+
+    def graph(self) -> ExportGraph:
+        """The network as an :class:`ExportGraph`: image (B, 3, H, W) in [0, 1] with H, W multiples of the
+        stride (at least 4 strides), style weights (B, S) summing to 1 -> stylized (B, 3, H, W) in [0, 1]."""
+        network = self.network.cpu()
+        example = (torch.rand(1, 3, 64, 64), torch.full((1, network.num_styles), 1.0 / network.num_styles))
+        names = json.dumps(self.document.get("style_names") or [])
+        return ExportGraph(network, example, ("image", "style"), {"image": IMAGE_AXES, "style": {0: "batch"}},
+                           multiple=network.stride, metadata={"style_names": names, "minimum": str(4 * network.stride)})
 
 
 @functools.lru_cache(maxsize=4)

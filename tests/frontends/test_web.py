@@ -1,0 +1,94 @@
+"""The web app's logic (no browser, no Gradio needed) and the `serve` command's errors."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+from tests.helpers import save_style_model
+from tests.test_cli import run_cli
+
+from stylefuse.builtin import builtin_style_names
+from stylefuse.errors import StylefuseError
+from stylefuse.frontends.web import Request, ServeLimits, WebStylist
+
+
+@pytest.fixture
+def photo() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return (rng.random((30, 40, 3)) * 255).astype(np.uint8)
+
+
+@pytest.fixture
+def names() -> list[str]:
+    names = builtin_style_names()
+    if len(names) < 2:
+        pytest.skip("this installation ships no built-in styles")
+    return names
+
+
+def test_builtin_style_blend_strength_and_colours(photo, names) -> None:
+    stylist = WebStylist()
+    one = stylist.run(Request(photo, "fast", (names[0], None)))
+    assert one.shape == photo.shape and one.dtype == np.uint8 and np.abs(one.astype(int) - photo).mean() > 5
+    mixed = stylist.run(Request(photo, "fast", (names[0], names[1]), blend=0.5))
+    assert np.abs(mixed.astype(int) - one).mean() > 1
+    weak = stylist.run(Request(photo, "fast", (names[0], None), strength=0.2, keep_colors=True))
+    assert np.abs(weak.astype(int) - photo).mean() < np.abs(one.astype(int) - photo).mean()
+
+
+def test_uploaded_painting_and_model_folder(tmp_path, photo) -> None:
+    stylist = WebStylist(models=[save_style_model(tmp_path / "mine", [8, 16, 32], 1)])
+    assert "model: mine" in stylist.methods() and "adain" in stylist.methods()
+    painting = (np.random.default_rng(1).random((32, 32, 3)) * 255).astype(np.uint8)
+    assert stylist.run(Request(photo, "adain", paintings=(painting, None))).shape == photo.shape
+    assert stylist.run(Request(photo, "model: mine", ("ink", None))).shape == photo.shape
+
+
+@pytest.mark.parametrize("request_, message", [
+    (dict(photo=None), "no photo"),
+    (dict(method="adain"), "needs a painting"),
+    (dict(method="gatys", paintings=(np.zeros((8, 8, 3), np.uint8), None), steps=101), "steps must be between"),
+    (dict(method="wizard"), "unknown method"),
+    (dict(photo=np.zeros((100, 100, 3), np.uint8)), "at most 5000"),
+    (dict(blend=2.0), "between 0 and 1"),
+])
+def test_limits_and_mistakes_are_one_line_errors(photo, names, request_, message) -> None:
+    stylist = WebStylist(ServeLimits(max_pixels=5000, gatys_steps=100))
+    fields = {"photo": photo, "styles": (names[0], None), **request_}
+    with pytest.raises(StylefuseError, match=message) as caught:
+        stylist.run(Request(**fields))
+    assert "\n" not in str(caught.value)
+
+
+def test_serve_without_gradio_says_how_to_install(monkeypatch, capsys) -> None:
+    monkeypatch.setitem(sys.modules, "gradio", None)  # import gradio raises ImportError
+    code, _, err = run_cli(["serve", "--port", "1"], capsys, monkeypatch)
+    assert code == 2 and "pip install 'stylefuse[web]'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_bad_limits_and_model_folders_are_refused(tmp_path, capsys, monkeypatch) -> None:
+    with pytest.raises(StylefuseError, match="concurrency"):
+        ServeLimits(concurrency=0)
+    code, _, err = run_cli(["serve", "--model", tmp_path / "nothing"], capsys, monkeypatch)
+    assert code == 2 and "not a model folder" in err
+
+
+def test_page_builds(names) -> None:
+    pytest.importorskip("gradio")
+    from stylefuse.frontends.web import build_app
+
+    app = build_app(WebStylist())
+    ids = {getattr(block, "elem_id", None) for block in app.blocks.values()}
+    assert {"photo", "method", "style_a", "painting_a", "blend", "strength", "run", "result"} <= ids
+
+
+def test_exported_files_are_offered_like_model_folders(tmp_path, photo) -> None:
+    pytest.importorskip("onnxruntime")
+    from stylefuse.frontends.export import export_model
+
+    exported = export_model(save_style_model(tmp_path / "mine", [8, 16, 32], 1), tmp_path / "mine.onnx")
+    stylist = WebStylist(models=[exported])
+    out = stylist.run(Request(photo, "model: mine.onnx", ("sun", None)))
+    assert out.shape == photo.shape and np.abs(out.astype(int) - photo).mean() > 5

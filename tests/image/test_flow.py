@@ -1,0 +1,64 @@
+"""Optical flow helpers: warping, the forward-backward mask, detail restoration, the warping error."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("cv2")
+
+from stylefuse.image import flow as F  # noqa: E402
+
+
+@pytest.fixture
+def scene() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    import cv2
+
+    return cv2.GaussianBlur(rng.random((48, 80, 3)).astype(np.float32), (0, 0), 2)
+
+
+def shift_flow(height: int, width: int, dx: float) -> np.ndarray:
+    flow = np.zeros((height, width, 2), np.float32)
+    flow[..., 0] = dx
+    return flow
+
+
+def test_warp_follows_a_constant_flow(scene) -> None:
+    warped = F.warp(scene, shift_flow(48, 80, 3))
+    assert np.allclose(warped[:, :-3], scene[:, 3:], atol=1e-6)
+
+
+def test_mask_keeps_consistent_flow_and_drops_pixels_from_outside(scene) -> None:
+    backward, forward = shift_flow(48, 60, 3), shift_flow(48, 60, -3)
+    mask = F.consistency_mask(backward, forward)
+    assert mask[:, :56].min() == 1 and mask[:, 57:].max() == 0  # x + 3 beyond the last column
+    assert F.consistency_mask(backward, shift_flow(48, 60, 3))[:, :50].max() == 0  # forward disagrees
+
+
+def test_estimated_flow_finds_a_pan(scene) -> None:
+    first, second = scene[:, 4:68], scene[:, 6:70]  # the view moves right: content moves 2 px left
+    estimate = F.FlowEstimator("medium")(F.grey(second), F.grey(first))
+    assert abs(float(np.median(estimate[8:-8, 8:-8, 0])) - 2) < 0.5
+
+
+def test_restore_detail_brings_back_the_reference_contrast(scene) -> None:
+    import cv2
+
+    rng = np.random.default_rng(1)
+    texture = np.clip(scene + rng.normal(0, 0.1, scene.shape).astype(np.float32), 0, 1)
+    averaged = 0.5 * texture + 0.5 * np.clip(scene + rng.normal(0, 0.1, scene.shape).astype(np.float32), 0, 1)
+    restored = F.restore_detail(averaged, texture)
+
+    def detail(image):
+        return (image - cv2.GaussianBlur(image, (7, 7), 1.5)).std()
+
+    assert detail(averaged) < 0.8 * detail(texture) and abs(detail(restored) - detail(texture)) < 0.1 * detail(texture)
+
+
+def test_warping_error_is_zero_for_a_perfect_warp(scene) -> None:
+    flow, mask = shift_flow(48, 77, 3), np.ones((48, 77), np.float32)
+    previous, current = scene[:, :77], scene[:, 3:80]
+    mask[:, -4:] = 0
+    assert F.warping_error(current, previous, flow, mask) < 1e-10
+    assert F.warping_error(current, previous[::-1], flow, mask) > 1e-3
