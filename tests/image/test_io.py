@@ -194,7 +194,8 @@ def test_bomb_is_refused_without_allocating(tmp_path: Path) -> None:
     path = _bytes(_bomb_png())(tmp_path / "bomb.png")
     # a fresh process: the peak RSS of this one depends on what earlier tests allocated and freed
     code = ("import resource, sys\nfrom stylefuse.errors import ImageReadError\n"
-            "from stylefuse.image.io import read_image\nbefore = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\ntry:\n"
+            "from stylefuse.image.io import read_image\n"
+            "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\ntry:\n"
             "    read_image(sys.argv[1], max_pixels=20_000_000_000)\nexcept ImageReadError:\n"
             "    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)\n")
     result = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120)
