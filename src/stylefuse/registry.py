@@ -107,8 +107,11 @@ def _scan_package(package: str, variable: str) -> dict[str, Declared]:
         for path in sorted(Path(folder).glob("*.py")):
             if path.name.startswith("_"):
                 continue
+            source = path.read_text(encoding="utf-8")
+            if f"@{variable}.register(" not in source:  # most modules register nothing: skip parsing them
+                continue
             module = f"{package}.{path.stem}"
-            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            for node in ast.parse(source).body:  # registered classes and functions are top-level
                 if isinstance(node, (ast.ClassDef, ast.FunctionDef)):
                     for decorator in node.decorator_list:
                         for name, hidden in _registered_names(decorator, variable):
