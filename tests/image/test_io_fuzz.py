@@ -81,8 +81,10 @@ def test_zero_size(make, tmp_path) -> None:
 
 def test_failed_reads_close_their_files(tmp_path) -> None:
     """Regression: pypng's reader and PIL's TIFF decoder left the file open when decoding failed."""
-    cases = {"16bit.png": fuzzing.png16(*fuzzing.SIDE)[:60],
-             "ycbcr.tif": fuzzing.encode(fuzzing.picture("YCbCr"), "TIFF")}  # PIL cannot read its own YCbCr TIFF
+    tiff = bytearray(fuzzing.encode(fuzzing.picture("RGB"), "TIFF"))
+    entry = tiff.index(struct.pack("<HHI", 277, 3, 1))  # SamplesPerPixel: a count no TIFF decoder takes
+    tiff[entry + 8:entry + 10] = struct.pack("<H", 2048)
+    cases = {"16bit.png": fuzzing.png16(*fuzzing.SIDE)[:60], "samples.tif": bytes(tiff)}  # PIL's own TIFF path
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ResourceWarning)
         for name, data in cases.items():
