@@ -106,3 +106,28 @@ def check_network_round_trip(name: str, config: dict, x, folder: Path) -> None:
         z = loaded(*args)
     for a, b in zip(outputs, z if isinstance(z, list) else [z]):
         torch.testing.assert_close(a, b, atol=2e-2, rtol=1e-2)  # fp16 storage
+
+
+def sky_photo(size: int = 128, seed: int = 0) -> torch.Tensor:
+    """A flat sky over textured ground, (3, size, size): the sky (top half) a gentle left-to-right gradient
+    (stylizers exaggerate steep ones into bands of their own), the ground a random brown texture. A dark
+    band along the border shows most clearly on it."""
+    y, x = torch.meshgrid(torch.linspace(0, 1, size), torch.linspace(0, 1, size), indexing="ij")
+    sky = torch.stack([0.55 + 0.04 * x, 0.68 + 0.03 * x, 0.92 + 0.02 * x])
+    texture = torch.rand(3, size, size, generator=torch.Generator().manual_seed(seed))
+    ground = (0.3 + 0.25 * texture) * torch.tensor([0.9, 0.7, 0.4]).view(3, 1, 1)
+    return torch.where(y < 0.5, sky, ground).clamp(0, 1)
+
+
+def border_band(image: torch.Tensor, rows: int, width: int = 16) -> float:
+    """Mean luminance of the outermost ``width`` pixels minus that of the next ``width`` pixels inwards,
+    over the top ``rows`` rows of (3, H, W) (the sky, less a margin above the horizon, which inverters
+    blur): negative for a dark band along the border."""
+    from stylefuse.image.ops import luminance
+
+    luma = luminance(image)[0]
+    height, wide = luma.shape
+    y, x = torch.meshgrid(torch.arange(height), torch.arange(wide), indexing="ij")
+    depth = torch.minimum(torch.minimum(y, height - 1 - y), torch.minimum(x, wide - 1 - x))
+    sky = y < rows
+    return float(luma[sky & (depth < width)].mean() - luma[sky & (depth >= width) & (depth < 2 * width)].mean())

@@ -117,3 +117,14 @@ def test_apply_padded_restores_the_size() -> None:
     assert seen == [(1, 3, 32, 48)] and result.shape == (1, 3, 30, 33)
 
 
+
+
+def test_reflect_border_mirrors_and_crop_border_undoes_it() -> None:
+    images = torch.rand(2, 3, 10, 12)
+    padded = ops.reflect_border(images, 4)
+    assert padded.shape == (2, 3, 18, 20)
+    # the row just above the image mirrors its second row; the first column mirrors its fifth
+    assert torch.equal(padded[..., 3, 4:-4], images[..., 1, :]) and torch.equal(padded[..., 4:-4, 0], images[..., 4])
+    assert torch.equal(ops.crop_border(padded, 4), images) and ops.reflect_border(images, 0) is images
+    with pytest.raises(ValueError, match="border"):
+        ops.reflect_border(images, 10)

@@ -162,11 +162,14 @@ def test_progress_counts_every_tile_and_is_silent_when_off(monkeypatch, capsys) 
         yield Bar()
 
     monkeypatch.setattr(_feature_transfer, "progress_bar", recording_bar)
-    stylizer = feature_stylizer(AdaINStylizer, tile=160, overlap=48, progress=True)
+    unbordered = feature_stylizer(AdaINStylizer, tile=160, overlap=48, border=0)
     # statistics: 2 x 2 pieces of 256 px; transfer: 2 x 2 tiles of 160 px sharing 48 px (or more, on the grid)
-    assert stylizer.work_units(256, 256) == 4 + 4 and stylizer.work_units(100, 100) == 1
+    assert unbordered.work_units(256, 256) == 4 + 4 and unbordered.work_units(100, 100) == 1
+    stylizer = feature_stylizer(AdaINStylizer, tile=160, overlap=48, progress=True)
+    # the mirrored border (32 px a side) makes the image 320 px: 2 x 2 pieces and 3 x 3 tiles
+    assert stylizer.work_units(256, 256) == 4 + 9
     stylizer.stylize(wavy_photo(256, 256), [stripes_image()])
-    assert -advances[0] == sum(advances[1:]) == 8
+    assert -advances[0] == sum(advances[1:]) == 13
     advances.clear()
     monkeypatch.undo()
     feature_stylizer(WCTStylizer).stylize(wavy_photo(), [stripes_image()])  # progress off by default

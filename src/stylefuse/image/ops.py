@@ -136,6 +136,23 @@ def pad_to_multiple(images: torch.Tensor, multiple: int, minimum: int = 0, refle
     return F.pad(images, [0, pad_w, 0, pad_h], mode=mode)
 
 
+def reflect_border(images: torch.Tensor, border: int) -> torch.Tensor:
+    """Mirror ``border`` pixels of (B, C, H, W) onto all four sides -> (B, C, H + 2·border, W + 2·border).
+
+    Networks with zero padding (VGG16) see a dark frame at the image's edges; a mirrored border moves that
+    frame outside the region that is kept (see :func:`crop_border`). ``border`` must be smaller than H and W.
+    """
+    if not 0 <= border < min(images.shape[-2:]):
+        raise ValueError(f"border ({border}) must be between 0 and the image's short side ({min(images.shape[-2:])})")
+    return F.pad(images, [border] * 4, mode="reflect") if border else images
+
+
+def crop_border(images: torch.Tensor, border: int) -> torch.Tensor:
+    """Remove ``border`` pixels from all four sides of (..., H, W), undoing :func:`reflect_border`."""
+    height, width = images.shape[-2:]
+    return images[..., border:height - border, border:width - border]
+
+
 def apply_padded(fn, images: torch.Tensor, multiple: int) -> torch.Tensor:
     """Run ``fn`` on (B, C, H, W) padded (replicating edges) up to multiples of ``multiple``, then crop
     back, for networks that need sizes divisible by their total stride."""

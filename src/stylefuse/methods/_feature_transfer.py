@@ -109,6 +109,13 @@ class FeatureTransferStylizer(Stylizer):
         overlap: pixels shared by neighbouring tiles, blended linearly.
         margin: context pixels each tile is encoded and inverted with, then cropped off, so that pixels
             near tile borders see the image rather than padding (see :func:`ops.apply_tiled`).
+        border: pixels of mirrored image added around the whole image before encoding and cropped off
+            after inversion (rounded up to the level's stride, at most a quarter of the short side), so that
+            VGG16's zero padding, which darkens the features of the outermost pixels, falls outside the
+            result: without it the result has a dark band along its edges (measurements in
+            docs/benchmarks.md). Content statistics include the border: without its zero-padded edge
+            features, whose deviations are large, the transform would scale them so far that they leak
+            into the result through the inverter's receptive field.
         inverters: a folder holding one inverter model folder per level (named after the level, e.g.
             ``relu4_1/``), or a single inverter model folder (``stylefuse train inverter --out DIR``)
             for one of the method's levels, the other levels then using the shipped inverters.
@@ -122,7 +129,7 @@ class FeatureTransferStylizer(Stylizer):
 
     def __init__(self, size: int | None = None, strength: float | None = None, style_size: int = 512,
                  masks: Sequence[Any] | None = None, tile: int = 1024, overlap: int = 64, margin: int = 64,
-                 inverters: str | Path | None = None, device: str = "cpu", progress: bool = False,
+                 border: int = 32, inverters: str | Path | None = None, device: str = "cpu", progress: bool = False,
                  cache: StyleStatsCache | None = None) -> None:
         strength = self.default_strength if strength is None else strength
         if not 0.0 <= strength <= 1.0:
@@ -131,9 +138,11 @@ class FeatureTransferStylizer(Stylizer):
             raise OptionError(f"size must be at least {MIN_SIDE} pixels, got {size}")
         if tile < 128 or overlap < 0 or overlap >= tile // 2 or not 0 <= margin <= tile:
             raise OptionError("tile must be >= 128, overlap between 0 and tile / 2 and margin between 0 and tile")
+        if not 0 <= border <= tile // 4:
+            raise OptionError(f"border must be between 0 and tile / 4 ({tile // 4}), got {border}")
         self.size, self.strength, self.style_size = size, strength, style_size
         self.masks = list(masks) if masks else []
-        self.tile, self.overlap, self.margin = tile, overlap, margin
+        self.tile, self.overlap, self.margin, self.border = tile, overlap, margin, border
         self.progress = progress
         self.device = torch.device(device)
         self.cache = cache or default_style_cache()
@@ -205,16 +214,27 @@ class FeatureTransferStylizer(Stylizer):
 
     def work_units(self, height: int, width: int) -> int:
         """Steps of the progress bar for a (height, width) result: one per level, or, when the image is
-        tiled, one per tile of the statistics pass and one per tile of the transfer."""
+        tiled, one per tile of the statistics pass and one per tile of the transfer (of the image with its
+        border)."""
         if max(height, width) <= self.tile:
             return len(self.levels)
         total = 0
         for level in self.levels:
             scale = self.inverters[level].scale
-            total += len(ops.split_evenly(height, self.tile, scale)) * len(ops.split_evenly(width, self.tile, scale))
-            total += (len(ops.overlapping_tiles(height, self.tile, self.overlap, scale))
-                      * len(ops.overlapping_tiles(width, self.tile, self.overlap, scale)))
+            border = 2 * self.border_for(scale, height, width)
+            total += (len(ops.split_evenly(height + border, self.tile, scale))
+                      * len(ops.split_evenly(width + border, self.tile, scale)))
+            total += (len(ops.overlapping_tiles(height + border, self.tile, self.overlap, scale))
+                      * len(ops.overlapping_tiles(width + border, self.tile, self.overlap, scale)))
         return total
+
+    def border_for(self, scale: int, height: int, width: int) -> int:
+        """The mirrored border of a (height, width) image at a level of stride ``scale``: :attr:`border`
+        rounded up to a multiple of the stride (so the image starts on the feature grid), but at most a
+        quarter of the image's short side, rounded down: a mirror blurs ramps that run into the edge (the
+        inverter sees their fold), which on small images would reach most of the picture."""
+        wanted = -(-self.border // scale) * scale
+        return min(wanted, min(height, width) // 4 // scale * scale)
 
     def _prepare_masks(self, content: torch.Tensor, count: int) -> torch.Tensor | None:
         """(K, H, W) masks in [0, 1] at the content's size, K = number of styles, summing to <= 1."""
@@ -222,25 +242,26 @@ class FeatureTransferStylizer(Stylizer):
 
     def _transfer_level(self, image: torch.Tensor, level: str, style_stats: list[FeatureStats],
                         weights: list[float], masks: torch.Tensor | None, bar) -> torch.Tensor:
-        encoder, inverter = self.encoders[level], self.inverters[level]
-        inputs = image if masks is None else torch.cat([image, masks], dim=1)
+        encoder, inverter, scale = self.encoders[level], self.inverters[level], self.inverters[level].scale
+        border = self.border_for(scale, *image.shape[-2:])
+        inputs = ops.reflect_border(image if masks is None else torch.cat([image, masks], dim=1), border)
         if max(image.shape[-2:]) <= self.tile:  # one piece: encode once, for the statistics and the transform
-            height, width = image.shape[-2:]
-            padded = ops.pad_to_multiple(inputs, inverter.scale)
+            height, width = inputs.shape[-2:]
+            padded = ops.pad_to_multiple(inputs, scale)
             features = encoder(padded[:, :3], [level])[level]
             maps = self._maps(feature_stats(features), style_stats, weights, masks is not None)
             result = inverter(self._transform(features, maps, padded[:, 3:]))[..., :height, :width]
             bar.update(advance=1)
-            return result
-        maps = self._maps(self._content_stats(image, level, bar), style_stats, weights, masks is not None)
+            return ops.crop_border(result, border)
+        maps = self._maps(self._content_stats(inputs[:, :3], level, bar), style_stats, weights, masks is not None)
 
         def run(tile: torch.Tensor) -> torch.Tensor:
             result = inverter(self._transform(encoder(tile[:, :3], [level])[level], maps, tile[:, 3:]))
             bar.update(advance=1)
             return result
 
-        return ops.apply_tiled(run, inputs, tile=self.tile, overlap=self.overlap, multiple=inverter.scale,
-                               margin=self.margin)
+        result = ops.apply_tiled(run, inputs, tile=self.tile, overlap=self.overlap, multiple=scale, margin=self.margin)
+        return ops.crop_border(result, border)
 
     def _maps(self, content: FeatureStats, style_stats: list[FeatureStats], weights: list[float],
               masked: bool) -> list[tuple[torch.Tensor, torch.Tensor]]:
