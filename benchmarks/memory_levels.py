@@ -51,8 +51,8 @@ def label_levels(peaks: PhasePeaks) -> None:
         peaks.phase = f"{level}: done"
         return result
 
-    def labelled_statistics(self, image, level):
-        result = statistics(self, image, level)
+    def labelled_statistics(self, image, level, *args):
+        result = statistics(self, image, level, *args)
         peaks.phase = f"{level}: transform and invert"
         return result
 
