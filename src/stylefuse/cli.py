@@ -563,6 +563,47 @@ def serve(
 
 
 @app.command()
+def batch(
+    input_spec: str = typer.Argument(..., metavar="INPUT", help="A folder, a glob (quote it; ** recurses) or a text "
+                                     "file listing image paths, one a line."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output folder; OUT/_manifest.tsv lists the inputs "
+                                "that could not be read."),
+    ray: Optional[str] = typer.Option(None, "--ray", help="Run on Ray Data (pip install 'stylefuse[ray]'): a "
+                                      "cluster address (auto, ray://HOST:10001) or `local` to start one here."),
+    workers: int = typer.Option(1, min=1, help="Ray actors, each loading the model once (more than 1 without "
+                                "--ray starts a local Ray)."),
+    threads: Optional[int] = typer.Option(None, min=1, help="CPU threads: of this process, or of each Ray actor "
+                                          "(default 1 there)."),
+    style: List[str] = typer.Option([], "--style", "-s", help="Style image (PATH[:WEIGHT]) or built-in style name "
+                                    "(NAME[:WEIGHT]); repeat or separate with commas to blend."),
+    method: Optional[str] = typer.Option(None, "--method", "-m", help="Method (see `stylefuse list`)."),
+    model: Optional[Path] = typer.Option(None, "--model", help="A trained model folder."),
+    set_: List[str] = typer.Option([], "--set", help="Any method option KEY=VALUE."),
+    strength: Optional[float] = typer.Option(None, "--strength", min=0.0, max=1.0, help="Style strength 0..1."),
+    max_pixels: int = typer.Option(64_000_000, min=1, help="Refuse input images with more pixels than this."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Stylize many images into a folder, resumably (done outputs are skipped), locally or on Ray."""
+    from stylefuse import api
+    from stylefuse.frontends.batch import JobRecipe, run_batch, run_local
+
+    _, name = _styles_and_method(style, method, model)
+    recipe = JobRecipe(tuple(style), method, None if model is None else str(model), strength,
+                       tuple(_assignments(set_, name).items()), max_pixels)
+    if ray is None and workers == 1:
+        api.set_threads(threads)
+        runner = run_local
+    else:
+        from stylefuse.frontends.batch_ray import ray_runner
+
+        runner = ray_runner(workers, threads or 1, None if ray in (None, "local") else ray)
+    summary = run_batch(input_spec, output, recipe, runner, show_progress=not quiet)
+    manifest = f"; {len(summary.failed)} failed, listed in {output / '_manifest.tsv'}" if summary.failed else ""
+    typer.echo(f"{summary.written} written, {summary.done_before} already done{manifest} "
+               f"({summary.seconds:.1f} s, {summary.images_per_second:.2f} images/s)")
+
+
+@app.command()
 def info() -> None:
     """Show versions, threads, device and the status of the pretrained weights."""
     import torch
