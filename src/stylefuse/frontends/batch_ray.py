@@ -51,7 +51,19 @@ def connect(address: str | None, **init_options: Any) -> None:
     except ImportError:
         raise OptionError("--ray needs Ray: pip install 'stylefuse[ray]'") from None
     if not ray.is_initialized():
-        ray.init(address=address, **init_options)
+        ray.init(address=address, **({"logging_level": "WARNING"} if address is None else {}), **init_options)
+
+
+def quiet_ray_data() -> None:
+    """Leave the progress to stylefuse's own bar: no Ray Data bars or per-operator INFO lines."""
+    import logging
+
+    import ray.data
+
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False
+    context.enable_operator_progress_bars = False
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
 
 
 def ray_runner(workers: int = 1, threads: int = 1, address: str | None = None
@@ -66,6 +78,7 @@ def ray_runner(workers: int = 1, threads: int = 1, address: str | None = None
         connect(address)
         import ray.data
 
+        quiet_ray_data()
         items = [{"source": str(source), "target": str(target)} for source, target in pairs]
         dataset = ray.data.from_items(items, override_num_blocks=min(len(items), 4 * workers)).map_batches(
             StylizeBatch, fn_constructor_kwargs={"recipe": recipe, "threads": threads}, batch_size=1,
