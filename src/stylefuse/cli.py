@@ -266,9 +266,10 @@ def train(
 
 
 def _report_training(summary: dict[str, Any], out: Path, hint: str = "") -> None:
-    """One line on how a training run ended; Ctrl-C exits with 130."""
-    typer.echo(f"{summary['state']} at step {summary['steps']} ({summary['seconds']:.0f} s, "
-               f"{summary.get('skipped_steps', 0)} skipped); model folder {out}{hint}")
+    """One line on how a training run ended (from rank 0 alone in a distributed run); Ctrl-C exits with 130."""
+    if summary.get("main_process", True):
+        typer.echo(f"{summary['state']} at step {summary['steps']} ({summary['seconds']:.0f} s, "
+                   f"{summary.get('skipped_steps', 0)} skipped); model folder {out}{hint}")
     if summary["state"] == "interrupted":
         raise typer.Exit(130)
 

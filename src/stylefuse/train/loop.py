@@ -301,7 +301,7 @@ class Trainer:
                 "interrupted": state == "interrupted", "stopped_early": state == "stopped early",
                 "budget_ended": state == "time budget", "lr_scale": self.lr_scale, "best_metric": self.best_metric,
                 "last": last, "seconds": time.perf_counter() - self._started,
-                "training_seconds": self.training_seconds()}
+                "training_seconds": self.training_seconds(), "main_process": self.engine.is_main}
 
     def training_seconds(self) -> float:
         """Seconds spent training in the current :meth:`fit` (validation, samples and checkpoints
