@@ -218,7 +218,9 @@ def train(
     size: Optional[int] = typer.Option(None, help="Training crop size in pixels (each method states what it takes)."),
     level: Optional[str] = typer.Option(None, help="inverter: the VGG16 level to invert (relu1_1 .. relu5_1)."),
     steps: int = typer.Option(1000, min=1, help="Training steps."),
-    batch_size: Optional[int] = typer.Option(None, help="Images per step (>= 1)."),
+    batch_size: Optional[int] = typer.Option(None, help="Images per step (>= 1); under torchrun, of all processes."),
+    accumulate: int = typer.Option(1, min=1, help="Gradient accumulation: run each step's batch in this many parts "
+                                   "(same result, less memory)."),
     lr: Optional[float] = typer.Option(None, help="Adam learning rate, > 0 (default: the method's own)."),
     gan_loss: Optional[str] = typer.Option(None, help="bce, lsgan or hinge."),
     diff_augment: Optional[str] = typer.Option(None, help="DiffAugment policy, e.g. color,translation,cutout."),
@@ -256,7 +258,7 @@ def train(
                            checkpoint_every=checkpoint_every, sample_every=sample_every,
                            validate_every=validate_every, patience=patience if validate_every else 0,
                            seed=seed, device=device, progress=not quiet, overwrite=overwrite,
-                           max_seconds=max_minutes * 60 if max_minutes else None)
+                           max_seconds=max_minutes * 60 if max_minutes else None, accumulate=accumulate)
     torch.manual_seed(seed)
     task = cls(recipe)
     batches = task.make_batches({k: v for k, v in folders.items() if v is not None}, seed, report=_err)

@@ -56,8 +56,9 @@ def batches(step: int) -> tuple[torch.Tensor, torch.Tensor]:
     return photo, photo.flip(-1)
 
 
-def train(out: Path, steps: int, resume: bool = False) -> None:
-    options = TrainOptions(steps=steps, lr=1e-2, checkpoint_every=0, sample_every=0, progress=False)
+def train(out: Path, steps: int, resume: bool = False, accumulate: int = 1) -> None:
+    options = TrainOptions(steps=steps, lr=1e-2, checkpoint_every=0, sample_every=0, progress=False,
+                           accumulate=accumulate)
     Trainer(TinyGAN(), batches, options, out).fit(resume=resume)
 
 
@@ -108,6 +109,12 @@ def test_a_run_started_on_two_processes_resumes_on_one(tmp_path):
     assert_close(weights(tmp_path / "two"), weights(tmp_path / "one"))
 
 
+def test_accumulating_gradients_matches_the_whole_batch(tmp_path):
+    train(tmp_path / "whole", steps=3)
+    train(tmp_path / "parts", steps=3, accumulate=2)
+    assert_close(weights(tmp_path / "parts"), weights(tmp_path / "whole"))
+
+
 def test_shard_splits_every_tensor_of_a_batch():
     engine = Engine(rank=1, world_size=2)
     photo, target = torch.arange(8.0).view(4, 2), torch.arange(4)
@@ -115,5 +122,5 @@ def test_shard_splits_every_tensor_of_a_batch():
     assert got["pair"][0].equal(photo[2:]) and got["pair"][1].equal(target[2:])
     assert got["weight"].item() == 2.0 and got["name"] == "x"
     assert Engine().shard(photo) is photo
-    with pytest.raises(Exception, match="not a multiple"):
+    with pytest.raises(Exception, match="equal parts"):
         Engine(rank=0, world_size=3).shard(photo)

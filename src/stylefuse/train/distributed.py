@@ -63,26 +63,8 @@ class Engine:
         return device
 
     def shard(self, batch: Any) -> Any:
-        """This rank's slice of a global batch: every tensor (nested in lists, tuples and dicts) split along its first
-        axis into ``world_size`` equal parts; 0-d tensors and other values are kept whole.
-
-        Raises:
-            OptionError: a batch size that the world size does not divide.
-        """
-        if not self.distributed:
-            return batch
-        if isinstance(batch, torch.Tensor):
-            if batch.ndim == 0:
-                return batch
-            if batch.shape[0] % self.world_size:
-                raise OptionError(f"the batch size {batch.shape[0]} is not a multiple of the {self.world_size} "
-                                  "processes; choose a batch size that they divide")
-            return batch.chunk(self.world_size)[self.rank]
-        if isinstance(batch, dict):
-            return {key: self.shard(value) for key, value in batch.items()}
-        if isinstance(batch, (list, tuple)):
-            return type(batch)(self.shard(value) for value in batch)
-        return batch
+        """This rank's slice of a global batch (see :func:`split_batch`)."""
+        return split_batch(batch, self.world_size, self.rank) if self.distributed else batch
 
     def broadcast(self, modules: Iterable[torch.nn.Module]) -> None:
         """Give every rank rank 0's parameters and buffers (as DDP does at construction)."""
@@ -143,3 +125,25 @@ class Engine:
             import torch.distributed as dist
 
             dist.barrier()
+
+
+def split_batch(batch: Any, parts: int, index: int) -> Any:
+    """Part ``index`` of ``parts`` of a batch: every tensor (nested in lists, tuples and dicts) split along its first
+    axis into ``parts`` equal slices; 0-d tensors and other values are kept whole. Shards batches over ranks and
+    into the micro-batches of gradient accumulation.
+
+    Raises:
+        OptionError: a batch size that ``parts`` does not divide.
+    """
+    if isinstance(batch, torch.Tensor):
+        if batch.ndim == 0:
+            return batch
+        if batch.shape[0] % parts:
+            raise OptionError(f"the batch size {batch.shape[0]} does not split into {parts} equal parts (processes "
+                              "times accumulation steps); choose a batch size that they divide")
+        return batch.chunk(parts)[index]
+    if isinstance(batch, dict):
+        return {key: split_batch(value, parts, index) for key, value in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(split_batch(value, parts, index) for value in batch)
+    return batch

@@ -43,7 +43,7 @@ from stylefuse.train.checkpoint import (
     seed_all,
     set_rng_state,
 )
-from stylefuse.train.distributed import Engine
+from stylefuse.train.distributed import Engine, split_batch
 from stylefuse.train.recipes import check_at_least, first_difference, option_name, plain
 
 Batch = Any
@@ -134,6 +134,8 @@ class TrainOptions:
         overwrite: start a new run in a folder that holds one (its checkpoint, best weights and
             metrics.jsonl are removed); without it such a folder is refused unless resuming.
         max_nonfinite_steps: stop with :class:`TrainingDivergedError` after this many non-finite steps in a row.
+        accumulate: gradient accumulation: each step's batch (this process's share of it) runs as this many
+            micro-batches whose gradients add up to those of the whole batch, in less memory (Adam only).
 
     Raises:
         OptionError: for a value the loop cannot use (one line naming the CLI option).
@@ -157,6 +159,7 @@ class TrainOptions:
     progress: bool = True
     overwrite: bool = False
     max_nonfinite_steps: int = 5
+    accumulate: int = 1
 
     def __post_init__(self) -> None:
         check_at_least("steps", self.steps, 1)
@@ -174,6 +177,9 @@ class TrainOptions:
         if self.max_seconds is not None and self.max_seconds <= 0:
             raise OptionError(f"--max-minutes {self.max_seconds / 60:g}: the time budget must be > 0")
         check_at_least("max_nonfinite_steps", self.max_nonfinite_steps, 1)
+        check_at_least("accumulate", self.accumulate, 1)
+        if self.accumulate > 1 and self.optimizer != "adam":
+            raise OptionError("gradient accumulation needs --optimizer adam (L-BFGS evaluates the whole batch)")
         check_device(self.device)
 
 
@@ -374,12 +380,19 @@ class Trainer:
         if isinstance(optimizer, torch.optim.LBFGS):
             return self._lbfgs_update(name, optimizer, loss_fn, batch, logs)
         optimizer.zero_grad(set_to_none=True)
-        with torch.autocast("cuda", enabled=self.use_amp):
-            terms = loss_fn(batch)
-        logs.update({f"{name}/{k}": float(v.detach()) for k, v in terms.items()})
-        if not self.engine.all_ranks(bool(torch.isfinite(terms["total"]))):
-            return self._non_finite(f"{name} loss")
-        self.scaler.scale(terms["total"]).backward()
+        parts = self.options.accumulate
+        means: dict[str, float] = {}
+        for index in range(parts):
+            with torch.autocast("cuda", enabled=self.use_amp):
+                terms = loss_fn(split_batch(batch, parts, index) if parts > 1 else batch)
+            for key, value in terms.items():
+                means[key] = means.get(key, 0.0) + float(value.detach()) / parts
+            if not self.engine.all_ranks(bool(torch.isfinite(terms["total"]))):
+                optimizer.zero_grad(set_to_none=True)
+                logs.update({f"{name}/{k}": v for k, v in means.items()})
+                return self._non_finite(f"{name} loss")
+            self.scaler.scale(terms["total"] / parts if parts > 1 else terms["total"]).backward()
+        logs.update({f"{name}/{k}": v for k, v in means.items()})
         self.engine.average_gradients(optimizer)
         # with AMP the scaler skips steps with overflowing gradients itself (and lowers its scale)
         if not self.use_amp and not finite_gradients(optimizer):
