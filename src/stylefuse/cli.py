@@ -218,7 +218,9 @@ def train(
     size: Optional[int] = typer.Option(None, help="Training crop size in pixels (each method states what it takes)."),
     level: Optional[str] = typer.Option(None, help="inverter: the VGG16 level to invert (relu1_1 .. relu5_1)."),
     steps: int = typer.Option(1000, min=1, help="Training steps."),
-    batch_size: Optional[int] = typer.Option(None, help="Images per step (>= 1)."),
+    batch_size: Optional[int] = typer.Option(None, help="Images per step (>= 1); under torchrun, of all processes."),
+    accumulate: int = typer.Option(1, min=1, help="Gradient accumulation: run each step's batch in this many parts "
+                                   "(same result, less memory)."),
     lr: Optional[float] = typer.Option(None, help="Adam learning rate, > 0 (default: the method's own)."),
     gan_loss: Optional[str] = typer.Option(None, help="bce, lsgan or hinge."),
     diff_augment: Optional[str] = typer.Option(None, help="DiffAugment policy, e.g. color,translation,cutout."),
@@ -256,7 +258,7 @@ def train(
                            checkpoint_every=checkpoint_every, sample_every=sample_every,
                            validate_every=validate_every, patience=patience if validate_every else 0,
                            seed=seed, device=device, progress=not quiet, overwrite=overwrite,
-                           max_seconds=max_minutes * 60 if max_minutes else None)
+                           max_seconds=max_minutes * 60 if max_minutes else None, accumulate=accumulate)
     torch.manual_seed(seed)
     task = cls(recipe)
     batches = task.make_batches({k: v for k, v in folders.items() if v is not None}, seed, report=_err)
@@ -266,9 +268,10 @@ def train(
 
 
 def _report_training(summary: dict[str, Any], out: Path, hint: str = "") -> None:
-    """One line on how a training run ended; Ctrl-C exits with 130."""
-    typer.echo(f"{summary['state']} at step {summary['steps']} ({summary['seconds']:.0f} s, "
-               f"{summary.get('skipped_steps', 0)} skipped); model folder {out}{hint}")
+    """One line on how a training run ended (from rank 0 alone in a distributed run); Ctrl-C exits with 130."""
+    if summary.get("main_process", True):
+        typer.echo(f"{summary['state']} at step {summary['steps']} ({summary['seconds']:.0f} s, "
+                   f"{summary.get('skipped_steps', 0)} skipped); model folder {out}{hint}")
     if summary["state"] == "interrupted":
         raise typer.Exit(130)
 
@@ -560,6 +563,47 @@ def serve(
 
     limits = ServeLimits(int(max_upload_mb * 1e6), max_pixels, concurrency, queue_size, gatys_steps, gatys_size)
     serve_app(WebStylist(limits, list(model)), host, port)
+
+
+@app.command()
+def batch(
+    input_spec: str = typer.Argument(..., metavar="INPUT", help="A folder, a glob (quote it; ** recurses) or a text "
+                                     "file listing image paths, one a line."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output folder; OUT/_manifest.tsv lists the inputs "
+                                "that could not be read."),
+    ray: Optional[str] = typer.Option(None, "--ray", help="Run on Ray Data (pip install 'stylefuse[ray]'): a "
+                                      "cluster address (auto, ray://HOST:10001) or `local` to start one here."),
+    workers: int = typer.Option(1, min=1, help="Ray actors, each loading the model once (more than 1 without "
+                                "--ray starts a local Ray)."),
+    threads: Optional[int] = typer.Option(None, min=1, help="CPU threads: of this process, or of each Ray actor "
+                                          "(default 1 there)."),
+    style: List[str] = typer.Option([], "--style", "-s", help="Style image (PATH[:WEIGHT]) or built-in style name "
+                                    "(NAME[:WEIGHT]); repeat or separate with commas to blend."),
+    method: Optional[str] = typer.Option(None, "--method", "-m", help="Method (see `stylefuse list`)."),
+    model: Optional[Path] = typer.Option(None, "--model", help="A trained model folder."),
+    set_: List[str] = typer.Option([], "--set", help="Any method option KEY=VALUE."),
+    strength: Optional[float] = typer.Option(None, "--strength", min=0.0, max=1.0, help="Style strength 0..1."),
+    max_pixels: int = typer.Option(64_000_000, min=1, help="Refuse input images with more pixels than this."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Stylize many images into a folder, resumably (done outputs are skipped), locally or on Ray."""
+    from stylefuse import api
+    from stylefuse.frontends.batch import JobRecipe, run_batch, run_local
+
+    _, name = _styles_and_method(style, method, model)
+    recipe = JobRecipe(tuple(style), method, None if model is None else str(model), strength,
+                       tuple(_assignments(set_, name).items()), max_pixels)
+    if ray is None and workers == 1:
+        api.set_threads(threads)
+        runner = run_local
+    else:
+        from stylefuse.frontends.batch_ray import ray_runner
+
+        runner = ray_runner(workers, threads or 1, None if ray in (None, "local") else ray)
+    summary = run_batch(input_spec, output, recipe, runner, show_progress=not quiet)
+    manifest = f"; {len(summary.failed)} failed, listed in {output / '_manifest.tsv'}" if summary.failed else ""
+    typer.echo(f"{summary.written} written, {summary.done_before} already done{manifest} "
+               f"({summary.seconds:.1f} s, {summary.images_per_second:.2f} images/s)")
 
 
 @app.command()

@@ -112,7 +112,9 @@ def fit_and_export(task: TrainableMethod, batches: Callable[[int], Any], options
     best = Path(out) / "best_generator.pt"
     if validate is not None and best.is_file():
         trainer.inference_generator().load_state_dict(torch.load(best, weights_only=True))
-    task.export(trainer, out, extra)
+    if trainer.engine.is_main:  # the other ranks hold the same weights
+        task.export(trainer, out, extra)
+    trainer.engine.barrier()
     summary.setdefault("state", "interrupted" if summary["interrupted"] else
                        "stopped early" if summary["stopped_early"] else "done")
     return summary

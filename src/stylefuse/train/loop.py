@@ -43,6 +43,7 @@ from stylefuse.train.checkpoint import (
     seed_all,
     set_rng_state,
 )
+from stylefuse.train.distributed import Engine, split_batch
 from stylefuse.train.recipes import check_at_least, first_difference, option_name, plain
 
 Batch = Any
@@ -133,6 +134,8 @@ class TrainOptions:
         overwrite: start a new run in a folder that holds one (its checkpoint, best weights and
             metrics.jsonl are removed); without it such a folder is refused unless resuming.
         max_nonfinite_steps: stop with :class:`TrainingDivergedError` after this many non-finite steps in a row.
+        accumulate: gradient accumulation: each step's batch (this process's share of it) runs as this many
+            micro-batches whose gradients add up to those of the whole batch, in less memory (Adam only).
 
     Raises:
         OptionError: for a value the loop cannot use (one line naming the CLI option).
@@ -156,6 +159,7 @@ class TrainOptions:
     progress: bool = True
     overwrite: bool = False
     max_nonfinite_steps: int = 5
+    accumulate: int = 1
 
     def __post_init__(self) -> None:
         check_at_least("steps", self.steps, 1)
@@ -173,6 +177,9 @@ class TrainOptions:
         if self.max_seconds is not None and self.max_seconds <= 0:
             raise OptionError(f"--max-minutes {self.max_seconds / 60:g}: the time budget must be > 0")
         check_at_least("max_nonfinite_steps", self.max_nonfinite_steps, 1)
+        check_at_least("accumulate", self.accumulate, 1)
+        if self.accumulate > 1 and self.optimizer != "adam":
+            raise OptionError("gradient accumulation needs --optimizer adam (L-BFGS evaluates the whole batch)")
         check_device(self.device)
 
 
@@ -225,7 +232,8 @@ class Trainer:
         self.task, self.batches, self.options = task, batches, options
         self.out_dir = Path(out_dir)
         self.validate = validate
-        device = check_device(options.device)
+        self.engine = Engine.from_env(check_device(options.device))
+        device = self.engine.device(check_device(options.device))
         self.task.generators.to(device)
         self.task.discriminators.to(device)
         has_discriminators = any(True for _ in task.discriminators.parameters())
@@ -264,18 +272,20 @@ class Trainer:
         else:
             self._claim_out_dir()
             seed_all(self.options.seed)
+        self.engine.broadcast([self.task.generators, self.task.discriminators, *([self.ema] if self.ema else [])])
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        for folder in (self.out_dir, self.out_dir / "samples"):  # a killed run's half-written files
-            remove_temporaries(folder)
+        for folder in (self.out_dir, self.out_dir / "samples") if self.engine.is_main else ():
+            remove_temporaries(folder)  # a killed run's half-written files
         self._take_snapshot()
         state = "done"
         self._started, self._overhead = time.perf_counter(), 0.0
         last: dict[str, float] = {}
-        with progress_bar("train", total=self.options.steps, enabled=self.options.progress) as bar:
+        with progress_bar("train", total=self.options.steps, enabled=self.options.progress and self.engine.is_main) \
+                as bar:
             bar.update(advance=self.step)
             try:
                 while self.step < self.options.steps:
-                    last = self.train_step(self.batches(self.step))
+                    last = self.train_step(self.engine.shard(self.batches(self.step)))
                     self.step += 1
                     totals = " ".join(f"{k} {v:.3f}" for k, v in last.items() if k.endswith("total"))
                     bar.update(advance=1, status=totals)
@@ -283,7 +293,8 @@ class Trainer:
                     if self._should_stop_early():
                         state = "stopped early"
                         break
-                    if self.options.max_seconds and self.training_seconds() > self.options.max_seconds:
+                    over_budget = bool(self.options.max_seconds) and self.training_seconds() > self.options.max_seconds
+                    if self.engine.from_main(over_budget):  # one clock decides, or the ranks would part ways
                         state = "time budget" if self.step < self.options.steps else state
                         break
             except KeyboardInterrupt:
@@ -291,11 +302,12 @@ class Trainer:
             finally:
                 self._close_writer()
         self.save(self.out_dir)
+        self.engine.barrier()  # the other ranks may read what rank 0 wrote (best weights) once this returns
         return {"state": state, "steps": self.step, "skipped_steps": self.skipped_steps,
                 "interrupted": state == "interrupted", "stopped_early": state == "stopped early",
                 "budget_ended": state == "time budget", "lr_scale": self.lr_scale, "best_metric": self.best_metric,
                 "last": last, "seconds": time.perf_counter() - self._started,
-                "training_seconds": self.training_seconds()}
+                "training_seconds": self.training_seconds(), "main_process": self.engine.is_main}
 
     def training_seconds(self) -> float:
         """Seconds spent training in the current :meth:`fit` (validation, samples and checkpoints
@@ -318,7 +330,7 @@ class Trainer:
         if not self.options.overwrite:
             raise RunExistsError(f"{self.out_dir} already holds a training run ({CHECKPOINT_FILE}); continue it "
                                  "with --resume, or start over with --overwrite")
-        for name in RUN_FILES:
+        for name in RUN_FILES if self.engine.is_main else ():
             (self.out_dir / name).unlink(missing_ok=True)
 
     # --- one step ---------------------------------------------------------------------------------
@@ -368,12 +380,20 @@ class Trainer:
         if isinstance(optimizer, torch.optim.LBFGS):
             return self._lbfgs_update(name, optimizer, loss_fn, batch, logs)
         optimizer.zero_grad(set_to_none=True)
-        with torch.autocast("cuda", enabled=self.use_amp):
-            terms = loss_fn(batch)
-        logs.update({f"{name}/{k}": float(v.detach()) for k, v in terms.items()})
-        if not torch.isfinite(terms["total"]):
-            return self._non_finite(f"{name} loss")
-        self.scaler.scale(terms["total"]).backward()
+        parts = self.options.accumulate
+        means: dict[str, float] = {}
+        for index in range(parts):
+            with torch.autocast("cuda", enabled=self.use_amp):
+                terms = loss_fn(split_batch(batch, parts, index) if parts > 1 else batch)
+            for key, value in terms.items():
+                means[key] = means.get(key, 0.0) + float(value.detach()) / parts
+            if not self.engine.all_ranks(bool(torch.isfinite(terms["total"]))):
+                optimizer.zero_grad(set_to_none=True)
+                logs.update({f"{name}/{k}": v for k, v in means.items()})
+                return self._non_finite(f"{name} loss")
+            self.scaler.scale(terms["total"] / parts if parts > 1 else terms["total"]).backward()
+        logs.update({f"{name}/{k}": v for k, v in means.items()})
+        self.engine.average_gradients(optimizer)
         # with AMP the scaler skips steps with overflowing gradients itself (and lowers its scale)
         if not self.use_amp and not finite_gradients(optimizer):
             optimizer.zero_grad(set_to_none=True)
@@ -390,8 +410,9 @@ class Trainer:
         def closure() -> torch.Tensor:
             optimizer.zero_grad(set_to_none=False)
             terms = loss_fn(batch)
-            if torch.isfinite(terms["total"]):
+            if self.engine.all_ranks(bool(torch.isfinite(terms["total"]))):
                 terms["total"].backward()
+                self.engine.average_gradients(optimizer)
             evaluated.update(terms)
             return terms["total"].detach()
 
@@ -432,6 +453,8 @@ class Trainer:
     # --- logging, samples, checkpoints, validation -----------------------------------------------
 
     def _periodic(self, logs: dict[str, float]) -> None:
+        if not self.engine.is_main:
+            return
         begun = time.perf_counter()
         self._write_periodic(logs)
         self._overhead += time.perf_counter() - begun
@@ -466,7 +489,8 @@ class Trainer:
         if metric < self.best_metric:
             self.best_metric, self.bad_validations = metric, 0
             weights = {k: v.detach().cpu() for k, v in self.inference_generator().state_dict().items()}
-            atomic_write(self.out_dir / "best_generator.pt", lambda tmp: torch.save(weights, tmp))
+            if self.engine.is_main:
+                atomic_write(self.out_dir / "best_generator.pt", lambda tmp: torch.save(weights, tmp))
             return False
         self.bad_validations += 1
         return bool(options.patience) and self.bad_validations >= options.patience
@@ -488,6 +512,8 @@ class Trainer:
         return path
 
     def _log_line(self, record: dict[str, Any]) -> None:
+        if not self.engine.is_main:
+            return
         self.out_dir.mkdir(parents=True, exist_ok=True)
         with open(self.out_dir / "metrics.jsonl", "a") as f:
             f.write(json.dumps(record) + "\n")
@@ -538,11 +564,12 @@ class Trainer:
                 "options": plain(asdict(self.options))}
 
     def save(self, folder: str | Path) -> Path:
-        """Write a checkpoint (atomically); refuses non-finite weights, which never reach a checkpoint."""
+        """Write a checkpoint (atomically; rank 0 only in a distributed run); refuses non-finite weights, which never
+        reach a checkpoint."""
         state = self.state_dict()
         if not all_finite({k: state[k] for k in ("generators", "discriminators", "ema")}):
             raise TrainingDivergedError(f"not writing a checkpoint to {folder}: the weights are not finite")
-        return save_checkpoint(folder, state)
+        return save_checkpoint(folder, state) if self.engine.is_main else Path(folder) / CHECKPOINT_FILE
 
     def load(self, folder: str | Path) -> None:
         """Restore a checkpoint written by :meth:`save`, RNG states included.

@@ -1,0 +1,223 @@
+"""Batch stylization of many images: ``stylefuse batch INPUT --style S -o OUT``.
+
+INPUT is a folder, a glob or a text file listing paths. Every image is stylized by one prepared job and written
+atomically to ``OUT/<name>``; outputs that already exist and decode are skipped, so an interrupted run resumes where
+it stopped. Files that cannot be read are listed in ``OUT/_manifest.tsv`` (path, reason) and skipped. The work runs
+in a plain local loop, or on Ray Data actors (:mod:`stylefuse.frontends.batch_ray`) with the same outputs.
+"""
+
+from __future__ import annotations
+
+import glob
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from stylefuse.errors import ImageReadError, OptionError, StylefuseError
+from stylefuse.fileutil import atomic_write
+from stylefuse.image.io import DEFAULT_MAX_PIXELS, READ_SUFFIXES, WRITE_FORMATS, list_image_files, read_image
+
+MANIFEST = "_manifest.tsv"
+"""The file of ``OUT`` that lists the inputs that could not be stylized: ``path<TAB>reason`` per line."""
+STAGES = ("decode", "model", "encode")
+"""Where the time of one image goes."""
+
+
+@dataclass(frozen=True)
+class JobRecipe:
+    """What :func:`stylefuse.api.prepare` needs, in a picklable form, so that each Ray actor builds its own job.
+
+    Args:
+        style: style names or paths (``NAME[:WEIGHT]`` / ``PATH[:WEIGHT]``), as ``--style`` takes them.
+        method: a registered method, or None for the default (or the model folder's).
+        model: a trained model folder, or None.
+        strength: style strength 0..1, or None.
+        options: the method's own options (``--set``).
+        max_pixels: refuse input images larger than this.
+    """
+
+    style: tuple[str, ...] = ()
+    method: str | None = None
+    model: str | None = None
+    strength: float | None = None
+    options: tuple[tuple[str, Any], ...] = ()
+    max_pixels: int = DEFAULT_MAX_PIXELS
+
+    def prepare(self):
+        """The :class:`stylefuse.api.Job` of this recipe (loads weights: once per process or actor)."""
+        from stylefuse import api
+
+        return api.prepare(list(self.style) or None, self.method, self.model, self.strength,
+                           max_pixels=self.max_pixels, wiring={"progress": False}, **dict(self.options))
+
+
+@dataclass
+class Outcome:
+    """What became of one input: ``written``, ``failed`` (with a reason), and the seconds spent per stage."""
+
+    source: str
+    status: str
+    reason: str = ""
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class BatchSummary:
+    """The counts of a batch run, the failed inputs with their reasons, and the time per stage."""
+
+    written: int = 0
+    done_before: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+    stage_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+
+    def add(self, outcome: Outcome) -> None:
+        """Count one processed input."""
+        if outcome.status == "written":
+            self.written += 1
+        else:
+            self.failed.append((outcome.source, outcome.reason))
+        for stage, value in outcome.seconds.items():
+            self.stage_seconds[stage] += value
+
+    @property
+    def images_per_second(self) -> float:
+        """Inputs processed (written or failed) per second of wall time."""
+        return (self.written + len(self.failed)) / self.seconds if self.seconds > 0 else 0.0
+
+
+def collect_inputs(spec: str) -> list[Path]:
+    """The input files of ``spec``: every image of a folder, the files matching a glob (``**`` recurses), or the
+    paths listed in a text file (one a line; blank lines and ``#`` comments skipped; relative paths are relative to
+    the list file's folder).
+
+    Raises:
+        ImageReadError: nothing to process.
+    """
+    path = Path(spec)
+    if path.is_dir():
+        files = list_image_files(path)
+    elif path.is_file() and path.suffix.lower() not in READ_SUFFIXES:
+        files = _listed_paths(path)
+    elif path.is_file():
+        files = [path]
+    elif glob.has_magic(spec):
+        files = sorted(Path(match) for match in glob.glob(spec, recursive=True) if Path(match).is_file())
+    else:
+        raise ImageReadError(f"cannot read {spec}: no such file or folder (give a folder, a glob or a list file)")
+    if not files:
+        raise ImageReadError(f"{spec} names no files to process")
+    return files
+
+
+def _listed_paths(list_file: Path) -> list[Path]:
+    lines = (line.strip() for line in list_file.read_text(encoding="utf-8", errors="replace").splitlines())
+    return [list_file.parent / line for line in lines if line and not line.startswith("#")]
+
+
+def plan(sources: list[Path], out_dir: Path) -> list[tuple[Path, Path]]:
+    """(source, target) pairs: ``OUT/<stem><suffix>``, PNG where the source's format cannot be written.
+
+    Raises:
+        OptionError: ``OUT`` is a file, two inputs would write the same output, or an output would be an input.
+    """
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OptionError(f"{out_dir} is a file; -o must be a folder")
+    pairs, seen = [], {}
+    resolved_sources = {source.resolve() for source in sources}
+    for source in sources:
+        suffix = source.suffix.lower() if source.suffix.lower() in WRITE_FORMATS else ".png"
+        target = out_dir / (source.stem + suffix)
+        if target in seen:
+            raise OptionError(f"{seen[target]} and {source} would both be written to {target}; rename one")
+        if target.resolve() in resolved_sources:
+            raise OptionError(f"the output {target} would overwrite an input; choose another -o folder")
+        seen[target] = source
+        pairs.append((source, target))
+    return pairs
+
+
+def is_done(target: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> bool:
+    """True when ``target`` exists and decodes (a run that stopped never leaves a half-written output, but a file
+    damaged since is done again)."""
+    if not target.is_file():
+        return False
+    try:
+        read_image(target, max_pixels)
+    except ImageReadError:
+        return False
+    return True
+
+
+def stylize_file(job, source: Path, target: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Outcome:
+    """Decode ``source``, run ``job`` on it and write ``target`` atomically; a user error (an unreadable or too
+    large file) is a ``failed`` outcome with its one-line reason, not an exception."""
+    from stylefuse.image.io import write_image
+
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+    try:
+        picture = read_image(source, max_pixels)
+        seconds["decode"], clock = time.perf_counter() - clock, time.perf_counter()
+        result = job.run(picture)
+        seconds["model"], clock = time.perf_counter() - clock, time.perf_counter()
+        write_image(target, result.rgb, result.alpha)
+        seconds["encode"] = time.perf_counter() - clock
+    except StylefuseError as exc:
+        return Outcome(str(source), "failed", " ".join(str(exc).split()), seconds)
+    return Outcome(str(source), "written", "", seconds)
+
+
+def pending(pairs: list[tuple[Path, Path]], max_pixels: int = DEFAULT_MAX_PIXELS) -> list[tuple[Path, Path]]:
+    """The pairs whose output is not done yet (see :func:`is_done`)."""
+    return [(source, target) for source, target in pairs if not is_done(target, max_pixels)]
+
+
+def run_local(recipe: JobRecipe, pairs: list[tuple[Path, Path]]) -> Iterator[Outcome]:
+    """Stylize ``pairs`` one after the other in this process with one job."""
+    job = recipe.prepare()
+    for source, target in pairs:
+        yield stylize_file(job, source, target, recipe.max_pixels)
+
+
+def write_manifest(out_dir: Path, failed: list[tuple[str, str]]) -> Path:
+    """Write ``OUT/_manifest.tsv`` (atomically): a header, then ``path<TAB>reason`` for each failed input."""
+    def clean(text: str) -> str:
+        return text.replace("\t", " ").replace("\n", " ")
+
+    rows = ["path\treason"] + [f"{clean(path)}\t{clean(reason)}" for path, reason in failed]
+    return atomic_write(out_dir / MANIFEST, lambda tmp: tmp.write_text("\n".join(rows) + "\n", encoding="utf-8"))
+
+
+Runner = Callable[[JobRecipe, list[tuple[Path, Path]]], Iterable[Outcome]]
+"""Runs a recipe over (source, target) pairs and yields one :class:`Outcome` per pair, in any order."""
+
+
+def run_batch(input_spec: str, out_dir: Path, recipe: JobRecipe, runner: Runner = run_local,
+              show_progress: bool = True) -> BatchSummary:
+    """Stylize every input of ``input_spec`` not yet done into ``out_dir`` and write the manifest of failures.
+
+    Args:
+        input_spec: a folder, a glob or a list file (see :func:`collect_inputs`).
+        runner: :func:`run_local`, or a Ray runner (:func:`stylefuse.frontends.batch_ray.ray_runner`).
+        show_progress: a bar with images per second.
+
+    The manifest is written even when the run is interrupted (Ctrl-C), with the failures found so far.
+    """
+    from stylefuse.progress import progress_bar
+
+    pairs = plan(collect_inputs(input_spec), out_dir)
+    todo = pending(pairs, recipe.max_pixels)
+    summary = BatchSummary(done_before=len(pairs) - len(todo))
+    started = time.perf_counter()
+    try:
+        with progress_bar("batch", len(todo), enabled=show_progress and bool(todo)) as bar:
+            for outcome in runner(recipe, todo) if todo else ():
+                summary.add(outcome)
+                bar.update(advance=1, status=f"{len(summary.failed)} failed")
+    finally:
+        summary.seconds = time.perf_counter() - started
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_manifest(out_dir, summary.failed)
+    return summary
