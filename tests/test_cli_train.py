@@ -164,6 +164,23 @@ def test_a_folder_that_holds_a_run_is_refused_without_resume(photos, tmp_path, c
     assert code == 2 and "the checkpoint was trained with size=32, this run asks for size=64" in err
 
 
+def test_staged_training_changes_the_recipe_on_request(photos, tmp_path, capsys, monkeypatch) -> None:
+    out = tmp_path / "o"
+    code, _, err = run_cli(_train(photos, out), capsys, monkeypatch)
+    assert code == 0, err
+    code, _, err = run_cli(_train(photos, out, "--resume", "--change-recipe", "--size", "36", "--steps", "2",
+                                  "--lr", "1e-4"), capsys, monkeypatch)
+    assert code == 0, err
+    config = json.loads((out / "config.json").read_text())
+    assert config["steps"] == 2 and config["recipe"]["size"] == 36 and config["recipe"]["lr"] == 1e-4
+    lines = (out / "metrics.jsonl").read_text().splitlines()
+    changes = [json.loads(line) for line in lines if "recipe_changed" in line]
+    assert len(changes) == 1 and changes[0]["step"] == 1 and changes[0]["recipe_changed"]["from"]["size"] == 32
+    code, _, err = run_cli(_train(photos, out, "--resume", "--change-recipe", "--set", "base=8", "--steps", "3"),
+                           capsys, monkeypatch)
+    assert code == 2 and "does not fit this run's networks" in err and len(err.strip().splitlines()) == 1, err
+
+
 @pytest.mark.parametrize("size", ["36", "100"])
 def test_pix2pix_trains_at_sizes_its_unet_depth_adapts_to(size, photos, tmp_path, capsys, monkeypatch) -> None:
     code, _, err = run_cli(["train", "pix2pix", "--a", photos, "--b", photos, "--size", size, "--steps", "1",

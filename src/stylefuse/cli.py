@@ -236,6 +236,8 @@ def train(
     device: str = typer.Option("cpu", help="cpu or cuda."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint.pt (same recipe)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Start over in an OUT that already holds a run."),
+    change_recipe: bool = typer.Option(False, "--change-recipe", help="With --resume: continue with other options "
+                                       "(staged training: larger --size, another --lr or --set weight)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Train a method; the result is a model folder for `stylize --model` (or `generate`)."""
@@ -258,6 +260,7 @@ def train(
                            checkpoint_every=checkpoint_every, sample_every=sample_every,
                            validate_every=validate_every, patience=patience if validate_every else 0,
                            seed=seed, device=device, progress=not quiet, overwrite=overwrite,
+                           change_recipe=change_recipe,
                            max_seconds=max_minutes * 60 if max_minutes else None, accumulate=accumulate)
     torch.manual_seed(seed)
     task = cls(recipe)

@@ -133,6 +133,8 @@ class TrainOptions:
         progress: show a progress bar.
         overwrite: start a new run in a folder that holds one (its checkpoint, best weights and
             metrics.jsonl are removed); without it such a folder is refused unless resuming.
+        change_recipe: resume a checkpoint trained with another recipe (staged training: larger crops, another
+            learning rate or loss weight); the change is logged in metrics.jsonl and the new recipe recorded.
         max_nonfinite_steps: stop with :class:`TrainingDivergedError` after this many non-finite steps in a row.
         accumulate: gradient accumulation: each step's batch (this process's share of it) runs as this many
             micro-batches whose gradients add up to those of the whole batch, in less memory (Adam only).
@@ -158,6 +160,7 @@ class TrainOptions:
     device: str = "cpu"
     progress: bool = True
     overwrite: bool = False
+    change_recipe: bool = False
     max_nonfinite_steps: int = 5
     accumulate: int = 1
 
@@ -543,7 +546,9 @@ class Trainer:
                 "ema": self.ema.state_dict() if self.ema is not None else {},
                 "scaler": self.scaler.state_dict(), "task": self.task.extra_state()}
 
-    def _load_model_state(self, state: dict[str, Any]) -> None:
+    def _load_model_state(self, state: dict[str, Any], task_state: bool = True) -> None:
+        """Restore networks, optimisers, EMA and scaler, and the task's own state (image pools: skipped when
+        the recipe changed, since they hold crops of the old size)."""
         self.task.generators.load_state_dict(state["generators"])
         self.task.discriminators.load_state_dict(state["discriminators"])
         self.opt_g.load_state_dict(state["opt_g"])
@@ -553,7 +558,8 @@ class Trainer:
             self.ema.load_state_dict(state["ema"])
         if state["scaler"]:
             self.scaler.load_state_dict(state["scaler"])
-        self.task.load_extra_state(state["task"])
+        if task_state:
+            self.task.load_extra_state(state["task"])
 
     def state_dict(self) -> dict[str, Any]:
         """The checkpoint: :meth:`_model_state`, the step, counters, RNG states, the format version and
@@ -584,16 +590,24 @@ class Trainer:
             raise StylefuseError(f"cannot resume: the checkpoint in {folder} has format version {version}, this "
                                  f"stylefuse writes version {CHECKPOINT_VERSION}; start over with --overwrite")
         difference = first_difference(state["recipe"], self.recipe_record())
-        if difference is not None:
+        if difference is not None and not self.options.change_recipe:
             field, old, new = difference
             raise StylefuseError(f"cannot resume: the checkpoint was trained with {field}={old}, this run asks for "
-                                 f"{field}={new}; resume with the same options, or start over with --overwrite")
+                                 f"{field}={new}; resume with the same options, continue with the new ones with "
+                                 "--change-recipe, or start over with --overwrite")
         trained = [p for p in self.task.generators.parameters() if p.requires_grad]
         if len(state["opt_g"]["param_groups"][0]["params"]) != len(trained):
             raise StylefuseError(f"cannot resume: the checkpoint in {folder} trained another set of parameters; "
                                  "start over with --overwrite")
-        self._load_model_state(state)
+        try:
+            self._load_model_state(state, task_state=difference is None)
+        except (RuntimeError, ValueError) as exc:  # a recipe change that changes the networks' shapes
+            first_line = str(exc).strip().splitlines()[0]
+            raise StylefuseError(f"cannot resume: the checkpoint in {folder} does not fit this run's networks "
+                                 f"({first_line}); start over with --overwrite") from None
         self.step, self.skipped_steps, self.lr_scale = state["step"], state["skipped_steps"], state["lr_scale"]
+        if difference is not None:
+            self._log_line({"step": self.step, "recipe_changed": {"from": state["recipe"], "to": self.recipe_record()}})
         self.best_metric, self.bad_validations = state["best_metric"], state["bad_validations"]
         set_rng_state(state["rng"])
 
