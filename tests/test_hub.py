@@ -34,8 +34,8 @@ def test_weights_round_trip_in_half_precision(folder) -> None:
 
 
 def test_load_dispatches_on_the_recorded_method(folder) -> None:
-    stylizer = hub.load(folder, strength=0.5)
-    assert isinstance(stylizer, FastStylizer) and stylizer.strength == 0.5
+    stylizer = hub.load(folder, size=32)
+    assert isinstance(stylizer, FastStylizer) and stylizer.size == 32
     with pytest.raises(OptionError, match="method fast does not take steps"):
         hub.load(folder, steps=3)
     with pytest.raises(OptionError, match="which GatysStylizer cannot load"):

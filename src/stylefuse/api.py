@@ -115,8 +115,13 @@ def create_method(name: str, wiring: Mapping[str, Any] | None = None, **options:
     """
     cls = METHODS.get(name)
     check_options(cls, name, options)
+    return cls(**options, **accepted_wiring(cls, wiring))
+
+
+def accepted_wiring(cls: type, wiring: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The front-end settings (``progress``, ``device``, ``backend``) that ``cls``'s constructor takes."""
     accepted = inspect.signature(cls.__init__).parameters
-    return cls(**options, **{key: value for key, value in (wiring or {}).items() if key in accepted})
+    return {key: value for key, value in (wiring or {}).items() if key in accepted}
 
 
 def method_for(specs: list[StyleSpec], method: str | None = None, model: Any = None) -> str:
@@ -184,7 +189,7 @@ def prepare(style: Any = None, method: str | None = None, model: Any = None, str
     if model is not None:
         from stylefuse import hub
 
-        stylizer = hub.load(model, method, **options, **{k: v for k, v in (wiring or {}).items() if k == "device"})
+        stylizer = hub.load(model, method, **options, **accepted_wiring(stylizer_class, wiring))
     else:
         stylizer = create_method(method, wiring, **options)
     styles, weights = _style_inputs(stylizer, specs, kind, max_pixels)

@@ -179,19 +179,20 @@ def load(folder: str | os.PathLike, method: str | None = None, **options: Any) -
         folder: a model folder (config.json + model.safetensors).
         method: use this registered method instead of the recorded one (an inverter folder serves adain
             and wct); it must be able to load the folder.
-        **options: the method's options (checked: an unknown one is a one-line error).
+        **options: the method's options (checked: an unknown one is a one-line error) and front-end settings
+            it takes (``device``, ``backend``, ``progress``).
 
     Returns:
         A :class:`stylefuse.methods._base.Stylizer`.
     """
-    from stylefuse.methods._base import check_options
+    from stylefuse.methods._base import INTERNAL_OPTIONS, check_options
     from stylefuse.registry import METHODS
 
     folder = Path(folder)
     document = read_config(folder)
     name = method_of(folder, method)
     cls = METHODS.get(name)
-    check_options(cls, name, {key: value for key, value in options.items() if key != "device"})
+    check_options(cls, name, {key: value for key, value in options.items() if key not in INTERNAL_OPTIONS})
     try:
         return cls.from_folder(folder, document, **options)
     except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a config entry of the wrong type

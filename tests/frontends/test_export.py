@@ -130,7 +130,8 @@ def test_exported_files_run_through_the_onnx_method(tmp_path, content, capsys, m
 
     fast = save_style_model(tmp_path / "fast", [8, 16, 32], 1)
     onnx_file = export_model(fast, tmp_path / "fast.onnx")
-    reference = METHODS.get("fast")(model=fast, backend="torch", strength=0.7).stylize(content[:, :45, :61], ["sun"])
+    reference = api.prepare(["sun"], model=fast, strength=0.7, wiring={"backend": "torch"}).run(
+        api.as_picture(content[:, :45, :61])).rgb
     job = api.prepare(["sun"], "onnx", strength=0.7, file=onnx_file)
     got = job.run(api.as_picture(content[:, :45, :61])).rgb  # odd sizes: padded and cropped back
     assert got.shape == reference.shape and (got - reference).abs().max() <= 1e-3

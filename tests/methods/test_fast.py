@@ -55,13 +55,15 @@ def test_thin_and_tiny_images_are_padded_not_refused(style_model, backend) -> No
 
 
 def test_strength_blends_with_the_content(style_model, small_content) -> None:
+    from stylefuse import api
+
     full = FastStylizer(style_model, backend="torch").stylize(small_content, ["ink"])
-    assert torch.allclose(FastStylizer(style_model, strength=0.0, backend="torch").stylize(small_content, ["ink"]),
-                          small_content)
-    half = FastStylizer(style_model, strength=0.5, backend="torch").stylize(small_content, ["ink"])
+    picture = api.as_picture(small_content)
+    assert torch.allclose(api.prepare(["ink"], model=style_model, strength=0.0).run(picture).rgb, small_content)
+    half = api.prepare(["ink"], model=style_model, strength=0.5, wiring={"backend": "torch"}).run(picture).rgb
     assert torch.allclose(half, (full + small_content) / 2, atol=1e-5)
     with pytest.raises(OptionError, match="strength"):
-        FastStylizer(style_model, strength=2.0)
+        api.prepare(["ink"], model=style_model, strength=2.0)
 
 
 def test_mixing_styles_interpolates_between_them(style_model, small_content) -> None:
@@ -103,7 +105,7 @@ def test_cli_stylize_with_named_styles(tmp_path, style_model, photo, capsys, mon
     assert code == 2 and "choose with --style NAME (ink, sun)" in err
     code, _, err = run_cli(["stylize", photo, "--model", style_model, "-s", "ink", "--steps", "3", "-o", out],
                            capsys, monkeypatch)
-    assert code == 2 and err.strip() == "error: method fast does not take steps (its options: model, size, strength)"
+    assert code == 2 and err.strip() == "error: method fast does not take steps (its options: model, size)"
 
 
 def test_cli_sheet_renders_every_style(tmp_path, style_model, photo, capsys, monkeypatch) -> None:

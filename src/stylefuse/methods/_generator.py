@@ -37,7 +37,6 @@ class GeneratorStylizer(Stylizer):
     Args:
         model: the model folder written by ``stylefuse train``.
         tile: images larger than this go through overlapping tiles, blended.
-        strength: blend of the translated result with the content, 0..1.
         size: long side of the result in pixels (None keeps the content's size).
         device: where to run it.
     """
@@ -46,12 +45,10 @@ class GeneratorStylizer(Stylizer):
     networks: tuple[str, ...] = ("resnet_generator", "unet_generator")
     """The registered network names this method's folders may hold."""
 
-    def __init__(self, model: str | Path, tile: int = 512, strength: float = 1.0, size: int | None = None,
+    def __init__(self, model: str | Path, tile: int = 512, size: int | None = None,
                  device: str = "cpu") -> None:
         if tile < 64:
             raise OptionError(f"tile must be at least 64 pixels, got {tile}")
-        if not 0.0 <= strength <= 1.0:
-            raise OptionError(f"strength must be between 0 and 1, got {strength}")
         if size is not None and size < 16:
             raise OptionError(f"size must be at least 16 pixels, got {size}")
         self.network, self.document = load_model(model)
@@ -60,7 +57,7 @@ class GeneratorStylizer(Stylizer):
                               f"{type(self).__name__}")
         self.device = torch.device(device)
         self.network.to(self.device)
-        self.tile, self.strength, self.size = tile, strength, size
+        self.tile, self.size = tile, size
         self.multiple = 2**self.network.depth if isinstance(self.network, UnetGenerator) else 4
 
     @classmethod
@@ -69,7 +66,7 @@ class GeneratorStylizer(Stylizer):
 
     def export_graph(self) -> ExportGraph:
         """The generator on [0, 1] images: image (B, 3, H, W), H and W multiples of :attr:`multiple` -> (B, 3,
-        H, W); the tiling, strength and size are applied outside it."""
+        H, W); the tiling and size are applied outside it."""
         module = UnitRangeGenerator(self.network.cpu())
         size = max(64, self.multiple)
         return ExportGraph(module, (torch.rand(1, 3, size, size),), ("image",), {"image": IMAGE_AXES},
@@ -86,7 +83,4 @@ class GeneratorStylizer(Stylizer):
         x = to_gan_range(content[None].to(self.device))
         overlap = min(64, self.tile // 4)
         y = ops.apply_tiled(self.network, x, tile=self.tile, overlap=overlap, multiple=self.multiple, margin=overlap)
-        out = from_gan_range(y[0]).cpu()
-        if self.strength < 1.0:
-            out = self.strength * out + (1 - self.strength) * content
-        return out.clamp(0, 1)
+        return from_gan_range(y[0]).cpu()

@@ -50,28 +50,27 @@ class FastStylizer(Stylizer):
 
     Args:
         model: a ``fast_stylizer`` model folder (None: the built-in one).
-        strength: blend of the stylized result with the content, 0..1.
         size: long side of the result in pixels (None keeps the content's size).
         backend: "torch", "onnxruntime", or "auto" (ONNX Runtime on the CPU when available).
         device: "cpu" or "cuda" (the torch backend).
 
-    ``styles`` are names of the model's styles (:attr:`names`); several are mixed by weight.
+    ``styles`` are names of the model's styles (:attr:`names`); several are mixed by weight. The style
+    strength is a blend with the content, applied by :class:`stylefuse.api.Job` like for every method
+    without a strength of its own.
     """
 
     style_input = STYLE_NAMES
 
-    def __init__(self, model: str | Path | None = None, strength: float = 1.0, size: int | None = None,
+    def __init__(self, model: str | Path | None = None, size: int | None = None,
                  backend: str = "auto", device: str = "cpu") -> None:
         if backend not in BACKENDS:
             raise OptionError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
-        if not 0.0 <= strength <= 1.0:
-            raise OptionError(f"strength must be between 0 and 1, got {strength}")
         if size is not None and size < 16:
             raise OptionError(f"size must be at least 16 pixels, got {size}")
         if model is None and not (BUILTIN_FOLDER / "config.json").is_file():
             raise OptionError("this installation ships no built-in styles; give a style image or --model")
         self.folder = Path(model) if model is not None else BUILTIN_FOLDER
-        self.strength, self.size = strength, size
+        self.size = size
         if backend == "auto":
             backend = "onnxruntime" if torch.device(device).type == "cpu" and _has_onnxruntime() else "torch"
         self.runner = _load_runner(str(self.folder.resolve()), backend, device)
@@ -99,8 +98,8 @@ class FastStylizer(Stylizer):
         return style_vector(self.names, mix)
 
     def export_graph(self) -> ExportGraph:
-        """The network with its style-weight input (see :meth:`_Runner.graph`); strength and size are applied
-        outside it."""
+        """The network with its style-weight input (see :meth:`_Runner.graph`); the size is applied outside
+        it."""
         return self.runner.graph()
 
     @torch.no_grad()
@@ -111,10 +110,7 @@ class FastStylizer(Stylizer):
         vector = self.style_vector(list(zip(styles, weights)))
         if self.size is not None:
             content = ops.resize_long_side(content, self.size).clamp(0, 1)
-        out = self.runner.run(content, vector)
-        if self.strength < 1.0:
-            out = self.strength * out + (1 - self.strength) * content
-        return out.clamp(0, 1)
+        return self.runner.run(content, vector).clamp(0, 1)
 
 
 def style_vector(names: Sequence[str], mix: Sequence[tuple[str, float]]) -> torch.Tensor:
