@@ -116,6 +116,13 @@ def test_one_model_and_an_existing_output_are_refused(tmp_path, family, capsys, 
     assert code == 2 and "at least two model folders" in err
     code, _, err = run_cli(["fuse", "--models", family["a"], family["b"], "--out", family["base"]], capsys, monkeypatch)
     assert code == 2 and "already holds a model" in err
+    other = tmp_path / "photos"
+    other.mkdir()
+    (other / "keep.jpg").write_bytes(b"mine")
+    for mode in ("interpolate", "ensemble"):  # a folder of other files is never replaced, not even by --overwrite
+        code, _, err = run_cli(["fuse", "--models", family["a"], family["b"], "--mode", mode, "--out", other,
+                                "--overwrite"], capsys, monkeypatch)
+        assert code == 2 and "is not a model folder" in err and (other / "keep.jpg").read_bytes() == b"mine"
 
 
 def test_loose_numbers_are_weights_and_loose_paths_are_models(tmp_path) -> None:

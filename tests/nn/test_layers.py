@@ -24,6 +24,14 @@ def test_instance_norm_of_a_constant_map_is_zero_with_a_finite_gradient() -> Non
     assert torch.equal(norm(constant), norm.bias.detach()[None, :, None, None].expand(1, 3, 8, 8))
 
 
+def test_instance_norm_keeps_large_maps_in_half_precision() -> None:
+    """Regression: statistics taken in float16 overflowed (mean² past 65504) and zeroed real maps."""
+    x = (300 + 10 * torch.randn(1, 2, 16, 16, generator=torch.Generator().manual_seed(0))).half()
+    y = InstanceNorm2d(2)(x)
+    expected = nn.functional.instance_norm(x.float())
+    assert torch.allclose(y.float(), expected, atol=2e-2) and y.abs().max() > 1
+
+
 def test_norms_inits_and_errors() -> None:
     assert set(NORMS) >= {"instance", "batch", "none"}
     assert isinstance(norm_layer("batch", 4), torch.nn.BatchNorm2d)

@@ -57,6 +57,8 @@ def fuse_models(folders: Sequence[str | os.PathLike], out: str | os.PathLike, mo
         raise FusionError(f"fusion needs at least two model folders, got {len(folders)}")
     if (out / CONFIG_FILE).is_file() and not overwrite:
         raise FusionError(f"{out} already holds a model; choose another --out or pass --overwrite")
+    if out.exists() and not (out / CONFIG_FILE).is_file():  # never replace (or delete) a folder of other files
+        raise FusionError(f"{out} exists and is not a model folder; choose another --out")
     if any(out.resolve() == folder.resolve() for folder in folders):
         raise FusionError(f"--out {out} is one of the models being fused; choose another folder")
     if groups is not None and mode != "layer-swap":

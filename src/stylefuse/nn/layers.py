@@ -32,8 +32,8 @@ def instance_norm(x: torch.Tensor, weight: torch.Tensor | None = None, bias: tor
     Returns:
         (B, C, H, W).
     """
-    with torch.no_grad():
-        var, mean = torch.var_mean(x, dim=(2, 3), keepdim=True, unbiased=False)
+    with torch.no_grad():  # float32 statistics: in float16 mean² overflows for means past about 256
+        var, mean = torch.var_mean(x.float(), dim=(2, 3), keepdim=True, unbiased=False)
         varying = (var > CONSTANT_SPREAD**2 * (mean.square() + var)).to(x.dtype)
     y = F.instance_norm(x, eps=eps) * varying  # zero output, so zero gradient, on constant maps
     if weight is not None:
