@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from PIL import Image
+
 from stylefuse.errors import ImageReadError, OptionError, StylefuseError
 from stylefuse.fileutil import atomic_write
 from stylefuse.image.io import DEFAULT_MAX_PIXELS, READ_SUFFIXES, WRITE_FORMATS, list_image_files, read_image
@@ -138,14 +140,16 @@ def plan(sources: list[Path], out_dir: Path) -> list[tuple[Path, Path]]:
     return pairs
 
 
-def is_done(target: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> bool:
-    """True when ``target`` exists and decodes (a run that stopped never leaves a half-written output, but a file
-    damaged since is done again)."""
-    if not target.is_file():
+def is_done(target: Path) -> bool:
+    """True when ``target`` exists with an intact image header (outputs are written atomically, so a run that
+    stopped never leaves a half-written one; a file damaged since is done again). Only the header is checked:
+    resuming a large run must not decode every output it already wrote."""
+    if not target.is_file() or target.stat().st_size == 0:
         return False
     try:
-        read_image(target, max_pixels)
-    except ImageReadError:
+        with Image.open(target) as image:
+            image.verify()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         return False
     return True
 
@@ -169,9 +173,9 @@ def stylize_file(job, source: Path, target: Path, max_pixels: int = DEFAULT_MAX_
     return Outcome(str(source), "written", "", seconds)
 
 
-def pending(pairs: list[tuple[Path, Path]], max_pixels: int = DEFAULT_MAX_PIXELS) -> list[tuple[Path, Path]]:
+def pending(pairs: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
     """The pairs whose output is not done yet (see :func:`is_done`)."""
-    return [(source, target) for source, target in pairs if not is_done(target, max_pixels)]
+    return [(source, target) for source, target in pairs if not is_done(target)]
 
 
 def run_local(recipe: JobRecipe, pairs: list[tuple[Path, Path]]) -> Iterator[Outcome]:
@@ -208,7 +212,7 @@ def run_batch(input_spec: str, out_dir: Path, recipe: JobRecipe, runner: Runner 
     from stylefuse.progress import progress_bar
 
     pairs = plan(collect_inputs(input_spec), out_dir)
-    todo = pending(pairs, recipe.max_pixels)
+    todo = pending(pairs)
     summary = BatchSummary(done_before=len(pairs) - len(todo))
     started = time.perf_counter()
     try:

@@ -115,8 +115,6 @@ def fit_and_export(task: TrainableMethod, batches: Callable[[int], Any], options
     if trainer.engine.is_main:  # the other ranks hold the same weights
         task.export(trainer, out, extra)
     trainer.engine.barrier()
-    summary.setdefault("state", "interrupted" if summary["interrupted"] else
-                       "stopped early" if summary["stopped_early"] else "done")
     return summary
 
 

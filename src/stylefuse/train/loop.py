@@ -296,8 +296,8 @@ class Trainer:
                     if self._should_stop_early():
                         state = "stopped early"
                         break
-                    over_budget = bool(self.options.max_seconds) and self.training_seconds() > self.options.max_seconds
-                    if self.engine.from_main(over_budget):  # one clock decides, or the ranks would part ways
+                    budget = self.options.max_seconds  # the same on every rank: no collective without one
+                    if budget and self.engine.from_main(self.training_seconds() > budget):  # one clock decides
                         state = "time budget" if self.step < self.options.steps else state
                         break
             except KeyboardInterrupt:
