@@ -255,7 +255,7 @@ def train(
         raise OptionError(f"{method} trains on {needed}; missing {', '.join(missing)}")
     common = dict(size=size, batch_size=batch_size, gan_loss=gan_loss, diff_augment=diff_augment, r1=r1,
                   spectral_norm=spectral_norm, level=level)
-    recipe = build_recipe(cls.recipe_class, {k: v for k, v in common.items() if v is not None}, set_)
+    recipe = build_recipe(cls.recipe_class, {k: v for k, v in common.items() if v is not None}, set_, method)
     options = TrainOptions(steps=steps, lr=cls.default_lr if lr is None else lr, betas=cls.default_betas,
                            checkpoint_every=checkpoint_every, sample_every=sample_every,
                            validate_every=validate_every, patience=patience if validate_every else 0,

@@ -38,7 +38,7 @@ def test_build_recipe_types_set_assignments_by_the_recipe_fields() -> None:
 
 @pytest.mark.parametrize("values, assignments, message", [
     ({"levels": 3}, [], "^this method does not take --levels$"),
-    ({}, ["nonsense=1"], "--set takes KEY=VALUE with KEY one of size, batch_size, lambda_cycle"),
+    ({}, ["nonsense=1"], "--set takes KEY=VALUE with KEY one of batch_size, diff_augment, lambda_cycle, size"),
     ({}, ["size"], "--set takes KEY=VALUE .*got 'size'"),
     ({}, ["size=abc"], "size"),
     ({"size": 8}, [], r"^--size 8: too small$"),  # the recipe's own check, first line only

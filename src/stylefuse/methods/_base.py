@@ -81,16 +81,32 @@ def check_options(cls: type, method: str, options: dict[str, Any]) -> None:
         raise OptionError(f"method {method} does not take {shown} (its options: {choices})")
 
 
-def parse_assignment(text: str, cls: type, method: str) -> tuple[str, Any]:
-    """``KEY=VALUE`` from ``--set``, typed by the option's annotation or default (JSON for lists)."""
+def parse_assignment(text: str, cls: type, method: str,
+                     known: dict[str, tuple[Any, Any]] | None = None) -> tuple[str, Any]:
+    """``KEY=VALUE`` from ``--set``, typed by the option's annotation or default (JSON for lists).
+
+    Args:
+        known: {option: (default, annotation)}; default: the options of ``cls``'s constructor
+            (:func:`option_defaults`), a training recipe passes its fields (:func:`recipe_defaults`).
+    """
     key, sep, raw = text.partition("=")
     key = key.strip().replace("-", "_")
-    known = option_defaults(cls)
+    known = option_defaults(cls) if known is None else known
     if not sep or key not in known:
         raise OptionError(f"--set takes KEY=VALUE with KEY one of {', '.join(sorted(known))} for method {method}; "
                           f"got {text!r}")
     default, annotation = known[key]
     return key, convert_value(key, raw, default, annotation)
+
+
+def recipe_defaults(recipe_class: type) -> dict[str, tuple[Any, Any]]:
+    """{field: (default, annotation)} of a recipe dataclass (defaults from an instance, so that fields with a
+    ``default_factory`` have theirs too)."""
+    import dataclasses
+
+    hints = typing.get_type_hints(recipe_class)
+    instance = recipe_class()
+    return {f.name: (getattr(instance, f.name), hints.get(f.name, Any)) for f in dataclasses.fields(recipe_class)}
 
 
 def convert_value(key: str, raw: str, default: Any, annotation: Any) -> Any:

@@ -118,25 +118,16 @@ def fit_and_export(task: TrainableMethod, batches: Callable[[int], Any], options
     return summary
 
 
-def build_recipe(recipe_class: type, values: dict[str, Any], assignments: list[str]) -> Any:
+def build_recipe(recipe_class: type, values: dict[str, Any], assignments: list[str], method: str = "") -> Any:
     """A method's recipe from common options (``values``, by field name) and ``--set KEY=VALUE`` strings,
     typed by the recipe's fields; an option the recipe lacks is a one-line :class:`OptionError`."""
-    import dataclasses
-    import typing
+    from stylefuse.methods._base import parse_assignment, recipe_defaults
 
-    from stylefuse.methods._base import convert_value
-
-    hints = typing.get_type_hints(recipe_class)
-    defaults = {f.name: getattr(recipe_class(), f.name) for f in dataclasses.fields(recipe_class)}
-    foreign = [key.replace("_", "-") for key in values if key not in defaults]
+    known = recipe_defaults(recipe_class)
+    foreign = [key.replace("_", "-") for key in values if key not in known]
     if foreign:
         raise OptionError(f"this method does not take --{', --'.join(foreign)}")
-    for text in assignments:
-        key, sep, raw = text.partition("=")
-        key = key.strip().replace("-", "_")
-        if not sep or key not in defaults:
-            raise OptionError(f"--set takes KEY=VALUE with KEY one of {', '.join(defaults)}; got {text!r}")
-        values[key] = convert_value(key, raw, defaults[key], hints.get(key, type(defaults[key])))
+    values.update(parse_assignment(text, recipe_class, method or recipe_class.__name__, known) for text in assignments)
     try:
         return recipe_class(**values)
     except (TypeError, ValueError) as exc:
