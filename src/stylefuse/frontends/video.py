@@ -73,6 +73,7 @@ def stylize_video(source: Path, target: Path, stylize: Callable[[torch.Tensor], 
         max_pixels: refuse frames with more pixels than this.
     """
     from stylefuse.image import ops
+    from stylefuse.image.io import quantize
     from stylefuse.progress import progress_bar
 
     av = _av()
@@ -109,7 +110,7 @@ def stylize_video(source: Path, target: Path, stylize: Callable[[torch.Tensor], 
                         if result.shape != content.shape:
                             result = ops.resize(result, (height, width)).clamp(0, 1)
                         out = temporal(to_array(content), to_array(result))
-                        pixels = np.clip(out * 255 + 0.5, 0, 255).astype(np.uint8)
+                        pixels = quantize(torch.from_numpy(out))
                         _encode(writer, encoder, av.VideoFrame.from_ndarray(pixels, format="rgb24"))
                         count += 1
                         bar.update(advance=1)

@@ -112,7 +112,7 @@ class WebStylist:
         import torch
 
         from stylefuse import api
-        from stylefuse.image.io import as_picture
+        from stylefuse.image.io import as_picture, quantize
 
         photo = self._checked(request.photo, "photo")
         if not 0.0 <= request.blend <= 1.0 or not 0.0 <= request.strength <= 1.0:
@@ -122,7 +122,7 @@ class WebStylist:
                           wiring={"progress": False}, **options)
         with torch.inference_mode():
             result = job.run(as_picture(photo, self.limits.max_pixels))
-        return (result.rgb.permute(1, 2, 0).numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8)
+        return quantize(result.rgb.permute(1, 2, 0))
 
     def _plan(self, request: Request, long_side: int) -> tuple[str | None, Path | None, Any, dict[str, Any]]:
         """(method, model folder, styles, options) for :func:`stylefuse.api.prepare`."""

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from stylefuse.errors import OptionError
+from stylefuse.image.io import quantize
 
 
 def require_cv2() -> Any:
@@ -21,8 +22,7 @@ def require_cv2() -> Any:
 
 def to_bgr8(rgb: torch.Tensor) -> np.ndarray:
     """(3, H, W) float RGB in [0, 1] -> (H, W, 3) uint8 BGR (contiguous)."""
-    array = (rgb.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
-    return np.ascontiguousarray(array[..., ::-1])
+    return np.ascontiguousarray(quantize(rgb.permute(1, 2, 0))[..., ::-1])
 
 
 def from_bgr(array: np.ndarray) -> torch.Tensor:

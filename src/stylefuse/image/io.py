@@ -236,13 +236,13 @@ def to_pil(rgb: torch.Tensor, alpha: torch.Tensor | None = None) -> Image.Image:
     Values are rounded to the nearest 8-bit level; values outside [0, 1] are an error, not clipped.
     """
     _check_rgb(rgb)
-    array = _quantize(rgb.permute(1, 2, 0))
+    array = quantize(rgb.permute(1, 2, 0))
     if alpha is None:
         return Image.fromarray(array, "RGB")
-    return Image.fromarray(np.concatenate([array, _quantize(alpha.permute(1, 2, 0))], axis=2), "RGBA")
+    return Image.fromarray(np.concatenate([array, quantize(alpha.permute(1, 2, 0))], axis=2), "RGBA")
 
 
-def _quantize(values: torch.Tensor) -> np.ndarray:
+def quantize(values: torch.Tensor) -> np.ndarray:
     """(H, W, C) floats in [0, 1] -> uint8 array, rounded to the nearest level."""
     return (values.detach().float().cpu() * 255.0 + 0.5).clamp_(0, 255).to(torch.uint8).contiguous().numpy()
 
