@@ -136,10 +136,11 @@ def _assignments(set_: List[str], method: str) -> dict[str, Any]:
     from stylefuse.methods._base import parse_assignment
     from stylefuse.registry import METHODS
 
-    options = dict(parse_assignment(text, METHODS.get(method), method) for text in set_)
-    for key in set(options) & set(OWN_FLAGS):  # api.prepare takes them by name, beside the method's options
-        raise OptionError(f"--set {key}=...: give the {key} with {OWN_FLAGS[key]}")
-    return options
+    for text in set_:  # api.prepare takes these by name, beside the method's options
+        key = text.partition("=")[0].strip().replace("-", "_")
+        if key in OWN_FLAGS:
+            raise OptionError(f"--set {key}=...: give the {key} with {OWN_FLAGS[key]}")
+    return dict(parse_assignment(text, METHODS.get(method), method) for text in set_)
 
 
 def _is_video(content: Path) -> bool:
