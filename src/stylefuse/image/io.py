@@ -1,10 +1,9 @@
 """Image files in and out: one value range (float32 RGB in [0, 1], shape (3, H, W)) for every mode.
 
-Reading applies EXIF orientation, takes the first frame of animations, converts every PIL mode
-(1, L, LA, P, PA, RGB, RGBA, CMYK, YCbCr, I;16, I, F, ...) to RGB, keeps the alpha channel apart so that
-it can be put back on output, and keeps 16-bit precision (16-bit RGB PNGs are decoded with pypng
-because PIL truncates them to 8 bits). A pixel limit is checked from the header, before any pixel is
-decoded, so a decompression bomb is never allocated.
+The decoding and encoding live in :mod:`stylefuse.image.arrays` (NumPy, no PyTorch); this module gives them as
+tensors. Reading applies EXIF orientation, takes the first frame of animations, converts every PIL mode to RGB,
+keeps the alpha channel apart so that it can be put back on output, keeps 16-bit precision, and checks a pixel
+limit from the header, before any pixel is decoded.
 
 Every failure a user can cause raises :class:`ImageReadError` / :class:`ImageWriteError` with a
 one-line message.
@@ -12,37 +11,33 @@ one-line message.
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import os
-import struct
-import threading
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
-from stylefuse.errors import ImageReadError, ImageWriteError
-from stylefuse.fileutil import atomic_write
+from stylefuse.image.arrays import (
+    DEFAULT_MAX_PIXELS,
+    READ_SUFFIXES,
+    WRITE_FORMATS,
+    Pixels,
+    ensure_not_input,
+    list_image_files,
+    pil_to_pixels,
+    pixels_to_pil,
+    quantize_array,
+    read_pixels,
+    save_pil,
+    to_unit,
+    write_format,
+)
 
-DEFAULT_MAX_PIXELS = 64_000_000
-READ_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif")
-"""File extensions read as images (any colour mode; see :func:`read_image`)."""
-WRITE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF"}
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_DECODER_ERRORS = (OSError, SyntaxError, ValueError, struct.error, EOFError, TypeError)
-"""What PIL raises on damaged files (TypeError: a TIFF tag of the wrong type, such as rational strip offsets)."""
-_pil_limit_lock = threading.Lock()
-
-# PIL reports damage it works around (corrupt EXIF, a truncated TIFF tag, an invalid header field) as log
-# records and UserWarnings, which Python prints on stderr beside our one-line error; the outcome (a picture or
-# an ImageReadError) already says what matters. A handler keeps the records from Python's last-resort stderr
-# handler (an application that configures logging still gets them); see _quiet_pil for the warnings.
-logging.getLogger("PIL").addHandler(logging.NullHandler())
+__all__ = ["DEFAULT_MAX_PIXELS", "READ_SUFFIXES", "WRITE_FORMATS", "Picture", "read_image", "to_pil", "quantize",
+           "write_image", "ensure_not_input", "list_image_files", "as_picture"]
 
 
 @dataclass
@@ -78,156 +73,12 @@ def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) ->
         ImageReadError: missing file, a directory, an empty / truncated / non-image file, or an image
             over the pixel limit.
     """
-    path = Path(path)
-    _check_is_file(path)
-    # The file is ours to close: PIL leaves the files it opened itself open when some decoders fail.
-    with _quiet_pil(), open(path, "rb") as file, _open_pil(file, path, max_pixels) as img:
-        if _is_16bit_color_png(path):
-            rgb, alpha = _read_png16_color(path)
-            return Picture(rgb=rgb, alpha=alpha, bit_depth=16, source=path)
-        try:
-            img.seek(0)
-            img.load()
-            img = ImageOps.exif_transpose(img)
-        except _DECODER_ERRORS as exc:
-            raise ImageReadError(f"cannot read {path}: the file is truncated or corrupt ({exc})") from None
-        return _pil_to_picture(img, path)
+    return _picture(read_pixels(path, max_pixels), Path(path))
 
 
-@contextlib.contextmanager
-def _quiet_pil() -> Iterator[None]:
-    """Drop PIL's UserWarnings about damaged metadata while decoding (set per call: a filter set once at import
-    is lost when the import happens inside another ``catch_warnings``, as under pytest). The filters are
-    process-wide, so reads in other threads may briefly share them: that only decides whether a PIL warning
-    about a damaged file is shown."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
-        yield
-
-
-def _check_is_file(path: Path) -> None:
-    if not path.exists():
-        raise ImageReadError(f"cannot read {path}: no such file")
-    if path.is_dir():
-        raise ImageReadError(f"cannot read {path}: it is a directory, expected an image file")
-    if path.stat().st_size == 0:
-        raise ImageReadError(f"cannot read {path}: the file is empty (0 bytes)")
-
-
-def _open_pil(file: BinaryIO, path: Path, max_pixels: int) -> Image.Image:
-    """Open ``file`` (read from ``path``) lazily, header only, and enforce ``max_pixels`` before anything is
-    decoded."""
-    try:
-        with _pil_pixel_limit(max_pixels):
-            img = Image.open(file)
-    except UnidentifiedImageError:
-        raise ImageReadError(f"cannot read {path}: not an image file (or a format PIL cannot decode)") from None
-    except Image.DecompressionBombError:
-        raise ImageReadError(f"cannot read {path}: over the limit of {max_pixels / 1e6:g} MP; "
-                             "raise it with --max-pixels if you trust the file") from None
-    except _DECODER_ERRORS as exc:
-        raise ImageReadError(f"cannot read {path}: the file is corrupt ({exc})") from None
-    width, height = img.size
-    if width * height > max_pixels:
-        img.close()
-        raise ImageReadError(f"cannot read {path}: {width}x{height} is {width * height / 1e6:.1f} MP, over the "
-                             f"limit of {max_pixels / 1e6:g} MP; raise it with --max-pixels if you trust the file")
-    if width == 0 or height == 0:
-        img.close()
-        raise ImageReadError(f"cannot read {path}: the image has no pixels ({width}x{height})")
-    return img
-
-
-class _pil_pixel_limit:
-    """Let PIL's own bomb check agree with ``max_pixels`` (PIL's default refuses above 179 MP)."""
-
-    def __init__(self, max_pixels: int) -> None:
-        self.max_pixels = max_pixels
-
-    def __enter__(self) -> None:
-        _pil_limit_lock.acquire()
-        self.saved = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = self.max_pixels
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-
-    def __exit__(self, *exc: Any) -> None:
-        Image.MAX_IMAGE_PIXELS = self.saved
-        _pil_limit_lock.release()
-
-
-def _pil_to_picture(img: Image.Image, path: Path | None) -> Picture:
-    """Convert any PIL mode to a :class:`Picture` (RGB in [0, 1] + optional alpha)."""
-    mode = img.mode
-    bit_depth = 8
-    alpha = None
-    if mode in ("P", "PA"):
-        has_alpha = mode == "PA" or "transparency" in img.info
-        img = img.convert("RGBA" if has_alpha else "RGB")
-        mode = img.mode
-    if mode in ("RGBa", "La"):  # premultiplied alpha
-        img = img.convert("RGBA" if mode == "RGBa" else "LA")
-        mode = img.mode
-    if mode in ("RGBA", "LA"):
-        alpha = _to_unit(np.asarray(img.getchannel("A")), 8)[None]
-        img = img.convert("RGB" if mode == "RGBA" else "L")
-        mode = img.mode
-    if mode.startswith("I;16"):
-        bit_depth = 16
-        gray = _to_unit(np.asarray(img).astype(np.float32), 16)
-    elif mode == "I":
-        values = np.asarray(img)
-        if values.min() < 0 or values.max() > 65535:
-            raise ImageReadError(f"cannot read {path}: 32-bit integer pixels outside 0..65535 are not supported; "
-                                 "save it as 8- or 16-bit")
-        bit_depth = 16
-        gray = _to_unit(values.astype(np.float32), 16)
-    elif mode == "F":
-        values = np.asarray(img, dtype=np.float32)
-        if not np.isfinite(values).all():
-            raise ImageReadError(f"cannot read {path}: {np.count_nonzero(~np.isfinite(values))} pixels are NaN or "
-                                 "infinite; floating-point pixels must be finite and lie in [0, 1]")
-        if values.min() < 0 or values.max() > 1:
-            raise ImageReadError(f"cannot read {path}: floating-point pixels must lie in [0, 1] "
-                                 f"(found {values.min():g}..{values.max():g}); rescale the image first")
-        bit_depth = 32
-        gray = values
-    elif mode in ("1", "L"):
-        gray = _to_unit(np.asarray(img.convert("L")), 8)
-    else:
-        gray = None
-        rgb = _to_unit(np.asarray(img.convert("RGB")), 8)
-    if gray is not None:
-        rgb = np.repeat(gray[:, :, None], 3, axis=2)
-    rgb_t = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1))).float()
-    alpha_t = None if alpha is None else torch.from_numpy(np.ascontiguousarray(alpha)).float()
-    return Picture(rgb=rgb_t, alpha=alpha_t, bit_depth=bit_depth, source=path)
-
-
-def _to_unit(values: np.ndarray, bits: int) -> np.ndarray:
-    return values.astype(np.float32) / float(2**bits - 1)
-
-
-def _is_16bit_color_png(path: Path) -> bool:
-    """True for PNGs whose header says 16 bits per channel with colour (types 2 = RGB, 6 = RGBA)."""
-    with open(path, "rb") as f:
-        head = f.read(26)
-    return head[:8] == _PNG_SIGNATURE and len(head) == 26 and head[24] == 16 and head[25] in (2, 6)
-
-
-def _read_png16_color(path: Path) -> tuple[torch.Tensor, torch.Tensor | None]:
-    import png  # pypng: PIL keeps only 8 of the 16 bits of RGB PNGs
-
-    try:
-        with open(path, "rb") as file:  # pypng's Reader(filename=) leaves the file open when it fails
-            width, height, rows, info = png.Reader(file=file).asDirect()
-            values = np.vstack([np.asarray(row, dtype=np.uint16) for row in rows])
-    except (png.Error, ValueError) as exc:
-        raise ImageReadError(f"cannot read {path}: the file is truncated or corrupt ({exc})") from None
-    planes = info["planes"]
-    values = _to_unit(values.reshape(height, width, planes), 16)
-    rgb = torch.from_numpy(np.ascontiguousarray(values[:, :, :3].transpose(2, 0, 1)))
-    alpha = torch.from_numpy(np.ascontiguousarray(values[None, :, :, 3])) if planes == 4 else None
-    return rgb, alpha
+def _picture(pixels: Pixels, source: Path | None) -> Picture:
+    alpha = None if pixels.alpha is None else torch.from_numpy(pixels.alpha)
+    return Picture(rgb=torch.from_numpy(pixels.rgb), alpha=alpha, bit_depth=pixels.bit_depth, source=source)
 
 
 def to_pil(rgb: torch.Tensor, alpha: torch.Tensor | None = None) -> Image.Image:
@@ -236,15 +87,16 @@ def to_pil(rgb: torch.Tensor, alpha: torch.Tensor | None = None) -> Image.Image:
     Values are rounded to the nearest 8-bit level; values outside [0, 1] are an error, not clipped.
     """
     _check_rgb(rgb)
-    array = quantize(rgb.permute(1, 2, 0))
-    if alpha is None:
-        return Image.fromarray(array, "RGB")
-    return Image.fromarray(np.concatenate([array, quantize(alpha.permute(1, 2, 0))], axis=2), "RGBA")
+    return pixels_to_pil(_numpy(rgb), None if alpha is None else _numpy(alpha))
+
+
+def _numpy(values: torch.Tensor) -> np.ndarray:
+    return values.detach().float().cpu().numpy()
 
 
 def quantize(values: torch.Tensor) -> np.ndarray:
     """(H, W, C) floats in [0, 1] -> uint8 array, rounded to the nearest level."""
-    return (values.detach().float().cpu() * 255.0 + 0.5).clamp_(0, 255).to(torch.uint8).contiguous().numpy()
+    return quantize_array(_numpy(values))
 
 
 def _check_rgb(rgb: torch.Tensor) -> None:
@@ -272,40 +124,11 @@ def write_image(path: str | os.PathLike, rgb: torch.Tensor, alpha: torch.Tensor 
         The path written.
     """
     path = Path(path)
-    fmt = WRITE_FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        known = ", ".join(sorted(WRITE_FORMATS))
-        raise ImageWriteError(f"cannot write {path}: unknown extension {path.suffix!r}; use one of {known}")
-    if path.is_dir():
-        raise ImageWriteError(f"cannot write {path}: it is a directory")
+    fmt = write_format(path)
     if alpha is not None and fmt == "JPEG":
         rgb = rgb * alpha + (1 - alpha)
         alpha = None
-    img = to_pil(rgb, alpha)
-    options: dict[str, Any] = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
-    try:
-        atomic_write(path, lambda tmp: img.save(tmp, format=fmt, **options))
-    except OSError as exc:
-        raise ImageWriteError(f"cannot write {path}: {exc.strerror or exc}") from None
-    return path
-
-
-def ensure_not_input(output: Path, inputs: list[Path], overwrite_input: bool = False) -> None:
-    """Refuse to write over one of the input files unless the user said so."""
-    if overwrite_input or not output.exists():
-        return
-    for source in inputs:
-        if source.exists() and output.samefile(source):
-            raise ImageWriteError(f"refusing to overwrite the input {source}; choose another -o or pass "
-                                  "--overwrite-input")
-
-
-def list_image_files(folder: Path) -> list[Path]:
-    """Every regular, non-hidden file directly inside ``folder`` with an image extension (or none), sorted
-    by name. Other files (``readme.txt``, ``.json`` side-cars) are not images and are left out; a file named
-    like an image that cannot be read fails later with a clear message that the caller reports."""
-    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
-                  and (p.suffix.lower() in READ_SUFFIXES or not p.suffix))
+    return save_pil(path, to_pil(rgb, alpha), fmt, quality)
 
 
 def as_picture(image: Any, max_pixels: int = DEFAULT_MAX_PIXELS) -> Picture:
@@ -318,7 +141,7 @@ def as_picture(image: Any, max_pixels: int = DEFAULT_MAX_PIXELS) -> Picture:
     if isinstance(image, (str, os.PathLike)):
         return read_image(image, max_pixels)
     if isinstance(image, Image.Image):
-        return _pil_to_picture(ImageOps.exif_transpose(image), None)
+        return _picture(pil_to_pixels(ImageOps.exif_transpose(image), None), None)
     if isinstance(image, torch.Tensor):
         image = image.detach().cpu()
         if image.ndim == 4 and image.shape[0] == 1:
@@ -337,9 +160,9 @@ def _array_to_picture(array: np.ndarray) -> Picture:
     if array.ndim != 3 or array.shape[2] not in (1, 3, 4):
         raise ValueError(f"expected an array of shape (H, W), (H, W, 3) or (H, W, 4); got {array.shape}")
     if array.dtype == np.uint8:
-        values, bits = _to_unit(array, 8), 8
+        values, bits = to_unit(array, 8), 8
     elif array.dtype == np.uint16:
-        values, bits = _to_unit(array, 16), 16
+        values, bits = to_unit(array, 16), 16
     elif np.issubdtype(array.dtype, np.floating):
         values, bits = array.astype(np.float32), 32
         if not np.isfinite(values).all() or values.min() < 0 or values.max() > 1:
