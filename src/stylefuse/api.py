@@ -15,47 +15,10 @@ from PIL import Image
 
 from stylefuse.errors import OptionError
 from stylefuse.image import ops
-from stylefuse.image.io import DEFAULT_MAX_PIXELS, READ_SUFFIXES, Picture, as_picture, to_pil
+from stylefuse.image.io import DEFAULT_MAX_PIXELS, Picture, as_picture, to_pil
 from stylefuse.methods._base import NO_STYLE, STYLE_IMAGES, STYLE_NAMES, Stylizer, check_options, option_defaults
 from stylefuse.registry import METHODS
-
-
-@dataclass
-class StyleSpec:
-    """One style: an image (path, PIL image, array or tensor) and its blending weight."""
-
-    image: Any
-    weight: float = 1.0
-
-
-def is_style_name(item: Any) -> bool:
-    """True for a named style such as ``"starry-night"``: a string that is not an existing file and
-    does not look like a path (no folder separator, no image extension)."""
-    if not isinstance(item, str) or os.path.exists(item):
-        return False
-    return "/" not in item and os.sep not in item and not item.lower().endswith(READ_SUFFIXES)
-
-
-def split_style_list(text: str) -> list[str]:
-    """Split ``"a:0.6,b:0.4"`` into its items; a text naming an existing file is kept whole."""
-    if os.path.exists(text):
-        return [text]
-    return [item.strip() for item in text.split(",") if item.strip()]
-
-
-def parse_style_argument(text: str) -> StyleSpec:
-    """Parse ``PATH[:WEIGHT]`` or ``NAME[:WEIGHT]`` as given on the command line. A colon belongs to the
-    path unless the text before it is an image path (an existing file or an image file name), in which
-    case what follows must be a number."""
-    head, sep, tail = text.rpartition(":")
-    if sep and head and not os.path.exists(text):
-        try:
-            return StyleSpec(head, float(tail))
-        except ValueError:
-            if os.path.isfile(head) or head.lower().endswith(READ_SUFFIXES):
-                raise OptionError(f"bad style weight in {text!r}: {tail!r} is not a number (write PATH:WEIGHT)") \
-                    from None
-    return StyleSpec(text, 1.0)
+from stylefuse.styles import StyleSpec, is_style_name, parse_style_argument, split_style_list
 
 
 def normalize_styles(style: Any) -> list[StyleSpec]:
@@ -138,8 +101,8 @@ def method_for(specs: list[StyleSpec], method: str | None = None, model: Any = N
 class Job:
     """A stylizer with its styles, ready to run on any number of pictures.
 
-    ``blend`` is the style strength applied by blending with the content, for methods that have no
-    ``strength`` option of their own (None: no blend).
+    ``blend`` is the style strength applied by blending with the content, for stylizers that do not apply it
+    themselves (:attr:`~stylefuse.methods._base.Stylizer.native_strength`; None: no blend).
     """
 
     stylizer: Stylizer
@@ -183,8 +146,7 @@ def prepare(style: Any = None, method: str | None = None, model: Any = None, str
     kind = style_kind(specs)
     method = method_for(specs, method, model)
     stylizer_class = METHODS.get(method)
-    native = "strength" in option_defaults(stylizer_class)
-    if native and strength is not None:
+    if strength is not None and "strength" in option_defaults(stylizer_class):
         options["strength"] = strength
     if model is not None:
         from stylefuse import hub
@@ -193,7 +155,7 @@ def prepare(style: Any = None, method: str | None = None, model: Any = None, str
     else:
         stylizer = create_method(method, wiring, **options)
     styles, weights = _style_inputs(stylizer, specs, kind, max_pixels)
-    return Job(stylizer, styles, weights, None if native else strength, preserve_color)
+    return Job(stylizer, styles, weights, None if stylizer.native_strength else strength, preserve_color)
 
 
 def _style_inputs(stylizer: Stylizer, specs: list[StyleSpec], kind: str,

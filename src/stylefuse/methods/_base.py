@@ -24,9 +24,9 @@ class Stylizer(ABC):
     """A style transfer method: content image + styles -> stylized image.
 
     Subclasses are registered with ``@METHODS.register("name")``. Their constructor arguments are their
-    options (``stylefuse stylize --method name --set KEY=VALUE``; see :func:`option_defaults`). A method
-    with a ``strength`` option applies the style strength itself; for the others the result is blended
-    with the content (:func:`stylefuse.api.render`). Trained methods build themselves from a model folder
+    options (``stylefuse stylize --method name --set KEY=VALUE``; see :func:`option_defaults`). A stylizer
+    whose :attr:`native_strength` is true applies the style strength itself; for the others the result is
+    blended with the content (:class:`stylefuse.api.Job`). Trained methods build themselves from a model folder
     with :meth:`from_folder`, which :func:`stylefuse.hub.load` calls for the ``method`` in its config.
     """
 
@@ -40,6 +40,12 @@ class Stylizer(ABC):
         """The stylizer of a model folder (``document`` is its parsed config.json)."""
         raise OptionError(f"{folder} holds a {document.get('method')} model (network {document.get('network')!r}), "
                           f"which {cls.__name__} cannot load")
+
+    @property
+    def native_strength(self) -> bool:
+        """True when this stylizer applies the style strength itself (its ``strength`` option); otherwise the
+        front end blends its result with the content (:class:`stylefuse.api.Job`)."""
+        return "strength" in option_defaults(type(self))
 
     def default_styles(self) -> list[tuple[Any, float]]:
         """The styles used when none are given (a one-style model's own style); none by default."""

@@ -16,7 +16,6 @@ batch item at ``style_layers`` (each item is paired with one style, cycling thro
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +37,9 @@ from stylefuse.methods._base import STYLE_NAMES, Stylizer
 from stylefuse.methods._trainable import TrainableMethod
 from stylefuse.nn.export import IMAGE_AXES, ExportGraph, onnx_bytes
 from stylefuse.nn.fast_stylizer import FastStylizerNet
+from stylefuse.onnx_runtime import has_onnxruntime
 from stylefuse.registry import METHODS, TRAINABLE
+from stylefuse.styles import style_weights
 from stylefuse.train.recipes import SizeRule, check_at_least, check_size
 
 BACKENDS = ("auto", "torch", "onnxruntime")
@@ -72,7 +73,7 @@ class FastStylizer(Stylizer):
         self.folder = Path(model) if model is not None else BUILTIN_FOLDER
         self.size = size
         if backend == "auto":
-            backend = "onnxruntime" if torch.device(device).type == "cpu" and _has_onnxruntime() else "torch"
+            backend = "onnxruntime" if torch.device(device).type == "cpu" and has_onnxruntime() else "torch"
         self.runner = _load_runner(str(self.folder.resolve()), backend, device)
         self.document = self.runner.document
         self.names: list[str] = list(self.document.get("style_names") or [])
@@ -114,21 +115,8 @@ class FastStylizer(Stylizer):
 
 
 def style_vector(names: Sequence[str], mix: Sequence[tuple[str, float]]) -> torch.Tensor:
-    """The (S,) weight vector over a model's style ``names`` of a mix of named styles, normalised to sum to 1.
-
-    Args:
-        mix: (name, weight) pairs; names must be among ``names``, weights >= 0, not all zero.
-    """
-    vector = torch.zeros(len(names))
-    for name, weight in mix:
-        if name not in names:
-            raise OptionError(f"unknown style {name!r}; known styles: {', '.join(names)}")
-        if weight < 0:
-            raise OptionError(f"style weight for {name!r} must be >= 0, got {weight}")
-        vector[list(names).index(name)] += weight
-    if float(vector.sum()) <= 0:
-        raise OptionError("style weights are all zero; give at least one style a positive weight")
-    return vector / vector.sum()
+    """The (S,) weight vector of a mix of named styles (see :func:`stylefuse.styles.style_weights`)."""
+    return torch.from_numpy(style_weights(names, mix))
 
 
 class _Runner:
@@ -161,26 +149,17 @@ class _Runner:
 
     def _onnx_session(self):
         if self._session is None:
-            import onnxruntime
+            from stylefuse.onnx_runtime import session
 
-            options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = torch.get_num_threads()
-            self._session = onnxruntime.InferenceSession(self._onnx_bytes(), options,
-                                                         providers=["CPUExecutionProvider"])
+            self._session = session(self._onnx_bytes(), torch.get_num_threads())
         return self._session
 
     def _onnx_bytes(self) -> bytes:
         """The network as ONNX (dynamic batch and size), exported once and cached by weights hash."""
-        from stylefuse.encoders.vgg import cache_dir
-        from stylefuse.fileutil import atomic_write
+        from stylefuse.onnx_runtime import cached_export
 
-        digest = hashlib.sha256((self.folder / "model.safetensors").read_bytes()).hexdigest()[:16]
-        path = cache_dir() / "onnx" / f"fast_stylizer-{digest}.onnx"
-        if path.is_file():
-            return path.read_bytes()
-        model = onnx_bytes(self.graph())
-        atomic_write(path, lambda target: target.write_bytes(model))
-        return model
+        return cached_export("fast_stylizer", self.folder / "model.safetensors", lambda: onnx_bytes(self.graph())) \
+            .read_bytes()
 
     def graph(self) -> ExportGraph:
         """The network as an :class:`ExportGraph`: image (B, 3, H, W) in [0, 1] with H, W multiples of the
@@ -196,12 +175,6 @@ class _Runner:
 def _load_runner(folder: str, backend: str, device: str) -> _Runner:
     """A model folder's network, loaded once per process and backend (mixes and folders reuse it)."""
     return _Runner(Path(folder), backend, device)
-
-
-def _has_onnxruntime() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("onnxruntime") is not None
 
 
 @dataclass
