@@ -25,17 +25,10 @@ from stylefuse.frontends.export import export_model
 from stylefuse.image import ops
 from stylefuse.image.io import read_image
 from stylefuse.metrics.content import psnr
+from stylefuse.onnx_runtime import session
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import BENCH, HELD_OUT, QualityLosses, median_seconds, require_bench, save_result  # noqa: E402
-
-
-def session(path: Path, threads: int):
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
-    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 @torch.inference_mode()

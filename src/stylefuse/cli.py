@@ -95,13 +95,18 @@ def stylize(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Stylize CONTENT (a file, a folder or a video) with one or more styles, or with a trained --model."""
-    from stylefuse import api
-
-    api.set_threads(threads)
     flags = dict(size=size, steps=steps, coarse_steps=coarse_steps, levels=levels, content_weight=content_weight,
                  style_weight=style_weight, tv_weight=tv_weight, optimizer=optimizer,
                  parameterization=parameterization, init=init, style_scale=style_scale, seed=seed, tile=tile)
     options: dict[str, Any] = {key: value for key, value in flags.items() if value is not None}
+    if not (options or set_ or mask or regions or preserve_color or model or method not in (None, "fast")):
+        code = _stylize_instantly(content, style, output, strength, threads, max_pixels, overwrite_input)
+        if code is not None:
+            _exit_on(code)
+            return
+    from stylefuse import api
+
+    api.set_threads(threads)
     if mask:
         missing = [str(path) for path in mask if not path.is_file()]
         if missing:
@@ -116,10 +121,25 @@ def stylize(
         _stylize_video(job, content, output, temporal, temporal_mode, quiet, max_pixels, protected, overwrite_input)
         return
 
-    def process(picture):
-        return job.run(picture), job.stylizer.interrupted
+    process = _picture_process(max_pixels, lambda picture: (job.run(picture), job.stylizer.interrupted))
+    _exit_on(_run_over_inputs(content, output, protected, overwrite_input, process))
 
-    _run_over_inputs(content, output, protected, max_pixels, overwrite_input, process)
+
+def _stylize_instantly(content: Path, style: List[str], output: Optional[Path], strength: Optional[float],
+                       threads: Optional[int], max_pixels: int, overwrite_input: bool) -> Optional[int]:
+    """Built-in styles without PyTorch (:mod:`stylefuse.frontends.instant`): the exit status, or None when the
+    request needs the normal path."""
+    from stylefuse.frontends.instant import instant_stylizer
+
+    instant = instant_stylizer(content, style, strength, threads)
+    if instant is None:
+        return None
+    return _run_over_inputs(content, output, [], overwrite_input, instant.process(max_pixels))
+
+
+def _exit_on(code: int) -> None:
+    if code:
+        raise typer.Exit(code)
 
 
 def _styles_and_method(style: List[str], method: Optional[str], model: Optional[Path]) -> tuple[list[Any], str]:
@@ -164,14 +184,28 @@ def _stylize_video(job, content: Path, output: Optional[Path], temporal: float, 
         raise typer.Exit(130)
 
 
-def _run_over_inputs(content: Path, output: Optional[Path], protected: list[Path], max_pixels: int,
-                     overwrite_input: bool, process) -> None:
-    """Apply ``process(picture) -> (picture, interrupted)`` to a file or to every file of a folder.
+def _picture_process(max_pixels: int, run):
+    """``process(source, target) -> ((width, height), interrupted)`` for :func:`_run_over_inputs` of
+    ``run(picture) -> (picture, interrupted)``: read, run, write."""
 
-    In a folder, a file that fails is reported on one line and skipped, the rest goes on, and the
-    exit status is 2 if anything was skipped.
+    def process(source: Path, target: Path):
+        from stylefuse.image.io import read_image, write_image
+
+        result, interrupted = run(read_image(source, max_pixels))
+        write_image(target, result.rgb, result.alpha)
+        return result.size, interrupted
+
+    return process
+
+
+def _run_over_inputs(content: Path, output: Optional[Path], protected: list[Path], overwrite_input: bool,
+                     process) -> int:
+    """Apply ``process(source, target) -> ((width, height), interrupted)`` to a file or to every file of a folder;
+    the exit status: 0, 130 when interrupted, 2 when a file of a folder was skipped.
+
+    In a folder, a file that fails is reported on one line and skipped, the rest goes on.
     """
-    from stylefuse.image.io import ensure_not_input, read_image, write_image
+    from stylefuse.image.arrays import ensure_not_input
 
     if content.is_dir():
         jobs = _folder_jobs(content, output)
@@ -185,8 +219,7 @@ def _run_over_inputs(content: Path, output: Optional[Path], protected: list[Path
         started = time.perf_counter()
         try:
             ensure_not_input(target, inputs, overwrite_input)
-            result, interrupted = process(read_image(source, max_pixels))
-            write_image(target, result.rgb, result.alpha)
+            (width, height), interrupted = process(source, target)
         except StylefuseError as exc:
             if len(jobs) == 1:
                 raise
@@ -194,15 +227,13 @@ def _run_over_inputs(content: Path, output: Optional[Path], protected: list[Path
             skipped.append(source)
             continue
         written += 1
-        height, width = result.rgb.shape[-2:]
         note = " (interrupted: best result so far)" if interrupted else ""
         typer.echo(f"wrote {target} ({width}x{height}, {time.perf_counter() - started:.1f} s){note}")
         if interrupted:
-            raise typer.Exit(130)
+            return 130
     if len(jobs) > 1:
         typer.echo(f"{written} written, {len(skipped)} skipped")
-    if skipped:
-        raise typer.Exit(2)
+    return 2 if skipped else 0
 
 
 @app.command()
@@ -337,7 +368,8 @@ def translate(
     from stylefuse import api
 
     job = api.prepare(None, None, model, max_pixels=max_pixels, **({} if tile is None else {"tile": tile}))
-    _run_over_inputs(content, output, [], max_pixels, overwrite_input, lambda picture: (job.run(picture), False))
+    process = _picture_process(max_pixels, lambda picture: (job.run(picture), False))
+    _exit_on(_run_over_inputs(content, output, [], overwrite_input, process))
 
 
 @app.command()
@@ -365,7 +397,7 @@ def generate(
 
 
 def _folder_jobs(folder: Path, output: Optional[Path]) -> list[tuple[Path, Path]]:
-    from stylefuse.image.io import WRITE_FORMATS, list_image_files
+    from stylefuse.image.arrays import WRITE_FORMATS, list_image_files
 
     folder = folder.resolve()  # "." has no name to derive the output folder from
     out_dir = output or folder.with_name(folder.name + "-stylized")
@@ -647,11 +679,26 @@ def _parser_exceptions(name: str) -> tuple[type, ...]:
     return tuple(found)
 
 
+def _instant_command(argv: list[str]) -> Optional[int]:
+    """Run ``stylize PHOTO --style NAME ...`` with built-in styles before the parser is built (building it
+    costs more than the network; see :func:`stylefuse.frontends.instant.parse_instant`): the exit status, or
+    None for every other command line."""
+    from stylefuse.frontends.instant import parse_instant
+
+    request = parse_instant(argv)
+    if request is None:
+        return None
+    return _stylize_instantly(request.content, request.styles, request.output, request.strength, request.threads,
+                              request.max_pixels, request.overwrite_input)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``stylefuse`` console script: user errors (ours and the parser's) print one
     ``error:`` line and exit with status 2."""
     try:
-        code = app(args=argv, standalone_mode=False, prog_name="stylefuse")
+        code = _instant_command(sys.argv[1:] if argv is None else argv)
+        if code is None:
+            code = app(args=argv, standalone_mode=False, prog_name="stylefuse")
     except _parser_exceptions("NoArgsIsHelpError"):
         sys.exit(0)  # the parser has printed the help
     except _parser_exceptions("UsageError") as exc:

@@ -1,0 +1,107 @@
+"""Process wall time of ``stylefuse stylize photo.jpg --style starry-night -o out.jpg`` at 512 px: the instant
+path (built-in styles through the cached ONNX export, no PyTorch import) against the PyTorch path
+(``STYLEFUSE_BACKEND=torch``: the same network in ONNX Runtime behind ``import torch`` and the full parser),
+side by side in one run, interleaved so both see the same machine load. For each: the median wall time of the
+CLI subprocess, its CPU time (user + system, less sensitive to other work on the machine), and the in-process
+time of the same work once everything is loaded (decode, network, encode). Prints JSON. Needs
+../shared/data/bench (a held-out photo).
+
+    python benchmarks/instant_cli.py [--runs 9 --size 512 --threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import BENCH, HELD_OUT, median_seconds, require_bench, save_result  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+BACKENDS = {"instant": "onnx", "torch": "torch"}
+"""Benchmark column -> value of STYLEFUSE_BACKEND."""
+
+
+def run_cli(photo: Path, out: Path, backend: str, threads: int) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one ``stylefuse stylize`` process."""
+    env = {**os.environ, "STYLEFUSE_BACKEND": backend,
+           "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
+    args = [sys.executable, "-m", "stylefuse", "stylize", str(photo), "--style", "starry-night", "-o", str(out),
+            "--threads", str(threads)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run(args, env=env, check=True, capture_output=True)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def in_process(photo: Path, out: Path, threads: int) -> dict[str, float]:
+    """Seconds of decode + stylize + encode once loaded: the instant stylizer, and the PyTorch path's job."""
+    from stylefuse import api
+    from stylefuse.frontends.instant import instant_stylizer
+    from stylefuse.image.io import read_image, write_image
+
+    api.set_threads(threads)
+    instant = instant_stylizer(photo, ["starry-night"], threads=threads).process(64_000_000)
+    job = api.prepare(["starry-night"])
+
+    def torch_path() -> None:
+        result = job.run(read_image(photo))
+        write_image(out, result.rgb, result.alpha)
+
+    return {"instant": median_seconds(lambda: instant(photo, out), runs=5),
+            "torch": median_seconds(torch_path, runs=5)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=Path(f"benchmarks/results/instant_cli-{date.today()}.json"))
+    args = parser.parse_args()
+    require_bench(args.threads)
+    folder = Path(tempfile.mkdtemp())
+    photo = folder / "photo.jpg"
+    with Image.open(BENCH / "content" / f"{HELD_OUT[0]}.jpg") as image:
+        image.convert("RGB").resize(_size(image.size, args.size), Image.LANCZOS).save(photo, quality=95)
+    load_before = os.getloadavg()[0]
+    for backend in BACKENDS.values():  # warm-up: the first instant call may export the network
+        run_cli(photo, folder / f"warm-{backend}.jpg", backend, args.threads)
+    times: dict[str, list[tuple[float, float]]] = {key: [] for key in BACKENDS}
+    for _ in range(args.runs):
+        for key, backend in BACKENDS.items():
+            times[key].append(run_cli(photo, folder / f"{key}.jpg", backend, args.threads))
+    loaded = in_process(photo, folder / "in-process.jpg", args.threads)
+    result = {"benchmark": "instant_cli", "date": str(date.today()), "photo": f"{HELD_OUT[0]} at {args.size} px",
+              "command": "stylefuse stylize photo.jpg --style starry-night -o out.jpg", "threads": args.threads,
+              "runs": args.runs, "load_average_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
+    for key in BACKENDS:
+        walls, cpus = zip(*times[key])
+        result[key] = {"process_wall_s_median": round(statistics.median(walls), 3),
+                       "process_wall_s_min": round(min(walls), 3),
+                       "process_cpu_s_median": round(statistics.median(cpus), 3),
+                       "in_process_s_median": round(loaded[key], 3)}
+    result["wall_ratio_torch_over_instant"] = round(result["torch"]["process_wall_s_median"]
+                                                    / result["instant"]["process_wall_s_median"], 2)
+    save_result(result, args.out)
+
+
+def _size(size: tuple[int, int], long_side: int) -> tuple[int, int]:
+    scale = long_side / max(size)
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
+
+
+if __name__ == "__main__":
+    main()

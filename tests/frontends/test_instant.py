@@ -1,0 +1,119 @@
+"""The instant command line: built-in styles through ONNX Runtime without importing PyTorch, with the same
+results as the PyTorch path."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from tests.helpers import run_cli, wavy_photo
+
+from stylefuse import api
+from stylefuse.frontends.instant import BACKEND_VARIABLE, instant_stylizer, parse_instant
+from stylefuse.image.io import read_image, write_image
+
+pytest.importorskip("onnxruntime")
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def photo(tmp_path) -> Path:
+    return write_image(tmp_path / "photo.png", wavy_photo(48, 72))
+
+
+def test_same_result_as_the_pytorch_network(photo) -> None:
+    """A mix of two styles at strength 0.7: the instant path against the PyTorch backend (no ONNX)."""
+    picture = read_image(photo)
+    job = api.prepare(["starry-night:0.6", "udnie:0.4"], strength=0.7, wiring={"backend": "torch"})
+    reference = job.run(picture).rgb.numpy()
+    instant = instant_stylizer(photo, ["starry-night:0.6,udnie:0.4"], strength=0.7, threads=1)
+    got = instant.stylize(picture.rgb.numpy())
+    assert got.shape == reference.shape == (3, 48, 72)
+    assert np.abs(got - reference).max() <= 1e-3
+    assert np.abs(got - picture.rgb.numpy()).mean() > 0.02  # it stylized
+
+
+def test_cli_files_match_the_torch_path_and_keep_alpha(tmp_path, capsys, monkeypatch) -> None:
+    alpha = torch.linspace(0, 1, 40)[None, None, :].expand(1, 32, 40)
+    photo = write_image(tmp_path / "photo.png", wavy_photo(32, 40), alpha)
+    outputs = {}
+    for backend in ("onnx", "torch"):
+        monkeypatch.setenv(BACKEND_VARIABLE, backend)
+        outputs[backend] = tmp_path / f"{backend}.png"
+        code, out, err = run_cli(["stylize", photo, "-s", "the-scream", "-o", outputs[backend]], capsys, monkeypatch)
+        assert code == 0, err
+        assert out.startswith(f"wrote {outputs[backend]} (40x32, ")
+    fast, slow = (read_image(path) for path in outputs.values())
+    assert fast.alpha is not None and (fast.alpha - alpha).abs().max() <= 1 / 255
+    assert (fast.rgb - slow.rgb).abs().max() <= 1 / 255
+
+
+def test_no_torch_import_once_the_export_is_cached(photo, tmp_path) -> None:
+    assert instant_stylizer(photo, ["starry-night"]) is not None  # builds the cached export if needed
+    script = ("import sys\nfrom stylefuse.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n"
+              "    assert not e.code, e.code\nprint('torch' in sys.modules)")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
+    env.pop(BACKEND_VARIABLE, None)
+    out = tmp_path / "out.jpg"
+    for extra in ([], ["--strength", "0.5", "--threads", "1"]):  # through the early parser, then through typer's
+        args = ["stylize", str(photo), "--style", "starry-night", "-o", str(out), *extra]
+        if extra:
+            args.append("--quiet")
+        done = subprocess.run([sys.executable, "-c", script, *args], env=env, capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.splitlines()[-1] == "False", done.stdout
+        assert read_image(out).size == (72, 48)
+
+
+def test_the_first_call_exports_into_the_cache(photo, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("STYLEFUSE_CACHE", str(tmp_path / "cache"))
+    assert instant_stylizer(photo, ["udnie"]) is not None
+    exports = list((tmp_path / "cache" / "onnx").glob("fast_stylizer-*.onnx"))
+    assert len(exports) == 1
+    before = exports[0].stat().st_mtime_ns
+    api.prepare(["udnie"]).run(read_image(photo))  # the fast stylizer's ONNX backend reuses the same file
+    assert [path.stat().st_mtime_ns for path in (tmp_path / "cache" / "onnx").iterdir()] == [before]
+
+
+@pytest.mark.parametrize("argv", [
+    ["stylize", "p.jpg", "-s", "udnie", "--size", "256"],
+    ["stylize", "p.jpg", "-s", "udnie", "--mask", "m.png"],
+    ["stylize", "p.jpg", "-s", "udnie", "--method", "adain"],
+    ["stylize", "p.jpg", "-s", "udnie", "--strength", "2"],
+    ["stylize", "p.jpg", "-s", "udnie", "--device", "cuda"],
+    ["stylize", "p.jpg", "q.jpg", "-s", "udnie"],
+    ["stylize", "p.jpg", "-s"],
+    ["stylize", "--help"],
+    ["train", "fast"],
+])
+def test_other_command_lines_take_the_normal_path(argv) -> None:
+    assert parse_instant(argv) is None
+
+
+def test_early_parser_reads_the_instant_options() -> None:
+    request = parse_instant(["stylize", "p.jpg", "--style=udnie:0.3", "-s", "the-scream", "-o", "o.png",
+                             "--strength", "0.4", "--threads=2", "--max-pixels", "1000", "-q", "--overwrite-input"])
+    assert request is not None
+    assert (request.content, request.styles, request.output) == (Path("p.jpg"), ["udnie:0.3", "the-scream"],
+                                                                 Path("o.png"))
+    assert (request.strength, request.threads, request.max_pixels, request.overwrite_input) == (0.4, 2, 1000, True)
+
+
+def test_requests_that_need_torch_fall_back(photo, tmp_path, monkeypatch) -> None:
+    assert instant_stylizer(photo, ["no-such-style"]) is None  # the normal path names the known styles
+    assert instant_stylizer(photo, ["udnie:0"]) is None
+    assert instant_stylizer(tmp_path / "clip.mp4", ["udnie"]) is None
+    assert instant_stylizer(photo, [str(photo)]) is None  # a style image
+    monkeypatch.setenv(BACKEND_VARIABLE, "torch")
+    assert instant_stylizer(photo, ["udnie"]) is None
+
+
+def test_errors_on_the_instant_path_are_one_line(tmp_path, capsys, monkeypatch) -> None:
+    code, _, err = run_cli(["stylize", tmp_path / "missing.jpg", "-s", "udnie"], capsys, monkeypatch)
+    assert code == 2 and err.strip() == f"error: cannot read {tmp_path / 'missing.jpg'}: no such file or folder"
