@@ -125,10 +125,17 @@ class Job:
 
 def prepare(style: Any = None, method: str | None = None, model: Any = None, strength: float | None = None,
             preserve_color: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS,
-            wiring: Mapping[str, Any] | None = None, regions: Any = None, **options: Any) -> Job:
+            wiring: Mapping[str, Any] | None = None, regions: Any = None, stylizers: Any = None,
+            **options: Any) -> Job:
     """Resolve styles, method or model folder and options into a :class:`Job` (see :func:`stylize`); with
     ``regions``, or ``masks`` for a method that has none of its own, a region job
-    (:class:`stylefuse.fusion.regions.RegionJob`) that runs like one."""
+    (:class:`stylefuse.fusion.regions.RegionJob`) that runs like one.
+
+    Args:
+        stylizers: a cache of loaded stylizers kept across calls (a server's), with ``get(key, build)`` returning
+            the stylizer stored under ``key`` or storing ``build()``'s; the key is made of the method, model,
+            options and wiring (region jobs do not use it).
+    """
     if isinstance(style, str):
         style = split_style_list(style)
     empty = style is None or (isinstance(style, (list, tuple)) and not style)
@@ -148,14 +155,32 @@ def prepare(style: Any = None, method: str | None = None, model: Any = None, str
     stylizer_class = METHODS.get(method)
     if strength is not None and "strength" in option_defaults(stylizer_class):
         options["strength"] = strength
-    if model is not None:
-        from stylefuse import hub
+    def build() -> Stylizer:
+        if model is not None:
+            from stylefuse import hub
 
-        stylizer = hub.load(model, method, **options, **accepted_wiring(stylizer_class, wiring))
-    else:
-        stylizer = create_method(method, wiring, **options)
+            return hub.load(model, method, **options, **accepted_wiring(stylizer_class, wiring))
+        return create_method(method, wiring, **options)
+
+    key = _stylizer_key(method, model, options, accepted_wiring(stylizer_class, wiring))
+    stylizer = build() if stylizers is None or key is None else stylizers.get(key, build)
     styles, weights = _style_inputs(stylizer, specs, kind, max_pixels)
     return Job(stylizer, styles, weights, None if stylizer.native_strength else strength, preserve_color)
+
+
+_PLAIN = (str, int, float, bool, type(None), os.PathLike)
+
+
+def _stylizer_key(method: str, model: Any, options: Mapping[str, Any], wiring: Mapping[str, Any]) -> str | None:
+    """What identifies a stylizer in a cache of :func:`prepare`: its method, model and settings; None when a
+    setting is not plain data (an image, an array), which a text would not tell apart."""
+    if not all(_plain(value) for value in (model, *options.values(), *wiring.values())):
+        return None
+    return repr((method, None if model is None else str(model), sorted(options.items()), sorted(wiring.items())))
+
+
+def _plain(value: Any) -> bool:
+    return isinstance(value, _PLAIN) or (isinstance(value, (list, tuple)) and all(_plain(item) for item in value))
 
 
 def _style_inputs(stylizer: Stylizer, specs: list[StyleSpec], kind: str,

@@ -47,6 +47,18 @@ OWN_FLAGS = {"strength": "--strength", "model": "--model"}
 """Method options that only their own flag sets: ``--set`` refuses them."""
 
 
+def _device(name: str) -> str:
+    from stylefuse.devices import resolve_device
+
+    return resolve_device(name)
+
+
+def _device_option() -> Any:
+    """``--device`` for a command that runs a network (resolved by :func:`stylefuse.devices.resolve_device`)."""
+    return typer.Option("cpu", "--device", help="cpu, cuda (or cuda:N), mps, or auto (cuda if available, else mps, "
+                        "else cpu). Results are float32 everywhere.")
+
+
 @app.command()
 def stylize(
     content: Path = typer.Argument(..., help="Content image, a folder (every image in it is stylized), or a video "
@@ -93,13 +105,15 @@ def stylize(
                                    "warped along the motion, where the flow is reliable (0 = frame by frame)."),
     temporal_mode: str = typer.Option("flow", help="video: flow (optical-flow guided), smooth (no motion) or none."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    device: str = _device_option(),
 ) -> None:
     """Stylize CONTENT (a file, a folder or a video) with one or more styles, or with a trained --model."""
     flags = dict(size=size, steps=steps, coarse_steps=coarse_steps, levels=levels, content_weight=content_weight,
                  style_weight=style_weight, tv_weight=tv_weight, optimizer=optimizer,
                  parameterization=parameterization, init=init, style_scale=style_scale, seed=seed, tile=tile)
     options: dict[str, Any] = {key: value for key, value in flags.items() if value is not None}
-    if not (options or set_ or mask or regions or preserve_color or model or method not in (None, "fast")):
+    if device == "cpu" and not (options or set_ or mask or regions or preserve_color or model
+                                or method not in (None, "fast")):
         code = _stylize_instantly(content, style, output, strength, threads, max_pixels, overwrite_input)
         if code is not None:
             _exit_on(code)
@@ -115,7 +129,7 @@ def stylize(
     specs, name = _styles_and_method(style, method, model)
     options.update(_assignments(set_, name))
     job = api.prepare(specs, name, model, strength, preserve_color, max_pixels,
-                      wiring={"progress": not quiet}, regions=regions, **options)
+                      wiring={"progress": not quiet, "device": _device(device)}, regions=regions, **options)
     protected = [Path(spec.image) for spec in specs if isinstance(spec.image, str) and Path(spec.image).exists()]
     if _is_video(content):
         _stylize_video(job, content, output, temporal, temporal_mode, quiet, max_pixels, protected, overwrite_input)
@@ -265,7 +279,7 @@ def train(
     patience: int = typer.Option(5, min=0, help="Early stopping: validations without improvement before stopping."),
     seed: int = typer.Option(0, help="Random seed."),
     max_minutes: Optional[float] = typer.Option(None, min=0.0, help="Stop (and save) after this much wall time."),
-    device: str = typer.Option("cpu", help="cpu or cuda."),
+    device: str = _device_option(),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint.pt (same recipe)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Start over in an OUT that already holds a run."),
     change_recipe: bool = typer.Option(False, "--change-recipe", help="With --resume: continue with other options "
@@ -291,7 +305,7 @@ def train(
     options = TrainOptions(steps=steps, lr=cls.default_lr if lr is None else lr, betas=cls.default_betas,
                            checkpoint_every=checkpoint_every, sample_every=sample_every,
                            validate_every=validate_every, patience=patience if validate_every else 0,
-                           seed=seed, device=device, progress=not quiet, overwrite=overwrite,
+                           seed=seed, device=_device(device), progress=not quiet, overwrite=overwrite,
                            change_recipe=change_recipe,
                            max_seconds=max_minutes * 60 if max_minutes else None, accumulate=accumulate)
     torch.manual_seed(seed)
@@ -336,6 +350,7 @@ def personalize(
     seed: int = typer.Option(0, help="Random seed."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Start over in an OUT that already holds a run."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    device: str = _device_option(),
 ) -> None:
     """Learn a new style from a few images by training few parameters of a pretrained model: the
     built-in multi-style network (a new conditional-norm style) or a GAN model folder (FreezeD)."""
@@ -347,7 +362,7 @@ def personalize(
     if optimizer not in (None, "adam", "lbfgs"):
         raise OptionError(f"unknown --optimizer {optimizer!r}; choose adam or lbfgs")
     common = dict(lr=lr, patience=patience, max_minutes=max_minutes, seed=seed, progress=not quiet, report=typer.echo,
-                  overwrite=overwrite)
+                  overwrite=overwrite, device=_device(device))
     given = dict(steps=steps, batch_size=batch_size, validate_every=validate_every)
     common.update({key: value for key, value in given.items() if value is not None})  # else each base's own
     summary = TRAINABLE.get("personalize").from_images(style_images, out, base=base, freeze=freeze,
@@ -363,11 +378,13 @@ def translate(
     tile: Optional[int] = typer.Option(None, help="Images larger than this go through overlapping tiles."),
     max_pixels: int = typer.Option(64_000_000, min=1, help="Refuse input images with more pixels than this."),
     overwrite_input: bool = typer.Option(False, "--overwrite-input", help="Allow writing over an input file."),
+    device: str = _device_option(),
 ) -> None:
     """Run a trained model folder on an image or a folder: the same as `stylize CONTENT --model DIR`."""
     from stylefuse import api
 
-    job = api.prepare(None, None, model, max_pixels=max_pixels, **({} if tile is None else {"tile": tile}))
+    job = api.prepare(None, None, model, max_pixels=max_pixels, wiring={"device": _device(device)},
+                      **({} if tile is None else {"tile": tile}))
     process = _picture_process(max_pixels, lambda picture: (job.run(picture), False))
     _exit_on(_run_over_inputs(content, output, [], overwrite_input, process))
 
@@ -378,6 +395,7 @@ def generate(
     count: int = typer.Option(64, "-n", min=1, help="How many images."),
     output: Path = typer.Option(Path("generated.png"), "--output", "-o", help="Grid image to write."),
     seed: int = typer.Option(0, help="Noise seed."),
+    device: str = _device_option(),
 ) -> None:
     """Generate a grid of images from noise with a trained DCGAN."""
     import math
@@ -387,7 +405,7 @@ def generate(
     from stylefuse import hub
     from stylefuse.image.io import write_image
 
-    sampler = hub.load(model)
+    sampler = hub.load(model, device=_device(device))
     if not hasattr(sampler, "generate"):
         raise OptionError(f"{model} holds a {hub.method_of(model)} model, which transforms images: use "
                           f"`stylefuse stylize IMAGE --model {model}`")
@@ -438,6 +456,7 @@ def sheet(
     size: int = typer.Option(384, min=16, help="Long side of each rendered image."),
     columns: Optional[int] = typer.Option(None, min=1, help="Images per row."),
     max_pixels: int = typer.Option(64_000_000, min=1, help="Refuse input images with more pixels than this."),
+    device: str = _device_option(),
 ) -> None:
     """Render a photo in every style of a multi-style model on one contact sheet."""
     from stylefuse import hub
@@ -447,12 +466,13 @@ def sheet(
     from stylefuse.image.sheet import contact_sheet
     from stylefuse.methods._base import STYLE_NAMES
 
+    device = _device(device)
     if model is None and not builtin_style_names():
         raise OptionError("this installation ships no built-in styles; give a multi-style --model")
     ensure_not_input(output, [content], False)
     picture = read_image(content, max_pixels)
     rgb = ops.resize_long_side(picture.rgb, size).clamp(0, 1)
-    stylizer = hub.load(model or STYLES_FOLDER)
+    stylizer = hub.load(model or STYLES_FOLDER, device=device)
     if stylizer.style_input != STYLE_NAMES:
         raise OptionError(f"{model} is not a multi-style model folder; a sheet shows the styles of one")
     names = stylizer.names
@@ -478,6 +498,7 @@ def eval_command(
     set_: List[str] = typer.Option([], "--set", help="Any method option KEY=VALUE."),
     metric: List[str] = typer.Option([], "--metric", help="Metrics to compute (default: all registered)."),
     no_distribution: bool = typer.Option(False, "--no-distribution", help="Skip patch FID / KID / ArtFID."),
+    device: str = _device_option(),
 ) -> None:
     """Stylize every photo x painting pair, measure the results and write metrics.json + report.html."""
     from stylefuse.evaluate import candidate_for, evaluate
@@ -485,7 +506,7 @@ def eval_command(
 
     options = {key: value for key, value in dict(steps=steps, strength=strength).items() if value is not None}
     options.update(_assignments(set_, method))
-    candidate = candidate_for(method, model, **options)
+    candidate = candidate_for(method, model, _device(device), **options)
     run = evaluate(candidate, content, style, out, size=size, metric_names=metric or None,
                    distribution=not no_distribution, report=_err)
     path = write_report([run], out)
@@ -545,6 +566,7 @@ def fuse_images(
     max_pixels: int = typer.Option(64_000_000, min=1, help="Refuse input images with more pixels than this."),
     overwrite_input: bool = typer.Option(False, "--overwrite-input", help="Allow writing over an input file."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    device: str = _device_option(),
 ) -> None:
     """Fuse several photos of one scene into one picture, then optionally stylize it."""
     from stylefuse.fusion.images import fuse_and_stylize
@@ -556,7 +578,8 @@ def fuse_images(
     ensure_not_input(output, list(images), overwrite_input)
     started = time.perf_counter()
     result = fuse_and_stylize(images, mode, specs or None, name, model, strength, max_pixels,
-                              wiring={"progress": not quiet}, method_options=_assignments(set_, name) if name else {},
+                              wiring={"progress": not quiet, "device": _device(device)},
+                              method_options=_assignments(set_, name) if name else {},
                               **{key: value for key, value in given.items() if value is not None})
     write_image(output, result.rgb, result.alpha)
     width, height = result.size
@@ -592,13 +615,14 @@ def serve(
     queue_size: int = typer.Option(16, min=1, help="Requests that may wait; beyond, the app answers busy."),
     gatys_steps: int = typer.Option(100, min=1, help="Most Gatys steps a request may ask for."),
     gatys_size: int = typer.Option(384, min=16, help="Long side of Gatys results."),
+    device: str = _device_option(),
 ) -> None:
     """Run the web app (Gradio; pip install 'stylefuse[web]') on this machine."""
     from stylefuse.frontends.web import ServeLimits, WebStylist
     from stylefuse.frontends.web import serve as serve_app
 
     limits = ServeLimits(int(max_upload_mb * 1e6), max_pixels, concurrency, queue_size, gatys_steps, gatys_size)
-    serve_app(WebStylist(limits, list(model)), host, port)
+    serve_app(WebStylist(limits, list(model), _device(device)), host, port)
 
 
 @app.command()
@@ -621,15 +645,17 @@ def batch(
     strength: Optional[float] = typer.Option(None, "--strength", min=0.0, max=1.0, help="Style strength 0..1."),
     max_pixels: int = typer.Option(64_000_000, min=1, help="Refuse input images with more pixels than this."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    device: str = _device_option(),
 ) -> None:
     """Stylize many images into a folder, resumably (done outputs are skipped), locally or on Ray."""
     from stylefuse import api
     from stylefuse.frontends.batch import JobRecipe, run_batch, run_local
 
     _, name = _styles_and_method(style, method, model)
+    local = ray is None and workers == 1
     recipe = JobRecipe(tuple(style), method, None if model is None else str(model), strength,
-                       tuple(_assignments(set_, name).items()), max_pixels)
-    if ray is None and workers == 1:
+                       tuple(_assignments(set_, name).items()), max_pixels, _device(device) if local else device)
+    if local:
         api.set_threads(threads)
         runner = run_local
     else:
@@ -644,18 +670,15 @@ def batch(
 
 @app.command()
 def info() -> None:
-    """Show versions, threads, device and the status of the pretrained weights."""
-    import torch
+    """Show versions, threads, devices (CUDA GPUs, MPS, ONNX Runtime) and the status of the pretrained weights."""
     import torchvision
 
     import stylefuse
+    from stylefuse.devices import device_report
     from stylefuse.encoders.vgg import ENCODER_ID, weights_status
 
-    device = f"cuda ({torch.cuda.get_device_name(0)})" if torch.cuda.is_available() else "cpu"
-    rows = [("stylefuse", stylefuse.__version__), ("python", platform.python_version()),
-            ("torch", torch.__version__), ("torchvision", torchvision.__version__),
-            ("threads", str(torch.get_num_threads())), ("device", device),
-            ("encoder", ENCODER_ID), ("vgg16 weights", weights_status())]
+    rows = [("stylefuse", stylefuse.__version__), ("python", platform.python_version()), *device_report(),
+            ("torchvision", torchvision.__version__), ("encoder", ENCODER_ID), ("vgg16 weights", weights_status())]
     for key, value in rows:
         typer.echo(f"{key:14s} {value}")
 

@@ -72,39 +72,42 @@ def folder_fingerprint(folder: str | Path) -> dict:
     return {"path": str(folder), "config_sha256": digest, "files": files}
 
 
-def candidate_for(method: str, model: str | Path | None = None, **options) -> Candidate:
+def candidate_for(method: str, model: str | Path | None = None, device: str = "cpu", **options) -> Candidate:
     """The candidate of a registered method: a multi-style one (``model``, None: the built-in) runs its
     named styles (:func:`named_styles_candidate`), the others stylize with the painting itself. A ``model``
-    folder counts as multi-style by what its loaded stylizer takes (an ensemble's members decide)."""
+    folder counts as multi-style by what its loaded stylizer takes (an ensemble's members decide). ``device``
+    goes to the methods that take one (results are cached by recipe, whatever the device)."""
     from stylefuse import hub
+    from stylefuse.api import accepted_wiring
     from stylefuse.methods._base import STYLE_NAMES
     from stylefuse.registry import METHODS
 
-    loaded = None if model is None else hub.load(model, method, **options)
+    wiring = accepted_wiring(METHODS.get(method), {"device": device})
+    loaded = None if model is None else hub.load(model, method, **options, **wiring)
     if (loaded or METHODS.get(method)).style_input == STYLE_NAMES:
-        return named_styles_candidate(model, method, loaded=loaded, **options)
+        return named_styles_candidate(model, method, loaded=loaded, wiring=wiring, **options)
     if model is not None:
         raise OptionError(f"--model applies to methods with named styles, not to {method}")
-    return method_candidate(method, **options)
+    return method_candidate(method, device, **options)
 
 
-def method_candidate(name: str, **options) -> Candidate:
+def method_candidate(name: str, device: str = "cpu", **options) -> Candidate:
     """A registered stylization method with its options (``size``, ``steps``, ...)."""
     from stylefuse.api import create_method
 
-    method = create_method(name, **options)
+    method = create_method(name, {"device": device}, **options)
     return Candidate(name, lambda content, style, _: method.stylize(content, [style]), options)
 
 
 def named_styles_candidate(folder: str | Path | None = None, name: str = "fast", loaded: Any = None,
-                           **options) -> Candidate:
-    """A multi-style model (None: the built-in one; ``loaded``: its stylizer, already loaded): a painting is
-    stylized with the named style the model was trained on from that painting (``style_sources`` in its
-    config); others are skipped."""
+                           wiring: dict[str, Any] | None = None, **options) -> Candidate:
+    """A multi-style model (None: the built-in one; ``loaded``: its stylizer, already loaded; ``wiring``: the
+    device it loads on): a painting is stylized with the named style the model was trained on from that painting
+    (``style_sources`` in its config); others are skipped."""
     from stylefuse import hub
     from stylefuse.builtin import STYLES_FOLDER
 
-    model = loaded or hub.load(folder or STYLES_FOLDER, **options)
+    model = loaded or hub.load(folder or STYLES_FOLDER, **options, **(wiring or {}))
     sources = model.document.get("style_sources") or []
     style_files = {Path(source).stem: name for source, name in zip(sources, model.names)}
 

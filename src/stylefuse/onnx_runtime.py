@@ -27,11 +27,18 @@ def has_onnxruntime() -> bool:
     return importlib.util.find_spec("onnxruntime") is not None
 
 
+def default_threads() -> int | None:
+    """Intra-op threads when none are asked for: ``$OMP_NUM_THREADS`` (which PyTorch follows too), else None
+    (ONNX Runtime's default, one per physical core)."""
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
 def session(model: bytes | str | os.PathLike, threads: int | None = None):
     """An ONNX Runtime CPU session of a model (its bytes or a file).
 
     Args:
-        threads: intra-op threads (None: ONNX Runtime's default, one per physical core).
+        threads: intra-op threads (None: :func:`default_threads`).
 
     Raises:
         OptionError: ONNX Runtime is missing, or the model cannot be loaded.
@@ -41,6 +48,7 @@ def session(model: bytes | str | os.PathLike, threads: int | None = None):
     except ImportError:
         raise OptionError(f"running ONNX files needs ONNX Runtime: {INSTALL_HINT}") from None
     options = onnxruntime.SessionOptions()
+    threads = threads or default_threads()
     if threads:
         options.intra_op_num_threads = threads
     source = model if isinstance(model, bytes) else str(model)

@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 import pytest
-from tests.helpers import save_style_model
+from tests.helpers import save_style_model, wavy_photo
 from tests.test_cli import run_cli
 
 from stylefuse.builtin import builtin_style_names
@@ -92,3 +92,52 @@ def test_exported_files_are_offered_like_model_folders(tmp_path, photo) -> None:
     stylist = WebStylist(models=[exported])
     out = stylist.run(Request(photo, "model: mine.onnx", ("sun", None)))
     assert out.shape == photo.shape and np.abs(out.astype(int) - photo).mean() > 5
+
+
+def test_loaded_stylizers_are_kept_across_requests(tmp_path, photo, names) -> None:
+    stylist = WebStylist(models=[save_style_model(tmp_path / "mine", [8, 16, 32], 1)], cache_size=2)
+    first = stylist.run(Request(photo, "model: mine", ("ink", None)))
+    again = stylist.run(Request(photo, "model: mine", ("sun", "ink"), blend=0.5, strength=0.5))
+    assert stylist.stylizers.builds == 1 and not np.array_equal(first, again)  # one load, other styles
+    stylist.run(Request(photo, "fast", (names[0], None)))
+    stylist.run(Request(photo, "model: mine", ("ink", None)))
+    assert stylist.stylizers.builds == 2
+    painting = (np.random.default_rng(1).random((32, 32, 3)) * 255).astype(np.uint8)
+    stylist.run(Request(photo, "adain", paintings=(painting, None)))  # the oldest (fast) makes room
+    assert len(stylist.stylizers) == 2
+    stylist.run(Request(photo, "fast", (names[0], None)))
+    assert stylist.stylizers.builds == 4
+
+
+def test_shared_stylizers_serve_concurrent_requests(photo, names) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    stylist = WebStylist()
+    request = Request(photo, "fast", (names[0], names[1]), blend=0.3)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(stylist.run, [request] * 8))
+    assert all(np.array_equal(result, results[0]) for result in results)
+    assert len(stylist.stylizers) == 1 and stylist.stylizers.builds <= 4
+
+
+def test_two_styles_by_colour_regions_or_by_mask(photo, names) -> None:
+    from stylefuse import api
+    from stylefuse.image.io import as_picture, quantize
+
+    stylist = WebStylist()
+    photo = (wavy_photo(64, 96).permute(1, 2, 0).numpy() * 255).astype(np.uint8)
+    first, second = (stylist.run(Request(photo, "fast", (name, None))).astype(int) for name in names[:2])
+    by_colour = stylist.run(Request(photo, "fast", (names[0], names[1]), regions="by colour"))
+    direct = api.prepare([names[0], names[1]], "fast", regions="auto:2").run(as_picture(photo)).rgb
+    assert np.array_equal(by_colour, quantize(direct.permute(1, 2, 0)))  # what `--regions auto:2` makes
+    assert min(np.abs(by_colour - first).mean(), np.abs(by_colour - second).mean()) > 1
+    mask = np.zeros_like(photo)
+    mask[:, 48:] = 255  # the first style on the right
+    by_mask = stylist.run(Request(photo, "fast", (names[0], names[1]), regions="mask", mask=mask)).astype(int)
+    assert np.abs(by_mask[:, -12:] - first[:, -12:]).mean() < np.abs(by_mask[:, -12:] - second[:, -12:]).mean()
+    assert np.abs(by_mask[:, :12] - second[:, :12]).mean() < np.abs(by_mask[:, :12] - first[:, :12]).mean()
+    for request, message in [(Request(photo, "fast", (names[0], None), regions="by colour"), "give two styles"),
+                             (Request(photo, "fast", (names[0], names[1]), regions="mask"), "no mask"),
+                             (Request(photo, "fast", (names[0], None), regions="stripes"), "unknown regions")]:
+        with pytest.raises(StylefuseError, match=message):
+            stylist.run(request)

@@ -37,6 +37,7 @@ class JobRecipe:
         strength: style strength 0..1, or None.
         options: the method's own options (``--set``).
         max_pixels: refuse input images larger than this.
+        device: where the network runs (``auto`` is resolved in each process: on Ray, on each actor's machine).
     """
 
     style: tuple[str, ...] = ()
@@ -45,13 +46,16 @@ class JobRecipe:
     strength: float | None = None
     options: tuple[tuple[str, Any], ...] = ()
     max_pixels: int = DEFAULT_MAX_PIXELS
+    device: str = "cpu"
 
     def prepare(self):
         """The :class:`stylefuse.api.Job` of this recipe (loads weights: once per process or actor)."""
         from stylefuse import api
+        from stylefuse.devices import resolve_device
 
+        wiring = {"progress": False, "device": resolve_device(self.device)}
         return api.prepare(list(self.style) or None, self.method, self.model, self.strength,
-                           max_pixels=self.max_pixels, wiring={"progress": False}, **dict(self.options))
+                           max_pixels=self.max_pixels, wiring=wiring, **dict(self.options))
 
 
 @dataclass

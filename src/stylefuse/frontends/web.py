@@ -26,6 +26,10 @@ WEB_INSTALL = "the web app needs gradio: pip install 'stylefuse[web]'"
 IMAGE_METHODS = ("adain", "wct", "gatys")
 """Methods that take style images (uploaded paintings)."""
 FAST = "fast"
+REGION_MODES = ("blend", "by colour", "mask")
+"""How two styles share the picture: mixed everywhere by the blend slider, the first on the darker and the second
+on the lighter region found by colour (``--regions auto:2``), or the first where an uploaded mask is white
+(``--mask``); see :mod:`stylefuse.fusion.regions`."""
 
 
 @dataclass
@@ -67,6 +71,8 @@ class Request:
         strength: style strength 0..1.
         keep_colors: keep the photo's colours.
         steps: Gatys optimisation steps (capped).
+        regions: one of :data:`REGION_MODES`.
+        mask: the mask of the "mask" mode, (H, W[, 3]) uint8, white where the first style goes.
     """
 
     photo: np.ndarray | None
@@ -77,21 +83,69 @@ class Request:
     strength: float = 1.0
     keep_colors: bool = False
     steps: int = 50
+    regions: str = REGION_MODES[0]
+    mask: np.ndarray | None = None
+
+
+class StylizerCache:
+    """The stylizers a server has loaded, kept across requests: a bounded least-recently-used map, safe to share
+    between the worker threads (the ``stylizers`` of :func:`stylefuse.api.prepare`).
+
+    Two threads missing the same key at once may both build it; one result is kept (building is a load of the
+    same files, so either will do) and the lock is never held while loading.
+
+    Args:
+        size: the most stylizers kept (>= 1).
+    """
+
+    def __init__(self, size: int = 8) -> None:
+        import collections
+        import threading
+
+        if size < 1:
+            raise OptionError(f"the stylizer cache size must be >= 1, got {size}")
+        self.size = size
+        self._items: collections.OrderedDict[str, Any] = collections.OrderedDict()
+        self._lock = threading.Lock()
+        self.builds = 0
+        """How many stylizers were built (loaded) so far."""
+
+    def get(self, key: str, build):
+        """The stylizer stored under ``key``, or ``build()``'s, stored (the oldest is dropped beyond ``size``)."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = build()
+        with self._lock:
+            self.builds += 1
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 @dataclass
 class WebStylist:
     """The app's logic without its page: checks a :class:`Request` against the limits and runs it through
-    :func:`stylefuse.api.prepare` (the same path as the CLI).
+    :func:`stylefuse.api.prepare` (the same path as the CLI), keeping the loaded stylizers across requests.
 
     Args:
         limits: see :class:`ServeLimits`.
         models: trained model folders, or files of ``stylefuse export`` (.onnx, run by ONNX Runtime), offered
             as methods labelled ``model: <name>``.
+        device: where the networks run (a resolved device, see :func:`stylefuse.devices.resolve_device`).
+        cache_size: the most loaded stylizers kept (see :class:`StylizerCache`).
     """
 
     limits: ServeLimits = field(default_factory=ServeLimits)
     models: list[Path] = field(default_factory=list)
+    device: str = "cpu"
+    cache_size: int = 8
 
     def __post_init__(self) -> None:
         from stylefuse import hub
@@ -100,6 +154,7 @@ class WebStylist:
             if not _is_exported(folder):
                 hub.read_config(folder)  # a bad folder is a one-line error at start-up, not at the first request
         self.labels = {f"model: {Path(folder).name}": Path(folder) for folder in self.models}
+        self.stylizers = StylizerCache(self.cache_size)
 
     def methods(self) -> list[str]:
         """The method choices of the page: fast when styles are built in, the image methods, the models."""
@@ -118,28 +173,37 @@ class WebStylist:
         if not 0.0 <= request.blend <= 1.0 or not 0.0 <= request.strength <= 1.0:
             raise OptionError("blend and strength must be between 0 and 1")
         method, model, styles, options = self._plan(request, max(photo.shape[:2]))
+        regions = None
+        if request.regions == "by colour":
+            regions = "auto:2"
+        elif request.regions == "mask":
+            options["masks"] = [self._checked(request.mask, "mask")]
         job = api.prepare(styles, method, model, request.strength, request.keep_colors, self.limits.max_pixels,
-                          wiring={"progress": False}, **options)
+                          wiring={"progress": False, "device": self.device}, regions=regions,
+                          stylizers=self.stylizers, **options)
         with torch.inference_mode():
             result = job.run(as_picture(photo, self.limits.max_pixels))
         return quantize(result.rgb.permute(1, 2, 0))
 
     def _plan(self, request: Request, long_side: int) -> tuple[str | None, Path | None, Any, dict[str, Any]]:
         """(method, model folder, styles, options) for :func:`stylefuse.api.prepare`."""
+        if request.regions not in REGION_MODES:
+            raise OptionError(f"unknown regions {request.regions!r}; choose from {', '.join(REGION_MODES)}")
+        mix = self._styles(request)
         model = self.labels.get(request.method)
         if model is not None and _is_exported(model):
-            styles = _blend(self._paintings(request), request.blend) or _blend(request.styles, request.blend)
+            styles = mix(self._paintings(request), request.blend) or mix(request.styles, request.blend)
             return "onnx", None, styles or None, {"file": model}
         if model is not None:
-            return None, model, _blend(request.styles, request.blend) or None, {}
+            return None, model, mix(request.styles, request.blend) or None, {}
         if request.method == FAST:
-            styles = _blend(request.styles, request.blend)
+            styles = mix(request.styles, request.blend)
             if not styles:
                 raise OptionError("pick a built-in style")
             return FAST, None, styles, {}
         if request.method not in IMAGE_METHODS:
             raise OptionError(f"unknown method {request.method!r}; choose from {', '.join(self.methods())}")
-        styles = _blend(self._paintings(request), request.blend)
+        styles = mix(self._paintings(request), request.blend)
         if not styles:
             raise OptionError(f"{request.method} needs a painting: upload one")
         if request.method != "gatys":
@@ -147,6 +211,21 @@ class WebStylist:
         if not 1 <= request.steps <= self.limits.gatys_steps:
             raise OptionError(f"steps must be between 1 and {self.limits.gatys_steps}")
         return "gatys", None, styles, {"steps": request.steps, "size": min(self.limits.gatys_size, long_side)}
+
+    def _styles(self, request: Request):
+        """``styles(pair, weight)``: the two styles mixed by the blend slider, or, in a region mode, each on its
+        own (both needed)."""
+        if request.regions == REGION_MODES[0]:
+            return _blend
+
+        def separate(pair: tuple[Any, Any], weight: float) -> list[tuple[Any, float]]:
+            if pair[0] is None and pair[1] is None:
+                return []
+            if pair[0] is None or pair[1] is None:
+                raise OptionError(f"regions {request.regions!r} put one style on each region: give two styles")
+            return [(pair[0], 1.0), (pair[1], 1.0)]
+
+        return separate
 
     def _paintings(self, request: Request) -> tuple[np.ndarray | None, np.ndarray | None]:
         first, second = (None if p is None else self._checked(p, "painting") for p in request.paintings)
@@ -188,7 +267,7 @@ def example_photos() -> list[Path]:
 
 def build_app(stylist: WebStylist):
     """The Gradio page (``gradio.Blocks``) over ``stylist``; element ids: photo, method, style_a, style_b,
-    painting_a, painting_b, blend, strength, keep_colors, steps, run, result, status."""
+    painting_a, painting_b, blend, regions, mask, strength, keep_colors, steps, run, result, status."""
     import gradio as gr
 
     from stylefuse.builtin import builtin_style_names
@@ -196,9 +275,10 @@ def build_app(stylist: WebStylist):
     names = builtin_style_names()
     methods = stylist.methods()
 
-    def stylize(photo, method, style_a, style_b, painting_a, painting_b, blend, strength, keep_colors, steps):
+    def stylize(photo, method, style_a, style_b, painting_a, painting_b, blend, regions, mask, strength, keep_colors,
+                steps):
         request = Request(photo, method, (style_a or None, style_b or None), (painting_a, painting_b), float(blend),
-                          float(strength), bool(keep_colors), int(steps))
+                          float(strength), bool(keep_colors), int(steps), regions, mask)
         try:
             return stylist.run(request), "done"
         except StylefuseError as exc:
@@ -222,6 +302,12 @@ def build_app(stylist: WebStylist):
                                           elem_id="painting_b", sources=["upload"])
                 blend = gr.Slider(0, 1, value=0, step=0.05, label="Blend: weight of the second style",
                                   elem_id="blend")
+                with gr.Row():
+                    regions = gr.Radio(list(REGION_MODES), value=REGION_MODES[0], elem_id="regions",
+                                       label="Two styles: blended, one per colour region (first on the darker), or "
+                                       "by a mask")
+                    mask = gr.Image(label="Mask (white: first style)", type="numpy", image_mode="RGB",
+                                    elem_id="mask", sources=["upload"])
                 strength = gr.Slider(0, 1, value=1, step=0.05, label="Strength", elem_id="strength")
                 keep_colors = gr.Checkbox(label="Keep the photo's colours", elem_id="keep_colors")
                 steps = gr.Slider(1, stylist.limits.gatys_steps, value=min(50, stylist.limits.gatys_steps), step=1,
@@ -231,8 +317,8 @@ def build_app(stylist: WebStylist):
                 result = gr.Image(label="Result (full resolution: use the download button)", type="numpy",
                                   format="png", elem_id="result", interactive=False)
                 status = gr.Textbox(label="Status", elem_id="status", interactive=False)
-        run.click(stylize, [photo, method, style_a, style_b, painting_a, painting_b, blend, strength, keep_colors,
-                            steps], [result, status], concurrency_limit=stylist.limits.concurrency)
+        run.click(stylize, [photo, method, style_a, style_b, painting_a, painting_b, blend, regions, mask, strength,
+                            keep_colors, steps], [result, status], concurrency_limit=stylist.limits.concurrency)
     app.queue(max_size=stylist.limits.queue_size, default_concurrency_limit=stylist.limits.concurrency)
     return app
 

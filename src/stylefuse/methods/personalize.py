@@ -349,6 +349,7 @@ def personalize_model(style_images: list[Path], out: Path, base: str | Path = "b
                       size: int = 256, batch_size: int | None = None, lr: float | None = None,
                       optimizer: str | None = None, validate_every: int | None = None, patience: int = 4,
                       max_minutes: float | None = None, seed: int = 0, progress: bool = True, overwrite: bool = False,
+                      device: str = "cpu",
                       report: Callable[[str], None] = print) -> dict[str, Any]:
     """Train a new style into a copy of ``base`` and write the result to ``out`` (a model folder).
 
@@ -389,5 +390,5 @@ def personalize_model(style_images: list[Path], out: Path, base: str | Path = "b
                            sample_every=100,
                            validate_every=validate_every, patience=patience if validate_every else 0, seed=seed,
                            progress=progress, max_seconds=max_minutes * 60 if max_minutes else None,
-                           overwrite=overwrite)
+                           overwrite=overwrite, device=device)
     return fit_and_export(task, batches, options, out, validate=task.validator(batches) if validate_every else None)

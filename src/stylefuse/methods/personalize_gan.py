@@ -52,6 +52,7 @@ def personalize_gan(style_images: list[Path], out: Path, base: Path, data: Path,
                     steps: int = 300, size: int = 128, batch_size: int = 4, lr: float | None = None,
                     frozen_d_layers: int = 2, validate_every: int = 50, patience: int = 4,
                     max_minutes: float | None = None, seed: int = 0, progress: bool = True, overwrite: bool = False,
+                    device: str = "cpu",
                     report: Callable[[str], None] = print) -> dict[str, Any]:
     """Fine-tune the generator of the GAN model folder ``base`` to the style of ``style_images``; write
     a model folder to ``out`` (usable with ``stylefuse stylize --model`` / ``translate``)."""
@@ -85,7 +86,7 @@ def personalize_gan(style_images: list[Path], out: Path, base: Path, data: Path,
     options = TrainOptions(steps=steps, lr=1e-4 if lr is None else lr, checkpoint_every=100, sample_every=100,
                            validate_every=validate_every, patience=patience if validate_every else 0, seed=seed,
                            progress=progress, max_seconds=max_minutes * 60 if max_minutes else None,
-                           overwrite=overwrite)
+                           overwrite=overwrite, device=device)
     return fit_and_export(task, batches, options, out, validate=task.validator(batches) if validate_every else None,
                           extra={"base": str(base), "strategy": strategy, "trained_parameters": trained,
                                  **derived_from(base)})

@@ -30,6 +30,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from stylefuse.devices import check_device
 from stylefuse.errors import OptionError, StylefuseError
 from stylefuse.fileutil import atomic_write, remove_temporaries
 from stylefuse.progress import progress_bar
@@ -184,26 +185,6 @@ class TrainOptions:
         if self.accumulate > 1 and self.optimizer != "adam":
             raise OptionError("gradient accumulation needs --optimizer adam (L-BFGS evaluates the whole batch)")
         check_device(self.device)
-
-
-def check_device(name: str) -> torch.device:
-    """The torch device ``name`` ("cpu", "cuda", "cuda:1", "mps"), refused with one line when this machine
-    does not have it."""
-    try:
-        device = torch.device(name)
-    except (RuntimeError, ValueError):
-        raise OptionError(f"--device {name!r} is not a device; use cpu or cuda") from None
-    if device.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if count == 0:
-            raise OptionError(f"--device {name}: no CUDA GPU is usable here; use --device cpu")
-        if device.index is not None and device.index >= count:
-            raise OptionError(f"--device {name}: this machine has {count} CUDA GPU(s) (cuda:0 .. cuda:{count - 1})")
-    elif device.type == "mps" and not torch.backends.mps.is_available():
-        raise OptionError(f"--device {name}: Apple MPS is not available here; use --device cpu")
-    elif device.type not in ("cpu", "cuda", "mps"):
-        raise OptionError(f"--device {name}: stylefuse trains on cpu, cuda or mps")
-    return device
 
 
 LBFGS_HISTORY = 20
