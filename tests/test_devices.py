@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from tests.helpers import run_cli
 
 from stylefuse import devices
 from stylefuse.errors import OptionError
+from tests.helpers import run_cli
 
 NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")
 
