@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import torch
 
-from stylefuse.errors import OptionError
 from stylefuse.image.io import quantize
+from stylefuse.optional import require_cv2
 
-
-def require_cv2() -> Any:
-    """The ``cv2`` module, or a one-line error saying how to install it."""
-    try:
-        import cv2
-    except ImportError:
-        raise OptionError("fusing photos needs OpenCV: pip install 'stylefuse[fusion]'") from None
-    return cv2
+__all__ = ["require_cv2", "to_bgr8", "from_bgr", "grey"]
 
 
 def to_bgr8(rgb: torch.Tensor) -> np.ndarray:

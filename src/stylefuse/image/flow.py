@@ -10,17 +10,13 @@ import functools
 
 import numpy as np
 
+from stylefuse.optional import require_cv2
+
 FLOW_PRESETS = ("ultrafast", "fast", "medium")
 
 
 def _cv2():
-    try:
-        import cv2
-    except ImportError:
-        from stylefuse.errors import OptionError
-
-        raise OptionError("optical flow needs OpenCV: pip install 'stylefuse[video]'") from None
-    return cv2
+    return require_cv2("optical flow", "video")
 
 
 def grey(image: np.ndarray, shrink: int = 1) -> np.ndarray:
