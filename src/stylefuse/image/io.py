@@ -31,9 +31,8 @@ from stylefuse.image.arrays import (
     pixels_to_pil,
     quantize_array,
     read_pixels,
-    save_pil,
     to_unit,
-    write_format,
+    write_pixels,
 )
 
 __all__ = ["DEFAULT_MAX_PIXELS", "READ_SUFFIXES", "WRITE_FORMATS", "Picture", "read_image", "to_pil", "quantize",
@@ -63,16 +62,9 @@ class Picture:
 
 
 def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> Picture:
-    """Read an image file into a :class:`Picture`.
-
-    Args:
-        path: JPEG, PNG, WebP, TIFF, BMP or GIF (first frame) file.
-        max_pixels: refuse images with more pixels than this (checked before decoding).
-
-    Raises:
-        ImageReadError: missing file, a directory, an empty / truncated / non-image file, or an image
-            over the pixel limit.
-    """
+    """Read a JPEG, PNG, WebP, TIFF, BMP or GIF file into a :class:`Picture`, refusing images over ``max_pixels``
+    before decoding; what it accepts and the :class:`ImageReadError` it raises are those of
+    :func:`stylefuse.image.arrays.read_pixels`."""
     return _picture(read_pixels(path, max_pixels), Path(path))
 
 
@@ -123,12 +115,8 @@ def write_image(path: str | os.PathLike, rgb: torch.Tensor, alpha: torch.Tensor 
     Returns:
         The path written.
     """
-    path = Path(path)
-    fmt = write_format(path)
-    if alpha is not None and fmt == "JPEG":
-        rgb = rgb * alpha + (1 - alpha)
-        alpha = None
-    return save_pil(path, to_pil(rgb, alpha), fmt, quality)
+    _check_rgb(rgb)
+    return write_pixels(path, _numpy(rgb), None if alpha is None else _numpy(alpha), quality)
 
 
 def as_picture(image: Any, max_pixels: int = DEFAULT_MAX_PIXELS) -> Picture:
