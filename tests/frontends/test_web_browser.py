@@ -102,7 +102,8 @@ def test_fifty_concurrent_requests_complete_or_are_told_busy(server) -> None:
 
     def one(_: int) -> str:
         try:
-            client.predict(photo, "fast", style, "", None, None, 0, 1, False, 10, api_name="/stylize")
+            client.predict(photo, "fast", style, "", None, None, 0, 1, False, 10, "blend", None,
+                           api_name="/stylize")
             return "done"
         except Exception as exc:  # noqa: BLE001 - what the client reports is the point of the test
             return "busy" if "Queue is full" in str(exc) else f"{type(exc).__name__}: {exc}"

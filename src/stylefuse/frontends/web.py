@@ -267,7 +267,7 @@ def example_photos() -> list[Path]:
 
 def build_app(stylist: WebStylist):
     """The Gradio page (``gradio.Blocks``) over ``stylist``; element ids: photo, method, style_a, style_b,
-    painting_a, painting_b, blend, regions, mask, strength, keep_colors, steps, run, result, status."""
+    painting_a, painting_b, blend, strength, keep_colors, steps, regions, mask, run, result, status."""
     import gradio as gr
 
     from stylefuse.builtin import builtin_style_names
@@ -275,8 +275,8 @@ def build_app(stylist: WebStylist):
     names = builtin_style_names()
     methods = stylist.methods()
 
-    def stylize(photo, method, style_a, style_b, painting_a, painting_b, blend, regions, mask, strength, keep_colors,
-                steps):
+    def stylize(photo, method, style_a, style_b, painting_a, painting_b, blend, strength, keep_colors, steps,
+                regions=REGION_MODES[0], mask=None):  # the controls added last come last: older API calls still fit
         request = Request(photo, method, (style_a or None, style_b or None), (painting_a, painting_b), float(blend),
                           float(strength), bool(keep_colors), int(steps), regions, mask)
         try:
@@ -317,8 +317,9 @@ def build_app(stylist: WebStylist):
                 result = gr.Image(label="Result (full resolution: use the download button)", type="numpy",
                                   format="png", elem_id="result", interactive=False)
                 status = gr.Textbox(label="Status", elem_id="status", interactive=False)
-        run.click(stylize, [photo, method, style_a, style_b, painting_a, painting_b, blend, regions, mask, strength,
-                            keep_colors, steps], [result, status], concurrency_limit=stylist.limits.concurrency)
+        controls = [photo, method, style_a, style_b, painting_a, painting_b, blend, strength, keep_colors, steps,
+                    regions, mask]
+        run.click(stylize, controls, [result, status], concurrency_limit=stylist.limits.concurrency)
     app.queue(max_size=stylist.limits.queue_size, default_concurrency_limit=stylist.limits.concurrency)
     return app
 
