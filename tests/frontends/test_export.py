@@ -135,6 +135,7 @@ def test_exported_files_run_through_the_onnx_method(tmp_path, content, capsys, m
     job = api.prepare(["sun"], "onnx", strength=0.7, file=onnx_file)
     got = job.run(api.as_picture(content[:, :45, :61])).rgb  # odd sizes: padded and cropped back
     assert got.shape == reference.shape and (got - reference).abs().max() <= 1e-3
+    assert not job.stylizer.native_strength and job.blend == 0.7  # the front end blends, as for the fast method
     generator = save_generator(tmp_path / "gen", "unet")
     photo, out = write_image(tmp_path / "content.png", content), tmp_path / "gen.png"
     code, _, err = run_cli(["export", "--model", generator, "-o", tmp_path / "gen.onnx"], capsys, monkeypatch)
