@@ -1,5 +1,5 @@
 """``python -m stylefuse``: the same as the ``stylefuse`` command."""
 
-from stylefuse.cli import main
+from stylefuse.launcher import main
 
 main()

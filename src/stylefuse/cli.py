@@ -14,7 +14,7 @@ from typing import Any, List, Optional
 
 import typer
 
-from stylefuse.errors import ImageReadError, OptionError, StylefuseError
+from stylefuse.errors import ImageReadError, OptionError, StylefuseError, one_line
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="stylefuse: image style transfer that works offline, on a laptop CPU.")
@@ -136,7 +136,7 @@ def stylize(
         return
 
     process = _picture_process(max_pixels, lambda picture: (job.run(picture), job.stylizer.interrupted))
-    _exit_on(_run_over_inputs(content, output, protected, overwrite_input, process))
+    _exit_on(_inputs().run_over_inputs(content, output, protected, overwrite_input, process))
 
 
 def _stylize_instantly(content: Path, style: List[str], output: Optional[Path], strength: Optional[float],
@@ -148,7 +148,13 @@ def _stylize_instantly(content: Path, style: List[str], output: Optional[Path], 
     instant = instant_stylizer(content, style, strength, threads)
     if instant is None:
         return None
-    return _run_over_inputs(content, output, [], overwrite_input, instant.process(max_pixels))
+    return _inputs().run_over_inputs(content, output, [], overwrite_input, instant.process(max_pixels))
+
+
+def _inputs():
+    from stylefuse.frontends import inputs
+
+    return inputs
 
 
 def _exit_on(code: int) -> None:
@@ -199,7 +205,8 @@ def _stylize_video(job, content: Path, output: Optional[Path], temporal: float, 
 
 
 def _picture_process(max_pixels: int, run):
-    """``process(source, target) -> ((width, height), interrupted)`` for :func:`_run_over_inputs` of
+    """``process(source, target) -> ((width, height), interrupted)`` for
+    :func:`stylefuse.frontends.inputs.run_over_inputs` of
     ``run(picture) -> (picture, interrupted)``: read, run, write."""
 
     def process(source: Path, target: Path):
@@ -210,44 +217,6 @@ def _picture_process(max_pixels: int, run):
         return result.size, interrupted
 
     return process
-
-
-def _run_over_inputs(content: Path, output: Optional[Path], protected: list[Path], overwrite_input: bool,
-                     process) -> int:
-    """Apply ``process(source, target) -> ((width, height), interrupted)`` to a file or to every file of a folder;
-    the exit status: 0, 130 when interrupted, 2 when a file of a folder was skipped.
-
-    In a folder, a file that fails is reported on one line and skipped, the rest goes on.
-    """
-    from stylefuse.image.arrays import ensure_not_input
-
-    if content.is_dir():
-        jobs = _folder_jobs(content, output)
-    else:
-        if not content.exists():
-            raise ImageReadError(f"cannot read {content}: no such file or folder")
-        jobs = [(content, output or Path(f"{content.stem}-stylized.png"))]
-    inputs = protected + [source for source, _ in jobs]
-    written, skipped = 0, []
-    for source, target in jobs:
-        started = time.perf_counter()
-        try:
-            ensure_not_input(target, inputs, overwrite_input)
-            (width, height), interrupted = process(source, target)
-        except StylefuseError as exc:
-            if len(jobs) == 1:
-                raise
-            _err(f"skipped {source.name}: {exc}")
-            skipped.append(source)
-            continue
-        written += 1
-        note = " (interrupted: best result so far)" if interrupted else ""
-        typer.echo(f"wrote {target} ({width}x{height}, {time.perf_counter() - started:.1f} s){note}")
-        if interrupted:
-            return 130
-    if len(jobs) > 1:
-        typer.echo(f"{written} written, {len(skipped)} skipped")
-    return 2 if skipped else 0
 
 
 @app.command()
@@ -386,7 +355,7 @@ def translate(
     job = api.prepare(None, None, model, max_pixels=max_pixels, wiring={"device": _device(device)},
                       **({} if tile is None else {"tile": tile}))
     process = _picture_process(max_pixels, lambda picture: (job.run(picture), False))
-    _exit_on(_run_over_inputs(content, output, [], overwrite_input, process))
+    _exit_on(_inputs().run_over_inputs(content, output, [], overwrite_input, process))
 
 
 @app.command()
@@ -412,23 +381,6 @@ def generate(
     images = sampler.generate(count, seed)
     write_image(output, make_grid(images, nrow=math.ceil(math.sqrt(count)), padding=2))
     typer.echo(f"wrote {output} ({count} images)")
-
-
-def _folder_jobs(folder: Path, output: Optional[Path]) -> list[tuple[Path, Path]]:
-    from stylefuse.image.arrays import WRITE_FORMATS, list_image_files
-
-    folder = folder.resolve()  # "." has no name to derive the output folder from
-    out_dir = output or folder.with_name(folder.name + "-stylized")
-    if out_dir.exists() and not out_dir.is_dir():
-        raise OptionError(f"{out_dir} is a file; with a folder of images, -o must be a folder")
-    files = list_image_files(folder)
-    if not files:
-        raise ImageReadError(f"{folder} holds no files to process")
-    jobs = []
-    for source in files:
-        suffix = source.suffix.lower() if source.suffix.lower() in WRITE_FORMATS else ".png"
-        jobs.append((source, out_dir / (source.stem + suffix)))
-    return jobs
 
 
 @app.command("list")
@@ -683,11 +635,6 @@ def info() -> None:
         typer.echo(f"{key:14s} {value}")
 
 
-def one_line(message: str) -> str:
-    """A message on one line (a wrapped or multi-line message loses its tail in scripts that read one)."""
-    return " ".join(part.strip() for part in str(message).splitlines() if part.strip())
-
-
 def _parser_exceptions(name: str) -> tuple[type, ...]:
     """The parser's exception classes called ``name``: typer vendors click as ``typer._click`` in recent
     versions and uses click itself in older ones."""
@@ -702,24 +649,13 @@ def _parser_exceptions(name: str) -> tuple[type, ...]:
     return tuple(found)
 
 
-def _instant_command(argv: list[str]) -> Optional[int]:
-    """Run ``stylize PHOTO --style NAME ...`` with built-in styles before the parser is built (building it
-    costs more than the network; see :func:`stylefuse.frontends.instant.parse_instant`): the exit status, or
-    None for every other command line."""
-    from stylefuse.frontends.instant import parse_instant
-
-    request = parse_instant(argv)
-    if request is None:
-        return None
-    return _stylize_instantly(request.content, request.styles, request.output, request.strength, request.threads,
-                              request.max_pixels, request.overwrite_input)
-
-
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``stylefuse`` console script: user errors (ours and the parser's) print one
     ``error:`` line and exit with status 2."""
     try:
-        code = _instant_command(sys.argv[1:] if argv is None else argv)
+        from stylefuse.frontends.instant import run_instant
+
+        code = run_instant(sys.argv[1:] if argv is None else argv)  # before typer builds its parser (see there)
         if code is None:
             code = app(args=argv, standalone_mode=False, prog_name="stylefuse")
     except _parser_exceptions("NoArgsIsHelpError"):

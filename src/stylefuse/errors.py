@@ -33,3 +33,8 @@ class ModelFolderError(StylefuseError):
 class FusionError(StylefuseError):
     """Models, regions or photos that cannot be fused (unrelated or incompatible models, photos that do not
     overlap, masks that do not fit)."""
+
+
+def one_line(message: object) -> str:
+    """A message on one line (a wrapped or multi-line message loses its tail in scripts that read one)."""
+    return " ".join(part.strip() for part in str(message).splitlines() if part.strip())

@@ -55,20 +55,31 @@ def test_cli_files_match_the_torch_path_and_keep_alpha(tmp_path, capsys, monkeyp
 
 def test_no_torch_import_once_the_export_is_cached(photo, tmp_path) -> None:
     assert instant_stylizer(photo, ["starry-night"]) is not None  # builds the cached export if needed
-    script = ("import sys\nfrom stylefuse.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n"
-              "    assert not e.code, e.code\nprint('torch' in sys.modules)")
+    script = ("import sys\nfrom stylefuse.{module} import main\ntry:\n    main(sys.argv[1:])\n"
+              "except SystemExit as e:\n    assert not e.code, e.code\nprint('torch' in sys.modules)")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
     env.pop(BACKEND_VARIABLE, None)
     out = tmp_path / "out.jpg"
-    for extra in ([], ["--strength", "0.5", "--threads", "1"]):  # through the early parser, then through typer's
+    runs = [("launcher", []), ("cli", []),  # the console script, and the CLI's own early path
+            ("cli", ["--quiet", "--strength=0.5", "-s", "udnie:0.2"])]
+    for module, extra in runs:
         args = ["stylize", str(photo), "--style", "starry-night", "-o", str(out), *extra]
-        if extra:
-            args.append("--quiet")
-        done = subprocess.run([sys.executable, "-c", script, *args], env=env, capture_output=True, text=True,
-                              timeout=120)
+        done = subprocess.run([sys.executable, "-c", script.format(module=module), *args], env=env,
+                              capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
         assert done.stdout.splitlines()[-1] == "False", done.stdout
+        assert done.stdout.startswith(f"wrote {out} (72x48, ")
         assert read_image(out).size == (72, 48)
+
+
+def test_after_typer_parses_the_command_still_takes_the_instant_path(photo, tmp_path, capsys, monkeypatch) -> None:
+    """Command-line forms the early parser leaves to typer (here: all of them) still skip ``api.prepare``."""
+    out = tmp_path / "out.png"
+    monkeypatch.setattr("stylefuse.frontends.instant.parse_instant", lambda argv: None)
+    monkeypatch.setattr(api, "prepare", lambda *args, **kwargs: pytest.fail("took the PyTorch path"))
+    code, stdout, err = run_cli(["stylize", photo, "-s", "udnie", "--threads", "1", "-o", out], capsys, monkeypatch)
+    assert code == 0, err
+    assert read_image(out).size == (72, 48)
 
 
 def test_the_first_call_exports_into_the_cache(photo, tmp_path, monkeypatch) -> None:

@@ -15,11 +15,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from stylefuse.builtin import STYLES_FOLDER, builtin_style_names
+from stylefuse.frontends.inputs import Process, run_over_inputs
 from stylefuse.image.arrays import DEFAULT_MAX_PIXELS, READ_SUFFIXES, read_pixels, write_pixels
 from stylefuse.onnx_runtime import OnnxNetwork, cached_export, has_onnxruntime
 from stylefuse.styles import is_style_name, parse_style_argument, split_style_list, style_weights
@@ -97,10 +98,6 @@ def _request(positional: list[str], values: dict[str, list[str]], switches: set[
                           "overwrite_input" in switches)
 
 
-Process = Callable[[Path, Path], tuple[tuple[int, int], bool]]
-"""``process(source, target) -> ((width, height), interrupted)``: stylize one file into another."""
-
-
 class InstantStylizer:
     """The built-in multi-style network in ONNX Runtime, with a fixed style mix and strength.
 
@@ -127,7 +124,8 @@ class InstantStylizer:
         return out
 
     def process(self, max_pixels: int) -> Process:
-        """A ``process(source, target)`` for :func:`stylefuse.cli._run_over_inputs` (the alpha is kept)."""
+        """A ``process(source, target)`` for :func:`stylefuse.frontends.inputs.run_over_inputs` (the alpha is
+        kept)."""
 
         def process(source: Path, target: Path) -> tuple[tuple[int, int], bool]:
             pixels = read_pixels(source, max_pixels)
@@ -158,6 +156,18 @@ def instant_stylizer(content: Path, styles: Sequence[str], strength: float | Non
         return None
     model = cached_export(NETWORK, STYLES_FOLDER / "model.safetensors", lambda: _export(STYLES_FOLDER))
     return InstantStylizer(model, names, [(spec.image, spec.weight) for spec in specs], strength, threads)
+
+
+def run_instant(argv: Sequence[str]) -> int | None:
+    """Run a command line on the instant path: its exit status, or None when it needs the normal path (see
+    :func:`parse_instant` and :func:`instant_stylizer`)."""
+    request = parse_instant(argv)
+    stylizer = None if request is None else instant_stylizer(request.content, request.styles, request.strength,
+                                                             request.threads)
+    if stylizer is None:
+        return None
+    return run_over_inputs(request.content, request.output, [], request.overwrite_input,
+                           stylizer.process(request.max_pixels))
 
 
 def _export(folder: Path) -> bytes:
