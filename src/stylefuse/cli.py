@@ -653,9 +653,9 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``stylefuse`` console script: user errors (ours and the parser's) print one
     ``error:`` line and exit with status 2."""
     try:
-        from stylefuse.frontends.instant import run_instant
+        from stylefuse.launcher import instant_command
 
-        code = run_instant(sys.argv[1:] if argv is None else argv)  # before typer builds its parser (see there)
+        code = instant_command(sys.argv[1:] if argv is None else argv)  # before typer builds its parser (see launcher)
         if code is None:
             code = app(args=argv, standalone_mode=False, prog_name="stylefuse")
     except _parser_exceptions("NoArgsIsHelpError"):

@@ -14,9 +14,7 @@ def main(argv: list[str] | None = None) -> None:
     exit with status 2, like :func:`stylefuse.cli.main`."""
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        from stylefuse.frontends.instant import run_instant
-
-        code = run_instant(argv)
+        code = instant_command(argv)
     except StylefuseError as exc:
         print(f"error: {one_line(exc)}", file=sys.stderr)
         sys.exit(exc.exit_code)
@@ -28,3 +26,15 @@ def main(argv: list[str] | None = None) -> None:
     from stylefuse.cli import main as cli_main
 
     cli_main(argv)
+
+
+def instant_command(argv: list[str]) -> int | None:
+    """The exit status of a command line the instant path ran, or None (nothing heavy is imported for others)."""
+    from stylefuse.frontends.instant_args import parse_instant
+
+    request = parse_instant(argv)
+    if request is None:
+        return None
+    from stylefuse.frontends.instant import run_instant
+
+    return run_instant(request)

@@ -14,7 +14,8 @@ import torch
 from tests.helpers import run_cli, wavy_photo
 
 from stylefuse import api
-from stylefuse.frontends.instant import BACKEND_VARIABLE, instant_stylizer, parse_instant
+from stylefuse.frontends.instant import BACKEND_VARIABLE, instant_stylizer
+from stylefuse.frontends.instant_args import parse_instant
 from stylefuse.image.io import read_image, write_image
 
 pytest.importorskip("onnxruntime")
@@ -75,7 +76,7 @@ def test_no_torch_import_once_the_export_is_cached(photo, tmp_path) -> None:
 def test_after_typer_parses_the_command_still_takes_the_instant_path(photo, tmp_path, capsys, monkeypatch) -> None:
     """Command-line forms the early parser leaves to typer (here: all of them) still skip ``api.prepare``."""
     out = tmp_path / "out.png"
-    monkeypatch.setattr("stylefuse.frontends.instant.parse_instant", lambda argv: None)
+    monkeypatch.setattr("stylefuse.frontends.instant_args.parse_instant", lambda argv: None)
     monkeypatch.setattr(api, "prepare", lambda *args, **kwargs: pytest.fail("took the PyTorch path"))
     code, stdout, err = run_cli(["stylize", photo, "-s", "udnie", "--threads", "1", "-o", out], capsys, monkeypatch)
     assert code == 0, err

@@ -13,7 +13,6 @@ later calls never import PyTorch. Every other request returns None here and take
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -21,6 +20,7 @@ import numpy as np
 
 from stylefuse.builtin import STYLES_FOLDER, builtin_style_names
 from stylefuse.frontends.inputs import Process, run_over_inputs
+from stylefuse.frontends.instant_args import InstantRequest
 from stylefuse.image.arrays import DEFAULT_MAX_PIXELS, READ_SUFFIXES, read_pixels, write_pixels
 from stylefuse.onnx_runtime import OnnxNetwork, cached_export, has_onnxruntime
 from stylefuse.styles import is_style_name, parse_style_argument, split_style_list, style_weights
@@ -28,75 +28,6 @@ from stylefuse.styles import is_style_name, parse_style_argument, split_style_li
 BACKEND_VARIABLE = "STYLEFUSE_BACKEND"
 """Environment variable: ``torch`` sends every request through the normal path (benchmarks compare both)."""
 NETWORK = "fast_stylizer"
-
-_VALUED = {"--style": "styles", "-s": "styles", "--output": "output", "-o": "output", "--strength": "strength",
-           "--threads": "threads", "--max-pixels": "max_pixels", "--method": "method", "--device": "device"}
-_SWITCHES = {"--quiet": "quiet", "-q": "quiet", "--overwrite-input": "overwrite_input"}
-
-
-@dataclass
-class InstantRequest:
-    """The options of a ``stylize`` command line that the instant path can run (see :func:`parse_instant`)."""
-
-    content: Path
-    styles: list[str] = field(default_factory=list)
-    output: Path | None = None
-    strength: float | None = None
-    threads: int | None = None
-    max_pixels: int = DEFAULT_MAX_PIXELS
-    overwrite_input: bool = False
-
-
-def parse_instant(argv: Sequence[str]) -> InstantRequest | None:
-    """``stylize CONTENT --style NAME[:W] ... [-o OUT] [--strength S] [--threads N] [--max-pixels N] [-q]
-    [--overwrite-input] [--method fast] [--device auto|cpu]`` as an :class:`InstantRequest`; None for any
-    other command line, any other option or form, or a value out of range (the full parser then runs and
-    reports it). Building the full parser costs more than stylizing a photo: typer makes a validator for
-    each of the command's options."""
-    if not argv or argv[0] != "stylize":
-        return None
-    values: dict[str, list[str]] = {}
-    switches: set[str] = set()
-    positional: list[str] = []
-    tokens = list(argv[1:])
-    while tokens:
-        token = tokens.pop(0)
-        name, equals, value = token.partition("=") if token.startswith("--") else (token, "", "")
-        if name in _VALUED:
-            if not equals:
-                if not tokens:
-                    return None
-                value = tokens.pop(0)
-            values.setdefault(_VALUED[name], []).append(value)
-        elif token in _SWITCHES:
-            switches.add(_SWITCHES[token])
-        elif token.startswith("-"):
-            return None
-        else:
-            positional.append(token)
-    return _request(positional, values, switches)
-
-
-def _request(positional: list[str], values: dict[str, list[str]], switches: set[str]) -> InstantRequest | None:
-    """The checked :class:`InstantRequest` of parsed tokens, or None (see :func:`parse_instant`)."""
-    single = {key: items[-1] for key, items in values.items() if key != "styles"}
-    if len(positional) != 1 or any(len(items) > 1 for key, items in values.items() if key != "styles"):
-        return None
-    if single.get("method", "fast") != "fast" or single.get("device", "auto") not in ("auto", "cpu"):
-        return None
-    try:
-        strength = float(single["strength"]) if "strength" in single else None
-        threads = int(single["threads"]) if "threads" in single else None
-        max_pixels = int(single.get("max_pixels", DEFAULT_MAX_PIXELS))
-    except ValueError:
-        return None
-    if (strength is not None and not 0.0 <= strength <= 1.0) or (threads is not None and threads < 1) \
-            or max_pixels < 1:
-        return None
-    output = Path(single["output"]) if "output" in single else None
-    return InstantRequest(Path(positional[0]), values.get("styles", []), output, strength, threads, max_pixels,
-                          "overwrite_input" in switches)
-
 
 class InstantStylizer:
     """The built-in multi-style network in ONNX Runtime, with a fixed style mix and strength.
@@ -158,16 +89,15 @@ def instant_stylizer(content: Path, styles: Sequence[str], strength: float | Non
     return InstantStylizer(model, names, [(spec.image, spec.weight) for spec in specs], strength, threads)
 
 
-def run_instant(argv: Sequence[str]) -> int | None:
-    """Run a command line on the instant path: its exit status, or None when it needs the normal path (see
-    :func:`parse_instant` and :func:`instant_stylizer`)."""
-    request = parse_instant(argv)
+def run_instant(request: InstantRequest | None) -> int | None:
+    """Run a parsed command line (:func:`stylefuse.frontends.instant_args.parse_instant`) on the instant path:
+    its exit status, or None when it needs the normal path (see :func:`instant_stylizer`)."""
     stylizer = None if request is None else instant_stylizer(request.content, request.styles, request.strength,
                                                              request.threads)
     if stylizer is None:
         return None
     return run_over_inputs(request.content, request.output, [], request.overwrite_input,
-                           stylizer.process(request.max_pixels))
+                           stylizer.process(request.max_pixels or DEFAULT_MAX_PIXELS))
 
 
 def _export(folder: Path) -> bytes:
