@@ -129,3 +129,13 @@ def test_requests_that_need_torch_fall_back(photo, tmp_path, monkeypatch) -> Non
 def test_errors_on_the_instant_path_are_one_line(tmp_path, capsys, monkeypatch) -> None:
     code, _, err = run_cli(["stylize", tmp_path / "missing.jpg", "-s", "udnie"], capsys, monkeypatch)
     assert code == 2 and err.strip() == f"error: cannot read {tmp_path / 'missing.jpg'}: no such file or folder"
+
+
+@pytest.mark.parametrize("args", [["list"], ["stylize", "--help"]])
+def test_other_commands_do_not_pay_for_the_instant_path(args) -> None:
+    """Recognising instant command lines imports nothing heavy: ``list`` and ``--help`` stay cheap."""
+    script = ("import sys\nfrom stylefuse.launcher import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n"
+              "    pass\nprint([name for name in ('numpy', 'onnxruntime', 'torch') if name in sys.modules])")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", script, *args], env=env, capture_output=True, text=True, timeout=60)
+    assert done.stdout.splitlines()[-1] == "[]", done.stdout + done.stderr
