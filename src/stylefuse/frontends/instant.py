@@ -29,6 +29,7 @@ BACKEND_VARIABLE = "STYLEFUSE_BACKEND"
 """Environment variable: ``torch`` sends every request through the normal path (benchmarks compare both)."""
 NETWORK = "fast_stylizer"
 
+
 class InstantStylizer:
     """The built-in multi-style network in ONNX Runtime, with a fixed style mix and strength.
 
