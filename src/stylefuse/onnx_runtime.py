@@ -34,11 +34,13 @@ def default_threads() -> int | None:
     return int(value) if value.isdigit() and int(value) > 0 else None
 
 
-def session(model: bytes | str | os.PathLike, threads: int | None = None):
+def session(model: bytes | str | os.PathLike, threads: int | None = None, spinning: bool = True):
     """An ONNX Runtime CPU session of a model (its bytes or a file).
 
     Args:
         threads: intra-op threads (None: :func:`default_threads`).
+        spinning: let idle worker threads spin for the next piece of work (ONNX Runtime's default); a process
+            that runs the network once gains nothing from it and, on a busy CPU, loses much (docs/benchmarks.md).
 
     Raises:
         OptionError: ONNX Runtime is missing, or the model cannot be loaded.
@@ -51,6 +53,8 @@ def session(model: bytes | str | os.PathLike, threads: int | None = None):
     threads = threads or default_threads()
     if threads:
         options.intra_op_num_threads = threads
+    if not spinning:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     source = model if isinstance(model, bytes) else str(model)
     try:
         return onnxruntime.InferenceSession(source, options, providers=["CPUExecutionProvider"])
@@ -78,14 +82,15 @@ class OnnxNetwork:
     Args:
         model: the ONNX file or its bytes.
         threads: intra-op threads (None: ONNX Runtime's default).
+        spinning: see :func:`session`.
 
     Attributes:
         input_names: the model's inputs, in order (the first is the image).
         metadata: the model's custom metadata (``multiple``, ``minimum``, ``style_names``, ...).
     """
 
-    def __init__(self, model: bytes | str | os.PathLike, threads: int | None = None) -> None:
-        self.session = session(model, threads)
+    def __init__(self, model: bytes | str | os.PathLike, threads: int | None = None, spinning: bool = True) -> None:
+        self.session = session(model, threads, spinning)
         self.input_names = tuple(item.name for item in self.session.get_inputs())
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
         self.multiple = int(self.metadata.get("multiple", 1))

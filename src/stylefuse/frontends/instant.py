@@ -44,7 +44,7 @@ class InstantStylizer:
 
     def __init__(self, model: Path, names: Sequence[str], mix: Sequence[tuple[str, float]],
                  strength: float | None = None, threads: int | None = None) -> None:
-        self.network = OnnxNetwork(model, threads)
+        self.network = OnnxNetwork(model, threads, spinning=False)  # one run per process: no idle spinning
         self.style = style_weights(names, mix)[None]
         self.strength = strength
 
