@@ -37,7 +37,7 @@ def _uint8_array(image: torch.Tensor) -> np.ndarray:
 
 def _tensor(array: np.ndarray) -> torch.Tensor:
     scale = 255.0 if array.dtype == np.uint8 else 1.0
-    return (torch.from_numpy(np.ascontiguousarray(array)).float() / scale).permute(2, 0, 1).clamp(0, 1)
+    return (torch.from_numpy(np.array(array)).float() / scale).permute(2, 0, 1).clamp(0, 1)
 
 
 def identity(case) -> torch.Tensor:

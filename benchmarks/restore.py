@@ -11,7 +11,8 @@ mask and the known σ). Scores:
 - denoise σ 15 / 25 / 50 and enhance (low light): PSNR (RGB) and SSIM (luma, Gaussian 11, σ 1.5);
 - sr2 / sr4: PSNR of the studio-swing Y channel with a border of the scale factor cropped (the SRCNN
   convention), and RGB PSNR;
-- inpaint (25 % / 50 % missing pixels, 9-px strokes): PSNR inside the holes;
+- inpaint (25 % / 50 % missing pixels, 9-px strokes): PSNR inside the holes (and over the whole image, where
+  the known pixels count as exact, the convention of DESIGN.md's figures);
 - style domains (sketch, cartoon, oil, pointillism): PSNR and VGG16 distance of the model's output to the
   procedural truth (``stylefuse.image.procedural``) against the identity baseline, as
   ``benchmarks/gan_pointillism.py`` measures them;
@@ -130,7 +131,8 @@ def scores(case: Case, output: torch.Tensor) -> dict[str, float]:
     if case.task.startswith("sr"):
         return {"psnr_y": float(psnr_y(out, clean, case.factor)[0]), "psnr_rgb": float(psnr(out, clean)[0])}
     if case.task == "inpaint":
-        return {"psnr_holes": float(masked_psnr(out, clean, case.mask[None])[0])}
+        return {"psnr_holes": float(masked_psnr(out, clean, case.mask[None])[0]),
+                "psnr_whole": float(psnr(out, clean)[0])}
     return {"psnr": float(psnr(out, clean)[0]), "ssim": float(ssim(ops.luminance(out), ops.luminance(clean))[0])}
 
 
