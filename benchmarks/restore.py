@@ -6,7 +6,7 @@ four colour scikit-image photos (astronaut, chelsea, coffee, rocket) to compare 
 Each photo is degraded by the benchmark's own seeded cases (``_restore_cases.py``: 8-bit inputs, one fixed
 level per case), then restored by every baseline (``_restore_baselines.py``) and, when ``stylefuse.restore``
 exists and has a model with the task, by the model (through the public API, with the 8-bit picture, the
-mask and the known σ). Scores:
+mask and the known σ; for super-resolution the PIL-bicubic enlargement, which the API sharpens). Scores:
 
 - denoise σ 15 / 25 / 50 and enhance (low light): PSNR (RGB) and SSIM (luma, Gaussian 11, σ 1.5);
 - sr2 / sr4: PSNR of the studio-swing Y channel with a border of the scale factor cropped (the SRCNN
@@ -20,7 +20,8 @@ mask and the known σ). Scores:
 
 CBM3D takes tens of seconds per image, so it runs on the first ``--bm3d-photos`` photos of each set; its row
 also gives non-local means on those same photos. Rows without a model say why (``"model": null``).
-Prints JSON, saves it and a contact sheet (first photo of each set) under benchmarks/results/.
+Prints JSON, saves it and a contact sheet (the first photo of the first set; JPEG beside the JSON) under
+benchmarks/results/.
 
     python benchmarks/restore.py --photos 8 --size 256               # ~10 minutes on 2 CPU cores
     python benchmarks/restore.py --sets skimage --size 0 --tasks denoise --bm3d-photos 0
@@ -100,7 +101,9 @@ def model_runner(folder: str | None):
             options["mask"] = Image.fromarray((case.mask[0].numpy() * 255).astype(np.uint8), "L")
         if case.level is not None:
             options["level"] = case.level
-        output = read_image_from_pil(restore(to_pil(case.degraded), case.task, **options))
+        # the API sharpens a picture already enlarged to the size wanted: give it the bicubic baseline's output
+        source = B.bicubic(case) if case.factor else case.degraded
+        output = read_image_from_pil(restore(to_pil(source), case.task, **options))
         if output.shape != case.clean.shape:
             raise ValueError(f"the model returned {tuple(output.shape)} for {case.task}, expected "
                              f"{tuple(case.clean.shape)}")
@@ -175,7 +178,7 @@ def run_set(photos: list[tuple[str, torch.Tensor]], set_index: int, args, opencv
                 if method == "cbm3d":  # non-local means on the same photos, for a fair comparison
                     rows.setdefault((case.task, case.setting, "skimage_nlm_on_cbm3d_photos"), []).append(
                         rows[(case.task, case.setting, "skimage_nlm")][-1])
-            if index == 0:
+            if index == 0 and set_index == 0:
                 degraded = case.degraded if case.mask is None else case.degraded + case.mask  # holes in white
                 sheet.append([(f"{name[:16]} clean", clean), (f"{case.task} {case.setting}", degraded.clamp(0, 1)),
                               *((m, o) for m, o in outputs.items() if m not in ("noisy", "dark"))])
@@ -266,7 +269,7 @@ def main() -> None:
         report["style"] = style_section(sets, model, MultiLayerEncoder(["relu3_1", "relu4_1"]), sheet)
     columns = max(len(row) for row in sheet)
     cells = [cell for row in sheet for cell in row + [("", torch.ones(3, 8, 8))] * (columns - len(row))]
-    report["sheet"] = save_sheet(args.out.with_suffix(".jpg"), cells, columns=columns, cell_size=160)
+    report["sheet"] = save_sheet(args.out.with_suffix(".jpg"), cells, columns=columns, cell_size=128)
     report["total_seconds"] = round(time.perf_counter() - started, 1)
     save_result(report, args.out)
 
