@@ -16,7 +16,9 @@ mask and the known σ; for super-resolution the PIL-bicubic enlargement, which t
 - style domains (sketch, cartoon, oil, pointillism): PSNR and VGG16 distance of the model's output to the
   procedural truth (``stylefuse.image.procedural``) against the identity baseline, as
   ``benchmarks/gan_pointillism.py`` measures them;
-- every row: seconds per 512x512-pixel-equivalent image (one run, scaled by the pixel count).
+- every row: seconds for one 512x512 image, timed once per case on the first photo enlarged to 512 px (the
+  model through ``stylefuse.restore``, so loading the model folder counts), after a warm-up on the crops;
+  CBM3D's is its time on the crops scaled by the pixel count.
 
 CBM3D takes tens of seconds per image, so it runs on the first ``--bm3d-photos`` photos of each set; its row
 also gives non-local means on those same photos. Rows without a model say why (``"model": null``).
@@ -147,6 +149,18 @@ def timed(fn, case: Case) -> tuple[torch.Tensor, float]:
     return output, seconds * PIXELS_512 / case.clean[0].numel()
 
 
+def seconds_at_512(clean: torch.Tensor, args, opencv_h, model, model_errors: dict) -> dict[tuple[str, str, str], float]:
+    """Seconds of every method but CBM3D on each case of ``clean`` enlarged to 512x512, one run each."""
+    seconds = {}
+    for case in make_cases(ops.resize(clean, (512, 512)), seed=1, tasks=tuple(args.tasks)):
+        methods = {k: v for k, v in methods_for(case.task, opencv_h).items() if k != "cbm3d"}
+        if model is not None and case.task not in model_errors:
+            methods["model"] = model
+        for method, fn in methods.items():
+            seconds[(case.task, case.setting, method)] = timed(fn, case)[1]
+    return seconds
+
+
 def summarise(rows: list[dict]) -> dict:
     """Mean of every score over photos, rounded."""
     keys = [k for k in rows[0] if k != "photo"]
@@ -173,8 +187,9 @@ def run_set(photos: list[tuple[str, torch.Tensor]], set_index: int, args, opencv
                     model_errors[case.task] = str(error)
                     continue
                 outputs[method] = output
+                timing = {"seconds_512": seconds} if method == "cbm3d" else {}  # the others: seconds_at_512
                 rows.setdefault((case.task, case.setting, method), []).append(
-                    {"photo": name, **scores(case, output), "seconds_512": seconds})
+                    {"photo": name, **scores(case, output), **timing})
                 if method == "cbm3d":  # non-local means on the same photos, for a fair comparison
                     rows.setdefault((case.task, case.setting, "skimage_nlm_on_cbm3d_photos"), []).append(
                         rows[(case.task, case.setting, "skimage_nlm")][-1])
@@ -260,10 +275,14 @@ def main() -> None:
     report["tasks"] = {task: {setting: {name: results[name][task][setting] for name in results}
                               for setting in next(iter(results.values()))[task]}
                        for task in args.tasks}
-    for settings in report["tasks"].values():  # rows without a model say so; the reason is given once, below
-        for by_set in settings.values():
+    seconds = seconds_at_512(next(iter(sets.values()))[0][1], args, opencv_h, model, model_errors)
+    for task, settings in report["tasks"].items():  # rows without a model say so; the reason is given once, below
+        for setting, by_set in settings.items():
             for rows in by_set.values():
                 rows.setdefault("model", None)
+                for method, row in rows.items():
+                    if row is not None and (task, setting, method) in seconds:
+                        row["seconds_512"] = round(seconds[(task, setting, method)], 3)
     report["model_missing_tasks"] = model_errors
     if not args.no_style:
         report["style"] = style_section(sets, model, MultiLayerEncoder(["relu3_1", "relu4_1"]), sheet)
