@@ -203,7 +203,7 @@ def run_set(photos: list[tuple[str, torch.Tensor]], set_index: int, args, opencv
     return result
 
 
-def style_section(sets: dict, model, encoder: MultiLayerEncoder, sheet: list) -> dict:
+def style_section(sets: dict, model, reason: str | None, encoder: MultiLayerEncoder, sheet: list) -> dict:
     """PSNR / VGG distance to each procedural domain's truth: identity, and the model when it has the domain."""
     section = {}
     for domain, fn in DOMAINS.items():
@@ -212,7 +212,7 @@ def style_section(sets: dict, model, encoder: MultiLayerEncoder, sheet: list) ->
         entry = {"identity": style_scores(photos, truths, encoder), "model": None}
         outputs = None
         if model is None:
-            entry["model_reason"] = "no stylefuse.restore"
+            entry["model_reason"] = reason
         else:
             try:
                 outputs = [model(Case(domain, domain, photo, photo)) for photo in photos]
@@ -285,7 +285,7 @@ def main() -> None:
                         row["seconds_512"] = round(seconds[(task, setting, method)], 3)
     report["model_missing_tasks"] = model_errors
     if not args.no_style:
-        report["style"] = style_section(sets, model, MultiLayerEncoder(["relu3_1", "relu4_1"]), sheet)
+        report["style"] = style_section(sets, model, reason, MultiLayerEncoder(["relu3_1", "relu4_1"]), sheet)
     columns = max(len(row) for row in sheet)
     cells = [cell for row in sheet for cell in row + [("", torch.ones(3, 8, 8))] * (columns - len(row))]
     report["sheet"] = save_sheet(args.out.with_suffix(".jpg"), cells, columns=columns, cell_size=128)
