@@ -120,18 +120,16 @@ def assert_close(got: dict[str, torch.Tensor], want: dict[str, torch.Tensor]) ->
 
 def test_two_processes_match_one_with_the_same_global_batch_and_resume_on_one(tmp_path):
     # one test, one pair of spawned processes: starting them (each imports torch) is most of its time
-    train(tmp_path / "one", steps=3)
-    train_on_two(tmp_path / "two", steps=3)
-    assert load_checkpoint(tmp_path / "two")["step"] == 3
+    train(tmp_path / "one", steps=2)
+    train_on_two(tmp_path / "two", steps=2)
+    assert load_checkpoint(tmp_path / "two")["step"] == 2
     assert_close(weights(tmp_path / "two"), weights(tmp_path / "one"))
     assert not (tmp_path / "two-rank1" / CHECKPOINT_FILE).exists()  # only rank 0 writes
     assert not (tmp_path / "two-rank1" / "metrics.jsonl").exists()
 
-    train(tmp_path / "one", steps=5, resume=True)
-    train(tmp_path / "two", steps=5, resume=True)  # a run started on 2 processes resumes on 1
-    assert_close(weights(tmp_path / "two"), weights(tmp_path / "one"))
-    train(tmp_path / "fresh", steps=5)  # and resuming is exact: the same as 5 steps in one go
-    assert_close(weights(tmp_path / "two"), weights(tmp_path / "fresh"))
+    train(tmp_path / "two", steps=4, resume=True)  # a run started on 2 processes resumes on 1
+    train(tmp_path / "four", steps=4)
+    assert_close(weights(tmp_path / "two"), weights(tmp_path / "four"))
 
 
 def test_accumulating_gradients_matches_the_whole_batch(tmp_path):
