@@ -90,7 +90,7 @@ def main() -> None:
         except ImportError:
             print("note: pyarrow is not installed; no file:// URI run", file=sys.stderr)
         else:
-            rows.append(measure("plain loop, 1 thread, file:// URIs", plain_loop(1), folder, Path(scratch), True))
+            rows.append(measure("file:// URIs: loop, 1 thread", plain_loop(1), folder, Path(scratch), True))
         try:
             import ray
 
