@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: demo lint test test-slow bench clean
+.PHONY: demo lint test test-slow test-scale bench clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -20,6 +20,12 @@ $(BENCH_STAMP): pyproject.toml | $(PY)
 	$(PIP) install --quiet -e '.[test,bench]'
 	touch $(BENCH_STAMP) $(STAMP)
 
+SCALE_STAMP := $(VENV)/.installed-scale
+
+$(SCALE_STAMP): pyproject.toml | $(PY)
+	$(PIP) install --quiet -e '.[test,ray]'
+	touch $(SCALE_STAMP) $(STAMP)
+
 demo: $(STAMP)
 	$(VENV)/bin/stylefuse stylize examples/chelsea.jpg --style starry-night -o out/demo.jpg
 	$(VENV)/bin/stylefuse sheet examples/chelsea.jpg -o out/demo-sheet.jpg
@@ -32,6 +38,10 @@ test: $(STAMP) lint
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
+
+# batch stylization on a local Ray cluster and on object-store URIs (pyarrow comes with the ray extra); CI runs it
+test-scale: $(SCALE_STAMP)
+	$(PY) -m pytest -q -m "" tests/frontends/test_batch_ray.py tests/frontends/test_batch_uri.py
 
 bench: $(BENCH_STAMP)
 	$(PY) benchmarks/suite.py

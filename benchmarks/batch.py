@@ -4,7 +4,9 @@ Every bench content photo (../shared/data/bench/content), ``--copies`` times, is
 style at 512 px (long side) into a fresh folder by :func:`stylefuse.frontends.batch.run_batch`. Images per second
 are of the whole run (for Ray: actor start and model load included, ``ray.init`` not). Where the time goes (decode,
 model, encode) is summed over the images, as a share of the work. Ray needs the ``ray`` extra; without it only the
-plain loop runs. The machine's load average is recorded: on a shared 2-core machine the figures move with it.
+plain loop runs. With pyarrow (it comes with the ``ray`` extra) the one-thread loop also runs on ``file://`` URIs of
+the same folders, through pyarrow.fs as on an object store: the cost of the temporary copies (in decode and encode).
+The machine's load average is recorded: on a shared 2-core machine the figures move with it.
 
     python benchmarks/batch.py [--cpus 2] [--copies 3] [--out benchmarks/results/batch-DATE.json]
 """
@@ -37,9 +39,11 @@ def inputs(scratch: Path, copies: int) -> Path:
     return folder
 
 
-def measure(name: str, runner, folder: Path, scratch: Path) -> dict:
-    """One run over ``folder`` into a fresh folder: images/s and the share of each stage."""
-    summary = run_batch(str(folder), scratch / name, RECIPE, runner, show_progress=False)
+def measure(name: str, runner, folder: Path, scratch: Path, uris: bool = False) -> dict:
+    """One run over ``folder`` into a fresh folder (as ``file://`` URIs with ``uris``): images/s and the share of
+    each stage."""
+    source, out = (folder.as_uri(), (scratch / name).as_uri()) if uris else (str(folder), scratch / name)
+    summary = run_batch(source, out, RECIPE, runner, show_progress=False)
     work = sum(summary.stage_seconds.values()) or 1.0
     return {"runner": name, "images": summary.written, "failed": len(summary.failed),
             "seconds": round(summary.seconds, 2), "images_per_s": round(summary.images_per_second, 2),
@@ -81,6 +85,12 @@ def main() -> None:
         folder = inputs(Path(scratch), args.copies)
         for threads in sorted({1, args.cpus}):
             rows.append(measure(f"plain loop, {threads} thread(s)", plain_loop(threads), folder, Path(scratch)))
+        try:
+            import pyarrow.fs  # noqa: F401
+        except ImportError:
+            print("note: pyarrow is not installed; no file:// URI run", file=sys.stderr)
+        else:
+            rows.append(measure("file:// URIs: loop, 1 thread", plain_loop(1), folder, Path(scratch), True))
         try:
             import ray
 

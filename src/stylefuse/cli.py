@@ -579,10 +579,11 @@ def serve(
 
 @app.command()
 def batch(
-    input_spec: str = typer.Argument(..., metavar="INPUT", help="A folder, a glob (quote it; ** recurses) or a text "
-                                     "file listing image paths, one a line."),
-    output: Path = typer.Option(..., "--output", "-o", help="Output folder; OUT/_manifest.tsv lists the inputs "
-                                "that could not be read."),
+    input_spec: str = typer.Argument(..., metavar="INPUT", help="A folder, a glob (quote it; ** recurses), a text "
+                                     "file listing image paths, one a line, or a URI prefix (s3://, gs://, file://; "
+                                     "needs pyarrow: pip install 'stylefuse[ray]')."),
+    output: str = typer.Option(..., "--output", "-o", help="Output folder or URI prefix; OUT/_manifest.tsv lists "
+                               "the inputs that could not be read."),
     ray: Optional[str] = typer.Option(None, "--ray", help="Run on Ray Data (pip install 'stylefuse[ray]'): a "
                                       "cluster address (auto, ray://HOST:10001) or `local` to start one here."),
     workers: int = typer.Option(1, min=1, help="Ray actors, each loading the model once (more than 1 without "
@@ -601,7 +602,7 @@ def batch(
 ) -> None:
     """Stylize many images into a folder, resumably (done outputs are skipped), locally or on Ray."""
     from stylefuse import api
-    from stylefuse.frontends.batch import JobRecipe, run_batch, run_local
+    from stylefuse.frontends.batch import JobRecipe, location, manifest_location, run_batch, run_local
 
     _, name = _styles_and_method(style, method, model)
     local = ray is None and workers == 1
@@ -614,8 +615,9 @@ def batch(
         from stylefuse.frontends.batch_ray import ray_runner
 
         runner = ray_runner(workers, threads or 1, None if ray in (None, "local") else ray)
-    summary = run_batch(input_spec, output, recipe, runner, show_progress=not quiet)
-    manifest = f"; {len(summary.failed)} failed, listed in {output / '_manifest.tsv'}" if summary.failed else ""
+    out = location(output)
+    summary = run_batch(input_spec, out, recipe, runner, show_progress=not quiet)
+    manifest = f"; {len(summary.failed)} failed, listed in {manifest_location(out)}" if summary.failed else ""
     typer.echo(f"{summary.written} written, {summary.done_before} already done{manifest} "
                f"({summary.seconds:.1f} s, {summary.images_per_second:.2f} images/s)")
 

@@ -112,7 +112,7 @@ def load_model(folder: str | os.PathLike, dtype: torch.dtype = torch.float32) ->
     with torch.device("meta"):  # shapes only: a config declaring a huge network allocates nothing
         expected = _build(folder, document).state_dict()
     _check_fits(folder, document["network"], header, expected)
-    state = read_safetensors(weights_path)
+    state = read_safetensors(weights_path, checked=True)
     bad = _non_finite(state)
     if bad:
         raise ModelFolderError(f"{folder / WEIGHTS_FILE}: {len(bad)} weight tensor(s), first {bad[0]}, hold NaN or "
@@ -190,7 +190,7 @@ def load(folder: str | os.PathLike, method: str | None = None, **options: Any) -
 
     folder = Path(folder)
     document = read_config(folder)
-    name = method_of(folder, method)
+    name = _recorded_method(folder, document, method)
     cls = METHODS.get(name)
     check_options(cls, name, {key: value for key, value in options.items() if key not in INTERNAL_OPTIONS})
     try:
@@ -202,7 +202,11 @@ def load(folder: str | os.PathLike, method: str | None = None, **options: Any) -
 
 def method_of(folder: str | os.PathLike, method: str | None = None) -> str:
     """The method that loads a model folder: ``method`` when given, else the one its config records."""
-    name = method or read_config(folder).get("method")
+    return _recorded_method(Path(folder), None if method else read_config(folder), method)
+
+
+def _recorded_method(folder: Path, document: dict[str, Any] | None, method: str | None) -> str:
+    name = method or document.get("method")
     if not name:
         raise ModelFolderError(f"{Path(folder) / CONFIG_FILE} records no method; re-save the model with this "
                                "stylefuse")

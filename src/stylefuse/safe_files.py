@@ -79,8 +79,9 @@ def _check_entry(path: Path, name: str, entry: Any, data_bytes: int) -> None:
                               "the file is truncated or was tampered with")
 
 
-def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
-    """The tensors of a safetensors file, after :func:`check_safetensors`.
+def read_safetensors(path: Path, checked: bool = False) -> dict[str, torch.Tensor]:
+    """The tensors of a safetensors file, after :func:`check_safetensors` (skipped when the caller ``checked``
+    the header already).
 
     Raises:
         ModelFolderError: see :func:`check_safetensors`, or the library refused the file.
@@ -88,7 +89,8 @@ def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    check_safetensors(path)
+    if not checked:
+        check_safetensors(path)
     try:
         return load_file(str(path))
     except (SafetensorError, OSError, RuntimeError, ValueError) as exc:

@@ -1,4 +1,5 @@
-"""`stylefuse batch --ray`: a local Ray cluster gives the outputs and the manifest of the local loop."""
+"""`stylefuse batch --ray`: a local Ray cluster gives the outputs and the manifest of the local loop, from local
+folders and from object-store URIs (``file://`` through pyarrow.fs, as workers on a cluster read ``s3://``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ ray = pytest.importorskip("ray")
 pytest.importorskip("ray.data")
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def local_ray():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
@@ -34,3 +35,16 @@ def test_ray_batch_matches_the_local_loop_and_resumes(tmp_path, model, local_ray
 
     again = run_batch(str(photos), tmp_path / "ray", recipe, ray_runner(workers=2), show_progress=False)
     assert (again.written, again.done_before, len(again.failed)) == (0, 3, 1)
+
+
+@pytest.mark.slow  # about 5 s more on the cluster started above
+def test_ray_workers_read_and_write_uris(tmp_path, model, local_ray):  # noqa: F811
+    from stylefuse.frontends.batch_ray import ray_runner
+
+    photos, recipe = photo_folder(tmp_path / "in"), JobRecipe(model=str(model))
+    run_batch(str(photos), tmp_path / "local", recipe, show_progress=False)
+    summary = run_batch(photos.as_uri(), (tmp_path / "ray").as_uri(), recipe, ray_runner(workers=2),
+                        show_progress=False)
+    assert (summary.written, summary.failed[0][0]) == (3, f"{photos.as_uri()}/broken.jpg")
+    for name in ("photo0.png", "photo1.png", "photo2.png"):
+        assert read_image(tmp_path / "ray" / name).rgb.equal(read_image(tmp_path / "local" / name).rgb)

@@ -2,17 +2,17 @@
 of actors that each prepare the job once and stylize with :func:`stylefuse.frontends.batch.stylize_file`, so the
 outputs, the skipped files and the manifest are those of the local loop.
 
-Workers read and write the paths themselves: on a cluster of several machines, INPUT and OUT must be on storage that
-every node sees at the same path (a shared file system).
+Workers read and write the files themselves: on a cluster of several machines, INPUT and OUT must be object-store
+URIs (``s3://``, ``gs://``: every worker reads and writes them through pyarrow) or folders that every node sees at
+the same path (a shared file system).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from stylefuse.errors import OptionError
-from stylefuse.frontends.batch import STAGES, JobRecipe, Outcome, stylize_file
+from stylefuse.frontends.batch import STAGES, JobRecipe, Location, Outcome, location, stylize_file
 
 
 class StylizeBatch:
@@ -34,7 +34,7 @@ class StylizeBatch:
         """Stylize the files of ``batch`` (columns ``source``, ``target``); one row of results per file."""
         rows: dict[str, list[Any]] = {column: [] for column in ("source", "status", "reason", *STAGES)}
         for source, target in zip(batch["source"], batch["target"]):
-            outcome = stylize_file(self.job, Path(source), Path(target), self.recipe.max_pixels)
+            outcome = stylize_file(self.job, location(source), location(target), self.recipe.max_pixels)
             rows["source"].append(outcome.source)
             rows["status"].append(outcome.status)
             rows["reason"].append(outcome.reason)
@@ -67,13 +67,13 @@ def quiet_ray_data() -> None:
 
 
 def ray_runner(workers: int = 1, threads: int = 1, address: str | None = None
-               ) -> Callable[[JobRecipe, list[tuple[Path, Path]]], Iterator[Outcome]]:
+               ) -> Callable[[JobRecipe, list[tuple[Location, Location]]], Iterator[Outcome]]:
     """A runner for :func:`stylefuse.frontends.batch.run_batch` that maps the pairs over ``workers`` Ray actors
     of ``threads`` CPUs each, one file per call (stylization dominates; a bigger batch only delays progress)."""
     if workers < 1 or threads < 1:
         raise OptionError(f"--workers and --threads must be >= 1, got {workers} and {threads}")
 
-    def run(recipe: JobRecipe, pairs: list[tuple[Path, Path]]) -> Iterator[Outcome]:
+    def run(recipe: JobRecipe, pairs: list[tuple[Location, Location]]) -> Iterator[Outcome]:
         recipe.prepare()  # here too: a user's mistake is one line, not a failed actor
         connect(address)
         import ray.data

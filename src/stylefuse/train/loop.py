@@ -44,7 +44,7 @@ from stylefuse.train.checkpoint import (
     seed_all,
     set_rng_state,
 )
-from stylefuse.train.distributed import Engine, split_batch
+from stylefuse.train.distributed import Engine, RankLostError, split_batch
 from stylefuse.train.recipes import check_at_least, first_difference, option_name, plain
 
 Batch = Any
@@ -230,6 +230,7 @@ class Trainer:
         self.use_amp = options.amp and device.type == "cuda" and options.optimizer == "adam"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
         self.step = 0
+        self.checkpoint_step: int | None = None  # the step of the last checkpoint written or resumed from
         self._started, self._overhead = time.perf_counter(), 0.0
         self.skipped_steps = 0
         self.lr_scale = 1.0
@@ -250,7 +251,18 @@ class Trainer:
         Raises:
             RunExistsError: ``out_dir`` holds a run, and neither ``resume`` nor ``options.overwrite`` is set.
             TrainingDivergedError: too many non-finite steps in a row (no checkpoint is written then).
+            RankLostError: another rank of a distributed run died or hung (no checkpoint is written then: the
+                message names the one to resume from).
         """
+        try:
+            return self._fit(resume)
+        except RankLostError as exc:
+            where = (f"resume from the checkpoint of step {self.checkpoint_step} in {self.out_dir} with --resume "
+                     "(on any number of processes that divides the batch size)" if self.checkpoint_step is not None
+                     else "no checkpoint was written yet: start the run again")
+            raise RankLostError(f"{exc}; the run stopped without saving: {where}") from exc
+
+    def _fit(self, resume: bool) -> dict[str, Any]:
         if resume:
             self.load(self.out_dir)
         else:
@@ -556,7 +568,9 @@ class Trainer:
         state = self.state_dict()
         if not all_finite({k: state[k] for k in ("generators", "discriminators", "ema")}):
             raise TrainingDivergedError(f"not writing a checkpoint to {folder}: the weights are not finite")
-        return save_checkpoint(folder, state) if self.engine.is_main else Path(folder) / CHECKPOINT_FILE
+        path = save_checkpoint(folder, state) if self.engine.is_main else Path(folder) / CHECKPOINT_FILE
+        self.checkpoint_step = self.step
+        return path
 
     def load(self, folder: str | Path) -> None:
         """Restore a checkpoint written by :meth:`save`, RNG states included.
@@ -587,6 +601,7 @@ class Trainer:
             raise StylefuseError(f"cannot resume: the checkpoint in {folder} does not fit this run's networks "
                                  f"({first_line}); start over with --overwrite") from None
         self.step, self.skipped_steps, self.lr_scale = state["step"], state["skipped_steps"], state["lr_scale"]
+        self.checkpoint_step = self.step
         if difference is not None:
             self._log_line({"step": self.step, "recipe_changed": {"from": state["recipe"], "to": self.recipe_record()}})
         self.best_metric, self.bad_validations = state["best_metric"], state["bad_validations"]
