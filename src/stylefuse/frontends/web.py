@@ -190,17 +190,17 @@ def build_app(stylist: WebStylist):
     """The Gradio page (``gradio.Blocks``) over ``stylist``; element ids: photo, method, style_a, style_b,
     painting_a, painting_b, blend, strength, keep_colors, steps, run, result, status."""
     import gradio as gr
+    from gradio.utils import get_upload_folder
 
     from stylefuse.builtin import builtin_style_names
+    from stylefuse.frontends.web_form import form_request
 
     names = builtin_style_names()
     methods = stylist.methods()
 
-    def stylize(photo, method, style_a, style_b, painting_a, painting_b, blend, strength, keep_colors, steps):
-        request = Request(photo, method, (style_a or None, style_b or None), (painting_a, painting_b), float(blend),
-                          float(strength), bool(keep_colors), int(steps))
+    def stylize(*form):  # raw values (preprocess=False): web_form checks them before anything is decoded
         try:
-            return stylist.run(request), "done"
+            return stylist.run(form_request(stylist.limits, get_upload_folder(), *form)), "done"
         except StylefuseError as exc:
             raise gr.Error(str(exc)) from None
 
@@ -232,7 +232,7 @@ def build_app(stylist: WebStylist):
                                   format="png", elem_id="result", interactive=False)
                 status = gr.Textbox(label="Status", elem_id="status", interactive=False)
         run.click(stylize, [photo, method, style_a, style_b, painting_a, painting_b, blend, strength, keep_colors,
-                            steps], [result, status], concurrency_limit=stylist.limits.concurrency)
+                            steps], [result, status], concurrency_limit=stylist.limits.concurrency, preprocess=False)
     app.queue(max_size=stylist.limits.queue_size, default_concurrency_limit=stylist.limits.concurrency)
     return app
 
@@ -244,7 +244,7 @@ def serve(stylist: WebStylist, host: str = "127.0.0.1", port: int = 7860, block:
         (the Gradio app, its URL, the temporary folder); with ``block`` it returns only when stopped.
     """
     folder = Path(tempfile.mkdtemp(prefix="stylefuse-serve-"))
-    os.environ["GRADIO_TEMP_DIR"] = str(folder)  # uploads and results
+    confine_writes(folder)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry calls
     try:
         import gradio  # noqa: F401
@@ -269,6 +269,22 @@ def serve(stylist: WebStylist, host: str = "127.0.0.1", port: int = 7860, block:
         app.close()
         shutil.rmtree(folder, ignore_errors=True)
     return app, url, folder
+
+
+def confine_writes(folder: Path) -> None:
+    """Send the files this process writes under ``folder``: Gradio's uploads and results (``gradio/``), Python's
+    temporary files, and the caches that matplotlib (imported by Gradio) and ONNX Runtime keep in the home folder.
+    stylefuse's own weight cache (``$STYLEFUSE_CACHE``) stays where it is: it is pinned before the home cache
+    folder moves."""
+    from stylefuse.encoders.vgg import cache_dir
+
+    os.environ["STYLEFUSE_CACHE"] = str(cache_dir())
+    # separate folders: Gradio serves and accepts any file under its own, so the caches stay out of it
+    for name, sub in (("GRADIO_TEMP_DIR", "gradio"), ("TMPDIR", "tmp"), ("XDG_CACHE_HOME", "cache"),
+                      ("MPLCONFIGDIR", "matplotlib")):
+        (folder / sub).mkdir()
+        os.environ[name] = str(folder / sub)
+    tempfile.tempdir = str(folder / "tmp")
 
 
 def _interrupt(signum: int, frame: Any) -> None:

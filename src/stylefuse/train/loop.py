@@ -493,7 +493,7 @@ class Trainer:
             self.best_metric, self.bad_validations = metric, 0
             weights = {k: v.detach().cpu() for k, v in self.inference_generator().state_dict().items()}
             if self.engine.is_main:
-                atomic_write(self.out_dir / "best_generator.pt", lambda tmp: torch.save(weights, tmp))
+                atomic_write(self.out_dir / "best_generator.pt", lambda tmp: torch.save(weights, tmp), durable=True)
             return False
         self.bad_validations += 1
         return bool(options.patience) and self.bad_validations >= options.patience
