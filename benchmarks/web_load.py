@@ -55,7 +55,7 @@ def hook(event, args):
     elif event in TARGET:
         at, folder_fd = TARGET[event]
         # relative to an open folder (rmtree's walk): covered by the event naming that folder
-        path = None if folder_fd is not None and args[folder_fd] is not None else args[at]
+        path = None if folder_fd is not None and args[folder_fd] not in (None, -1) else args[at]
     else:
         return
     if isinstance(path, (str, bytes, os.PathLike)):
