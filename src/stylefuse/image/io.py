@@ -81,7 +81,7 @@ def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) ->
     path = Path(path)
     _check_is_file(path)
     # The file is ours to close: PIL leaves the files it opened itself open when some decoders fail.
-    with _quiet_pil(), open(path, "rb") as file, _open_pil(file, path, max_pixels) as img:
+    with _quiet_pil(), open(path, "rb") as file, _open_pil(_checked_png_chunks(file, path), path, max_pixels) as img:
         if _is_16bit_color_png(path):
             rgb, alpha = _read_png16_color(path)
             return Picture(rgb=rgb, alpha=alpha, bit_depth=16, source=path)
@@ -205,6 +205,23 @@ def _pil_to_picture(img: Image.Image, path: Path | None) -> Picture:
 
 def _to_unit(values: np.ndarray, bits: int) -> np.ndarray:
     return values.astype(np.float32) / float(2**bits - 1)
+
+
+def _checked_png_chunks(file: BinaryIO, path: Path) -> BinaryIO:
+    """Refuse a PNG with a chunk longer than the rest of the file: PIL would allocate what the chunk declares
+    (a flipped bit in a length asks for gigabytes) before finding the file short. Returns ``file`` rewound."""
+    if file.read(8) == _PNG_SIGNATURE:
+        size = os.fstat(file.fileno()).st_size
+        while len(header := file.read(8)) == 8:
+            length, kind = struct.unpack(">I", header[:4])[0], header[4:]
+            if length > size - file.tell():
+                raise ImageReadError(f"cannot read {path}: the file is truncated or corrupt (a {kind!r} chunk "
+                                     f"declares {length} bytes, more than the file holds)")
+            if kind == b"IEND":
+                break
+            file.seek(length + 4, os.SEEK_CUR)  # the data and its CRC
+    file.seek(0)
+    return file
 
 
 def _is_16bit_color_png(path: Path) -> bool:
