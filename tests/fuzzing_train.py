@@ -8,14 +8,12 @@ traceback or warning); no data file is changed.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import shutil
 from pathlib import Path
 
 from hypothesis import strategies as st
 
-from tests.fuzzing import encode, huge_png, picture
+from tests.fuzzing import encode, huge_png, picture, run_main
 from tests.test_cli_train import TINY
 
 TRAIN_OPTION_VALUES = {
@@ -85,9 +83,6 @@ def check_train(folder: Path, method: str, kind: str, options: list[str]) -> tup
             or warning on stderr, or a data file changed.
         Exception: an exception escaped ``main`` (a crash).
     """
-    import torch
-
-    from stylefuse.cli import main
     from stylefuse.registry import TRAINABLE
 
     shutil.rmtree(folder, ignore_errors=True)
@@ -99,17 +94,7 @@ def check_train(folder: Path, method: str, kind: str, options: list[str]) -> tup
     out = folder / "out"
     argv = ["train", method, *data, "--size", "32", "--steps", "1", "--out", str(out), "-q", "--checkpoint-every",
             "0", "--sample-every", "0", *TINY[method], *options]
-    threads = torch.get_num_threads()
-    stdout, stderr = io.StringIO(), io.StringIO()
-    try:
-        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-            main(argv)
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code
-    finally:
-        torch.set_num_threads(threads)
-    lines = stderr.getvalue().splitlines()
+    code, lines = run_main(argv)
     errors = [line for line in lines if line.startswith("error: ")]
     assert _contents(folder, skip=out) == before, f"a data file changed: {argv}"
     assert code in (0, 2), f"exit {code} for {argv}: {lines}"
