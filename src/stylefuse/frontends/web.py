@@ -4,8 +4,9 @@ A photo (uploaded or one of the shipped examples) is stylized with built-in styl
 blended by a slider), with uploaded paintings (``adain``, ``wct``, ``gatys``: one or two, blended), or with a
 trained model folder given on the command line, at a style strength, optionally keeping the photo's colours.
 Limits guard a shared machine: upload bytes, pixels, a queue with a concurrency limit, a Gatys step and size
-cap; every file the app writes (uploads, results) goes under one temporary folder, removed at exit; it binds
-to 127.0.0.1 unless told otherwise.
+cap, all checked on the server (the form's raw values go through ``web_form`` before anything is decoded);
+every file the app writes (uploads, results, temporary files, library caches) goes under one temporary folder,
+removed at exit; it binds to 127.0.0.1 unless told otherwise.
 """
 
 from __future__ import annotations
