@@ -185,7 +185,7 @@ def load(client: Client, requests: int, pid: int) -> dict[str, Any]:
             "first_failures": odd[:3], "seconds": round(seconds, 1),
             "handled_p50_s": _percentile(done, 50), "handled_p95_s": _percentile(done, 95),
             "busy_p50_s": _percentile(busy, 50), "rss_end_mb": round(rss_kb(pid) / 1024),
-            "rss_peak_mb": round(max(peak) / 1024)}
+            "rss_peak_mb": round(max(peak) / 1024), "latencies_s": done}
 
 
 def _percentile(values: list[float], q: int) -> float | None:
@@ -288,6 +288,8 @@ def main() -> None:
         result["folder_removed_at_exit"] = not server.folder.exists()
         result["written_outside"], result["weight_cache_writes"] = written_outside(server)
     waves, attacked = result["waves"], list(result.get("attacks", {}).values())
+    latencies = sorted(t for wave in waves for t in wave.pop("latencies_s"))
+    result.update(handled_p50_s=_percentile(latencies, 50), handled_p95_s=_percentile(latencies, 95))
     result.update(handled=sum(w["handled"] for w in waves), busy=sum(w["busy"] for w in waves),
                   refused_invalid=sum(a["outcome"] in ("refused", 413) for a in attacked),
                   failed=sum(w["failed"] for w in waves) + sum(not a["ok"] for a in attacked))
