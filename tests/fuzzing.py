@@ -277,16 +277,30 @@ def check_cli(folder: Path, suffix: str, data: bytes, options: list[str],
         AssertionError: another exit status, more or less than one stderr line, or the input file changed.
         Exception: an exception escaped ``main`` (a crash).
     """
-    import torch
-
-    from stylefuse.cli import main
-
     source = folder / f"input{suffix}"
     source.write_bytes(data)
     target = source if output_is_input else folder / "out.png"
     if not output_is_input:
         target.unlink(missing_ok=True)
     argv = ["stylize", str(source), "--style", "starry-night", "--size", "16", "-q", "-o", str(target), *options]
+    code, lines = run_main(argv)
+    assert source.read_bytes() == data, f"the input file changed: {argv}"
+    assert code in (0, 2), f"exit {code} for {argv}: {lines}"
+    if code == 2:
+        assert len(lines) == 1 and lines[0].startswith("error: "), f"{argv}: {lines}"
+        return "refused", lines[0]
+    assert not lines, f"{argv} succeeded but printed {lines}"
+    assert check_read(target, max_pixels=DEFAULT_MAX_PIXELS) == "processed"
+    return "processed", ""
+
+
+def run_main(argv: list[str]) -> tuple[object, list[str]]:
+    """Run ``stylefuse ARGV`` in this process: (exit status, stderr lines); stdout is dropped. An exception that
+    escapes ``main`` propagates (a crash)."""
+    import torch
+
+    from stylefuse.cli import main
+
     threads = torch.get_num_threads()
     stdout, stderr = io.StringIO(), io.StringIO()
     try:
@@ -297,12 +311,4 @@ def check_cli(folder: Path, suffix: str, data: bytes, options: list[str],
         code = exit_.code
     finally:
         torch.set_num_threads(threads)
-    lines = stderr.getvalue().splitlines()
-    assert source.read_bytes() == data, f"the input file changed: {argv}"
-    assert code in (0, 2), f"exit {code} for {argv}: {lines}"
-    if code == 2:
-        assert len(lines) == 1 and lines[0].startswith("error: "), f"{argv}: {lines}"
-        return "refused", lines[0]
-    assert not lines, f"{argv} succeeded but printed {lines}"
-    assert check_read(target, max_pixels=DEFAULT_MAX_PIXELS) == "processed"
-    return "processed", ""
+    return code, stderr.getvalue().splitlines()

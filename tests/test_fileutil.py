@@ -109,3 +109,44 @@ def test_remove_temporaries_clears_only_leftovers(tmp_path) -> None:
     assert remove_temporaries(tmp_path) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{TEMPORARY_PREFIX}folder", "kept.pt"]
     assert remove_temporaries(tmp_path / "missing") == 0
+
+
+@pytest.fixture
+def fsyncs(monkeypatch) -> list[int]:
+    """The descriptors passed to ``os.fsync`` (which still runs)."""
+    calls: list[int] = []
+    real = os.fsync
+
+    def counted(fd: int) -> None:
+        calls.append(fd)
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", counted)
+    return calls
+
+
+def test_only_durable_writes_are_flushed_to_disk(tmp_path, fsyncs) -> None:
+    atomic_write(tmp_path / "grid.png", lambda tmp: tmp.write_bytes(b"x"))
+    atomic_write_files(tmp_path / "new", {"a": lambda tmp: tmp.write_text("a")})
+    assert fsyncs == [] and (tmp_path / "grid.png").read_bytes() == b"x"
+    atomic_write(tmp_path / "checkpoint.pt", lambda tmp: tmp.write_bytes(b"y"), durable=True)
+    assert len(fsyncs) == 2  # the file, then the folder holding the rename
+    atomic_write_files(tmp_path / "model", {"a": lambda tmp: tmp.write_text("a"),
+                                            "b": lambda tmp: tmp.write_text("b")}, durable=True)
+    atomic_write_files(tmp_path / "model", {"a": lambda tmp: tmp.write_text("c")}, durable=True)  # in place
+    assert len(fsyncs) == 2 + 3 + 2 and (tmp_path / "model" / "a").read_text() == "c"
+
+
+def test_checkpoints_and_model_folders_are_durable_samples_and_images_are_not(tmp_path, fsyncs) -> None:
+    import torch
+
+    from stylefuse import hub
+    from stylefuse.image.io import write_image
+    from stylefuse.train.checkpoint import save_checkpoint
+
+    write_image(tmp_path / "out.png", torch.rand(3, 8, 8))
+    assert fsyncs == []
+    save_checkpoint(tmp_path, {"step": 1})
+    assert len(fsyncs) == 2
+    hub.save_model(torch.nn.Conv2d(3, 3, 1), tmp_path / "model", "conv", {})
+    assert len(fsyncs) == 5

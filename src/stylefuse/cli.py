@@ -246,7 +246,7 @@ def train(
     sample_every: int = typer.Option(200, min=0, help="Steps between sample grids (0 = none)."),
     validate_every: int = typer.Option(0, min=0, help="Early stopping: steps between validations (0 = off)."),
     patience: int = typer.Option(5, min=0, help="Early stopping: validations without improvement before stopping."),
-    seed: int = typer.Option(0, help="Random seed."),
+    seed: int = typer.Option(0, min=0, max=2**64 - 1, help="Random seed."),
     max_minutes: Optional[float] = typer.Option(None, min=0.0, help="Stop (and save) after this much wall time."),
     device: str = _device_option(),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint.pt (same recipe)."),
@@ -260,6 +260,7 @@ def train(
 
     from stylefuse.methods._trainable import build_recipe, fit_and_export
     from stylefuse.registry import TRAINABLE
+    from stylefuse.train.limits import check_network_size, check_recipe_counts, check_recipe_pixels
     from stylefuse.train.loop import TrainOptions
 
     cls = TRAINABLE.get(method)
@@ -277,6 +278,9 @@ def train(
                            seed=seed, device=_device(device), progress=not quiet, overwrite=overwrite,
                            change_recipe=change_recipe,
                            max_seconds=max_minutes * 60 if max_minutes else None, accumulate=accumulate)
+    check_recipe_pixels(recipe)
+    check_recipe_counts(recipe)
+    check_network_size(lambda: cls(recipe))
     torch.manual_seed(seed)
     task = cls(recipe)
     batches = task.make_batches({k: v for k, v in folders.items() if v is not None}, seed, report=_err)

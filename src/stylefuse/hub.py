@@ -61,7 +61,8 @@ def save_model(model: nn.Module, folder: str | os.PathLike, name: str, config: d
         _refuse_to_write_non_finite(weights, folder, " in float16 (values beyond +-65504); save with half=False")
     document = {"format_version": FORMAT_VERSION, "network": name, "config": config, **(extra or {})}
     return atomic_write_files(folder, {WEIGHTS_FILE: lambda path: save_file(weights, str(path)),
-                                       CONFIG_FILE: lambda path: path.write_text(json.dumps(document, indent=2))})
+                                       CONFIG_FILE: lambda path: path.write_text(json.dumps(document, indent=2))},
+                              durable=True)
 
 
 def _non_finite(weights: dict[str, torch.Tensor]) -> list[str]:

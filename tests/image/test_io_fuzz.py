@@ -117,3 +117,15 @@ def test_a_tiff_tag_of_the_wrong_type_is_refused(tmp_path) -> None:
     tiff[entry + 2:entry + 4] = struct.pack("<H", 5)  # RATIONAL
     (tmp_path / "rational.tif").write_bytes(bytes(tiff))
     assert fuzzing.check_read(tmp_path / "rational.tif") == "refused"
+
+
+def test_a_png_chunk_longer_than_the_file_is_refused_before_anything_is_allocated(tmp_path) -> None:
+    data = bytearray(fuzzing.encode(fuzzing.picture("L"), "PNG"))
+    data[33:37] = (3_209_166_876).to_bytes(4, "big")  # IDAT's length: PIL read() it whole (MemoryError under a cap)
+    path = tmp_path / "flipped.png"
+    path.write_bytes(bytes(data))
+    with pytest.raises(ImageReadError, match="chunk declares 3209166876 bytes, more than the file holds"):
+        read_image(path)
+    for mode in ("RGB", "RGBA", "P", "I;16"):  # valid PNGs still read
+        path.write_bytes(fuzzing.encode(fuzzing.picture(mode), "PNG"))
+        assert fuzzing.check_read(path) == "processed"

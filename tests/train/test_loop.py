@@ -263,3 +263,40 @@ def test_a_diverging_run_stops_with_one_line_and_writes_no_non_finite_weights(tm
     assert torch.isfinite(checkpoint["generators"]["G.weight"]).all() and checkpoint["lr_scale"] == 0.5**4
     assert not (tmp_path / "run" / "model.safetensors").exists()
     assert trainer.task.generators["G"].weight.isfinite().all()
+
+
+def _logged_trainer(tmp_path: Path, steps: int, out: str) -> Trainer:
+    torch.manual_seed(0)
+    options = TrainOptions(steps=steps, lr=0.05, decay_from=1.0, checkpoint_every=4, log_every=1, sample_every=0,
+                           progress=False)
+    return Trainer(_LeastSquares(), lambda step: None, options, tmp_path / out)
+
+
+def test_metrics_after_a_resume_hold_every_step_once_as_a_straight_run(tmp_path: Path) -> None:
+    import shutil
+
+    straight = _logged_trainer(tmp_path, 10, "straight")
+    straight.fit()
+    run = tmp_path / "run"
+    _logged_trainer(tmp_path, 4, "run").fit()
+    shutil.copy(run / "checkpoint.pt", tmp_path / "step4.pt")
+    _logged_trainer(tmp_path, 7, "run").fit(resume=True)  # logs steps 5..7 ...
+    shutil.copy(tmp_path / "step4.pt", run / "checkpoint.pt")  # ... and is killed before checkpointing them
+    with open(run / "metrics.jsonl", "a") as log:
+        log.write('{"step": 8, "G/tot')  # a line cut off by the kill
+    _logged_trainer(tmp_path, 10, "run").fit(resume=True)
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == list(range(1, 11))
+    assert records == [json.loads(line) for line in (tmp_path / "straight" / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_trim_metrics_keeps_the_checkpointed_step_and_drops_replayed_events(tmp_path: Path) -> None:
+    from stylefuse.train.loop import trim_metrics
+
+    lines = [{"step": 3, "loss": 1.0}, {"step": 3, "event": "skipped: non-finite G loss"}, {"step": 4, "loss": 0.5},
+             {"step": 4, "validation": 0.2}, {"step": 4, "event": "skipped: non-finite D loss"}, {"step": 5, "loss": 0}]
+    path = tmp_path / "metrics.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert trim_metrics(path, 4) == 2
+    assert [json.loads(line) for line in path.read_text().splitlines()] == lines[:4]
+    assert trim_metrics(path, 4) == 0 and trim_metrics(tmp_path / "none.jsonl", 4) == 0

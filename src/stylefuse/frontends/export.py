@@ -45,5 +45,5 @@ def export_model(model: str | os.PathLike, output: str | os.PathLike, fmt: str =
     output = Path(output)
     if output.parent and not output.parent.exists():
         output.parent.mkdir(parents=True)
-    return atomic_write(output, lambda target: target.write_bytes(data))
+    return atomic_write(output, lambda target: target.write_bytes(data), durable=True)  # a model
 

@@ -4,8 +4,9 @@ A photo (uploaded or one of the shipped examples) is stylized with built-in styl
 blended by a slider), with uploaded paintings (``adain``, ``wct``, ``gatys``: one or two, blended), or with a
 trained model folder given on the command line, at a style strength, optionally keeping the photo's colours.
 Limits guard a shared machine: upload bytes, pixels, a queue with a concurrency limit, a Gatys step and size
-cap; every file the app writes (uploads, results) goes under one temporary folder, removed at exit; it binds
-to 127.0.0.1 unless told otherwise.
+cap, all checked on the server (the form's raw values go through ``web_form`` before anything is decoded);
+every file the app writes (uploads, results, temporary files, library caches) goes under one temporary folder,
+removed at exit; it binds to 127.0.0.1 unless told otherwise.
 """
 
 from __future__ import annotations
@@ -269,18 +270,17 @@ def build_app(stylist: WebStylist):
     """The Gradio page (``gradio.Blocks``) over ``stylist``; element ids: photo, method, style_a, style_b,
     painting_a, painting_b, blend, strength, keep_colors, steps, regions, mask, run, result, status."""
     import gradio as gr
+    from gradio.utils import get_upload_folder
 
     from stylefuse.builtin import builtin_style_names
+    from stylefuse.frontends.web_form import form_request
 
     names = builtin_style_names()
     methods = stylist.methods()
 
-    def stylize(photo, method, style_a, style_b, painting_a, painting_b, blend, strength, keep_colors, steps,
-                regions=REGION_MODES[0], mask=None):  # the controls added last come last: older API calls still fit
-        request = Request(photo, method, (style_a or None, style_b or None), (painting_a, painting_b), float(blend),
-                          float(strength), bool(keep_colors), int(steps), regions, mask)
+    def stylize(*form):  # raw values (preprocess=False): web_form checks them before anything is decoded
         try:
-            return stylist.run(request), "done"
+            return stylist.run(form_request(stylist.limits, get_upload_folder(), *form)), "done"
         except StylefuseError as exc:
             raise gr.Error(str(exc)) from None
 
@@ -318,8 +318,9 @@ def build_app(stylist: WebStylist):
                                   format="png", elem_id="result", interactive=False)
                 status = gr.Textbox(label="Status", elem_id="status", interactive=False)
         controls = [photo, method, style_a, style_b, painting_a, painting_b, blend, strength, keep_colors, steps,
-                    regions, mask]
-        run.click(stylize, controls, [result, status], concurrency_limit=stylist.limits.concurrency)
+                    regions, mask]  # the controls added last come last: older API calls still fit
+        run.click(stylize, controls, [result, status], concurrency_limit=stylist.limits.concurrency,
+                  preprocess=False)
     app.queue(max_size=stylist.limits.queue_size, default_concurrency_limit=stylist.limits.concurrency)
     return app
 
@@ -331,12 +332,17 @@ def serve(stylist: WebStylist, host: str = "127.0.0.1", port: int = 7860, block:
         (the Gradio app, its URL, the temporary folder); with ``block`` it returns only when stopped.
     """
     folder = Path(tempfile.mkdtemp(prefix="stylefuse-serve-"))
-    os.environ["GRADIO_TEMP_DIR"] = str(folder)  # uploads and results
+    saved = confine_writes(folder)
+
+    def clean_up() -> None:
+        release_writes(saved)
+        shutil.rmtree(folder, ignore_errors=True)
+
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry calls
     try:
         import gradio  # noqa: F401
     except ImportError:
-        shutil.rmtree(folder, ignore_errors=True)
+        clean_up()
         raise OptionError(WEB_INSTALL) from None
     app = build_app(stylist)
     try:
@@ -344,7 +350,7 @@ def serve(stylist: WebStylist, host: str = "127.0.0.1", port: int = 7860, block:
                                prevent_thread_lock=True, ssr_mode=False, quiet=True, footer_links=[],
                                show_error=True)
     except OSError as exc:
-        shutil.rmtree(folder, ignore_errors=True)
+        clean_up()
         raise OptionError(f"cannot listen on {host}:{port} ({exc}); choose another --port") from None
     if not block:
         return app, url, folder
@@ -354,8 +360,44 @@ def serve(stylist: WebStylist, host: str = "127.0.0.1", port: int = 7860, block:
         app.block_thread()
     finally:
         app.close()
-        shutil.rmtree(folder, ignore_errors=True)
+        clean_up()
     return app, url, folder
+
+
+_CONFINED = (("GRADIO_TEMP_DIR", "gradio"), ("TMPDIR", "tmp"), ("XDG_CACHE_HOME", "cache"),
+             ("MPLCONFIGDIR", "matplotlib"))
+
+
+def confine_writes(folder: Path) -> dict[str, str | None]:
+    """Send the files this process writes under ``folder``: Gradio's uploads and results (``gradio/``), Python's
+    temporary files, and the caches that matplotlib (imported by Gradio) and ONNX Runtime keep in the home folder.
+    stylefuse's own weight cache (``$STYLEFUSE_CACHE``) stays where it is: it is pinned before the home cache
+    folder moves.
+
+    Returns:
+        the settings it replaced, for :func:`release_writes` (the folder is removed when the server stops).
+    """
+    from stylefuse.encoders.vgg import cache_dir
+
+    saved = {name: os.environ.get(name) for name, _ in _CONFINED}
+    saved["tempfile.tempdir"] = tempfile.tempdir
+    os.environ["STYLEFUSE_CACHE"] = str(cache_dir())
+    # separate folders: Gradio serves and accepts any file under its own, so the caches stay out of it
+    for name, sub in _CONFINED:
+        (folder / sub).mkdir()
+        os.environ[name] = str(folder / sub)
+    tempfile.tempdir = str(folder / "tmp")
+    return saved
+
+
+def release_writes(saved: dict[str, str | None]) -> None:
+    """Undo :func:`confine_writes`: its folder is about to go, so nothing may keep writing there."""
+    tempfile.tempdir = saved.pop("tempfile.tempdir")
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def _interrupt(signum: int, frame: Any) -> None:

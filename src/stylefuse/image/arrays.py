@@ -75,7 +75,7 @@ def read_pixels(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -
     path = Path(path)
     check_is_file(path)
     # The file is ours to close: PIL leaves the files it opened itself open when some decoders fail.
-    with quiet_pil(), open(path, "rb") as file, open_pil(file, path, max_pixels) as img:
+    with quiet_pil(), open(path, "rb") as file, open_pil(_checked_png_chunks(file, path), path, max_pixels) as img:
         if _is_16bit_color_png(path):
             return _read_png16_color(path)
         try:
@@ -197,6 +197,23 @@ def pil_to_pixels(img: Image.Image, path: Path | None) -> Pixels:
 
 def to_unit(values: np.ndarray, bits: int) -> np.ndarray:
     return values.astype(np.float32) / float(2**bits - 1)
+
+
+def _checked_png_chunks(file: BinaryIO, path: Path) -> BinaryIO:
+    """Refuse a PNG with a chunk longer than the rest of the file: PIL would allocate what the chunk declares
+    (a flipped bit in a length asks for gigabytes) before finding the file short. Returns ``file`` rewound."""
+    if file.read(8) == _PNG_SIGNATURE:
+        size = os.fstat(file.fileno()).st_size
+        while len(header := file.read(8)) == 8:
+            length, kind = struct.unpack(">I", header[:4])[0], header[4:]
+            if length > size - file.tell():
+                raise ImageReadError(f"cannot read {path}: the file is truncated or corrupt (a {kind!r} chunk "
+                                     f"declares {length} bytes, more than the file holds)")
+            if kind == b"IEND":
+                break
+            file.seek(length + 4, os.SEEK_CUR)  # the data and its CRC
+    file.seek(0)
+    return file
 
 
 def _is_16bit_color_png(path: Path) -> bool:

@@ -51,7 +51,7 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 def save_checkpoint(folder: str | Path, state: dict[str, Any]) -> Path:
     """Write ``state`` (tensors, dicts, lists, numbers, strings) to ``folder/checkpoint.pt`` atomically."""
-    return atomic_write(Path(folder) / CHECKPOINT_FILE, lambda tmp: torch.save(state, tmp))
+    return atomic_write(Path(folder) / CHECKPOINT_FILE, lambda tmp: torch.save(state, tmp), durable=True)
 
 
 def load_checkpoint(folder: str | Path) -> dict[str, Any]:

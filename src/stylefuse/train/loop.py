@@ -486,7 +486,7 @@ class Trainer:
             self.best_metric, self.bad_validations = metric, 0
             weights = {k: v.detach().cpu() for k, v in self.inference_generator().state_dict().items()}
             if self.engine.is_main:
-                atomic_write(self.out_dir / "best_generator.pt", lambda tmp: torch.save(weights, tmp))
+                atomic_write(self.out_dir / "best_generator.pt", lambda tmp: torch.save(weights, tmp), durable=True)
             return False
         self.bad_validations += 1
         return bool(options.patience) and self.bad_validations >= options.patience
@@ -602,10 +602,38 @@ class Trainer:
                                  f"({first_line}); start over with --overwrite") from None
         self.step, self.skipped_steps, self.lr_scale = state["step"], state["skipped_steps"], state["lr_scale"]
         self.checkpoint_step = self.step
+        if self.engine.is_main:
+            trim_metrics(self.out_dir / "metrics.jsonl", self.step)
         if difference is not None:
             self._log_line({"step": self.step, "recipe_changed": {"from": state["recipe"], "to": self.recipe_record()}})
         self.best_metric, self.bad_validations = state["best_metric"], state["bad_validations"]
         set_rng_state(state["rng"])
+
+
+def trim_metrics(path: Path, step: int) -> int:
+    """Drop the records of ``metrics.jsonl`` that a run resumed at ``step`` writes again; returns how many.
+
+    The checkpoint of step ``step`` is written after that step's log line and before its validation line, so
+    both stay; what came after it (later steps, events of the step index ``step`` itself, which is replayed, a
+    line cut off by a kill) goes. Every step then appears once in the file.
+    """
+    if not path.is_file():
+        return 0
+    kept, dropped = [], 0
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+            at = int(record["step"])
+        except (ValueError, TypeError, KeyError):  # a line cut off by a kill
+            dropped += 1
+            continue
+        if at < step or (at == step and "event" not in record):
+            kept.append(line)
+        else:
+            dropped += 1
+    if dropped:
+        atomic_write(path, lambda tmp: tmp.write_text("".join(f"{line}\n" for line in kept), encoding="utf-8"))
+    return dropped
 
 
 def finite_gradients(optimizer: torch.optim.Optimizer) -> bool:
