@@ -114,6 +114,16 @@ def check_combine(combine: str, fine_bands: int, members: int) -> None:
                           f"second) and fine_bands >= 1; got {members} members, fine_bands {fine_bands}")
 
 
+def copy_member(folder: Path, target: Path) -> Path:
+    """Copy the files of model folder ``folder`` that loading it needs (:data:`MEMBER_FILES`) into ``target``,
+    so that a composed folder moves as one piece."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in MEMBER_FILES:
+        if (folder / name).is_file():
+            shutil.copy2(folder / name, target / name)
+    return target
+
+
 def save_ensemble(folders: Sequence[Path], out: Path, weights: list[float], combine: str = "mean",
                   fine_bands: int = 2) -> Path:
     """Write an ensemble model folder: copies of the member folders under ``members/<i>/`` and their weights;
@@ -134,11 +144,7 @@ def save_ensemble(folders: Sequence[Path], out: Path, weights: list[float], comb
     shutil.rmtree(staging, ignore_errors=True)
     members = []
     for index, folder in enumerate(folders):
-        target = staging / "members" / str(index)
-        target.mkdir(parents=True)
-        for name in MEMBER_FILES:
-            if (folder / name).is_file():
-                shutil.copy2(folder / name, target / name)
+        copy_member(folder, staging / "members" / str(index))
         members.append(f"members/{index}")
     network = MemberWeights(len(folders))
     network.weights.copy_(torch.tensor(weights))
