@@ -13,9 +13,16 @@
 - Focus: three shots, each sharp in one horizontal band and blurred (Gaussian, sigma 3) elsewhere; PSNR of
   the stack and of the best shot against the photo.
 
-Writes a contact sheet and prints JSON. Needs ../shared/data/bench.
+- Gate (``--gate``): a gate over frozen built-in styles (``stylefuse train gate``) trained for ``--gate-minutes``
+  on 128 px crops of the training split of ../shared/data/train/photos; on ``--gate-photos`` photos of the
+  validation split at ``--gate-size`` px, the training objective (α·content + β·style against the members'
+  mean Gram) of the gate, each member and their uniform blend, and every registered eval metric (style
+  metrics against each member's painting, averaged); a sheet with the gate maps (argmax colours).
+
+Writes a contact sheet and prints JSON. Needs ../shared/data/bench (and ../shared/data/train for ``--gate``).
 
     python benchmarks/fusion.py --steps 10
+    python benchmarks/fusion.py --gate --gate-minutes 10
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from stylefuse.image import ops
 from stylefuse.image.io import read_image
 from stylefuse.methods.personalize import personalize_model
 from stylefuse.metrics.content import psnr, ssim
+from stylefuse.registry import METRICS
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import BENCH, HELD_OUT, QualityLosses, require_bench, save_result, save_sheet  # noqa: E402
@@ -44,6 +52,7 @@ from _common import BENCH, HELD_OUT, QualityLosses, require_bench, save_result, 
 ARTWORKS = ("klee_clouds_over_bor_1940", "vallotton_camille_mauclair_woodcut")
 WIDE = ("landscape_forest_path", "object_colorful_cups", "landscape_jetty_lake")
 WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
+RESULTS = Path(__file__).resolve().parent / "results"
 OVERLAPS = (0.3, 0.4)
 
 
@@ -198,6 +207,63 @@ def _psnr(image: torch.Tensor, reference: torch.Tensor) -> float:
     return round(float(psnr(image[None], reference[None])[0]), 2)
 
 
+GATE_MEMBERS = ("builtin:starry-night", "builtin:great-wave", "builtin:udnie")
+
+
+def gate(work: Path, minutes: float, count: int, size: int) -> tuple[dict, list]:
+    """Train a gate over :data:`GATE_MEMBERS` on the training photos; score it against its members and their
+    uniform blend on validation photos."""
+    from stylefuse.builtin import STYLES_FOLDER
+    from stylefuse.data.splits import split
+    from stylefuse.methods._trainable import fit_and_export
+    from stylefuse.methods.gate import GateTraining, gate_picture, member_outputs
+    from stylefuse.train.loop import TrainOptions
+
+    photos = split("photos")
+    torch.manual_seed(0)
+    task = GateTraining()
+    batches = task.make_batches({"models": list(GATE_MEMBERS), "data": list(photos.train)}, seed=0)
+    options = TrainOptions(steps=1_000_000, lr=GateTraining.default_lr, betas=GateTraining.default_betas,
+                           decay_from=1.0, checkpoint_every=100, sample_every=0, progress=False,
+                           max_seconds=minutes * 60, overwrite=True)
+    summary = fit_and_export(task, batches, options, work / "gate")
+    model = hub.load(work / "gate")
+    sources = hub.read_config(STYLES_FOLDER)["style_sources"]
+    names = hub.read_config(STYLES_FOLDER)["style_names"]
+    paintings = [read_image(BENCH / "style" / sources[names.index(member.style)]).rgb for member in model.members]
+    metrics = {name: METRICS.create(name) for name in METRICS.names()}
+    scores: dict[str, list[dict]] = {}
+    cells = []
+    for path in sorted(photos.validation)[:count]:
+        image = ops.resize_long_side(read_image(path).rgb, size).clamp(0, 1)
+        outputs = member_outputs(model.members, image[None])
+        results = {spec: outputs[:, k] for k, spec in enumerate(GATE_MEMBERS)}
+        results["uniform blend"] = outputs.mean(1)
+        results["gate"] = model.network(image[None], outputs).clamp(0, 1)
+        for name, result in results.items():
+            with torch.no_grad():
+                row = {k: float(v) for k, v in task.objective(image[None], outputs, result).items()}
+            for metric_name, metric in metrics.items():
+                row[metric_name] = statistics.mean(float(metric(result[0], image, ops.resize_long_side(painting, size)))
+                                                   for painting in paintings)
+            scores.setdefault(name, []).append(row)
+        if len(cells) < 14:
+            cells += [(path.stem[:16], image), *((spec, outputs[0, k]) for k, spec in enumerate(GATE_MEMBERS)),
+                      ("uniform blend", results["uniform blend"][0]), ("gate", results["gate"][0]),
+                      ("gate map", gate_picture(model.network.weights(image[None], outputs)[0]))]
+    means = {name: {key: round(statistics.mean(row[key] for row in rows), 4) for key in rows[0]}
+             for name, rows in scores.items()}
+    best = min(GATE_MEMBERS, key=lambda spec: means[spec]["total"])
+    return {"members": list(GATE_MEMBERS), "colours": "red, blue, green in member order",
+            "train": {"photos": len(photos.train), "steps": summary["steps"], "seconds": round(summary["seconds"]),
+                      "size": task.recipe.size, "batch_size": task.recipe.batch_size},
+            "validation_photos": count, "size": size, "best_member": best,
+            "objective_ratio_gate_to_best_member": round(means["gate"]["total"] / means[best]["total"], 4),
+            "objective_ratio_gate_to_uniform": round(means["gate"]["total"] / means["uniform blend"]["total"], 4),
+            "directions": {name: "higher" if metric.higher_is_better else "lower" for name, metric in metrics.items()},
+            "means": means}, cells
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=10, help="L-BFGS steps of each personalised sibling.")
@@ -205,10 +271,22 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=2, help="Held-out photos for the interpolation scores.")
     parser.add_argument("--image-size", type=int, default=1024, help="Long side of the photos for the others.")
     parser.add_argument("--sheet", type=Path, default=Path("out/bench_fusion/sheet.jpg"))
-    parser.add_argument("--out", type=Path, default=Path(f"benchmarks/results/fusion-{date.today()}.json"))
+    parser.add_argument("--out", type=Path, default=None, help="JSON to write (default: benchmarks/results/"
+                        "fusion[-SECTION]-DATE.json).")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--gate", action="store_true", help="Run only the gate section.")
+    parser.add_argument("--gate-minutes", type=float, default=10.0, help="Gate training time.")
+    parser.add_argument("--gate-photos", type=int, default=8, help="Validation photos the gate is scored on.")
+    parser.add_argument("--gate-size", type=int, default=256, help="Long side of the validation photos.")
+    parser.add_argument("--work", type=Path, default=Path("out/bench_fusion"), help="Where trained folders go.")
     args = parser.parse_args()
-    require_bench()
+    require_bench(args.threads)
     result: dict = {"benchmark": "fusion", "threads": torch.get_num_threads()}
+    if args.gate:
+        result["gate"], cells = gate(args.work, args.gate_minutes, args.gate_photos, args.gate_size)
+        result["sheet"] = save_sheet(RESULTS / f"fusion-gate-{date.today()}.jpg", cells, columns=7, cell_size=160)
+        save_result(result, args.out or RESULTS / f"fusion-gate-{date.today()}.json")
+        return
     with tempfile.TemporaryDirectory() as work:
         result["interpolation"], cells = interpolation(Path(work), args.steps, args.size, args.photos)
     result["panorama"], stitched = panorama(args.image_size)
@@ -216,7 +294,7 @@ def main() -> None:
     result.update(shots)
     cells += stitched + fused
     result["sheet"] = save_sheet(args.sheet, cells, columns=4)
-    save_result(result, args.out)
+    save_result(result, args.out or RESULTS / f"fusion-{date.today()}.json")
 
 
 if __name__ == "__main__":
