@@ -10,6 +10,7 @@ import torch
 
 from stylefuse import hub
 from stylefuse.errors import StylefuseError
+from stylefuse.hub import read_config
 from stylefuse.methods.gate import GateRecipe, GateTraining, gate_picture, member_outputs
 from stylefuse.train.loop import Trainer, TrainOptions
 from tests.helpers import random_folder, run_cli, save_style_model, wavy_photo
@@ -87,6 +88,15 @@ def test_a_gate_folder_stylizes_as_its_members_mixed_by_its_map(tmp_path, capsys
     torch.testing.assert_close(gate.stylize(photo), (weights[:, None] * outputs[0]).sum(0).clamp(0, 1))
     with pytest.raises(StylefuseError, match="drop --style"):
         gate.stylize(photo, ["ink"])
+    assert read_config(out)["style_sources"] == ["picabia_udnie_cubism.jpg"]  # the union of its members'
+    paintings = random_folder(tmp_path, "paintings", 1, seed=2)
+    (paintings / "img0.png").rename(paintings / "picabia_udnie_cubism.png")
+    random_folder(tmp_path, "paintings", 1, seed=3)  # img0.png: a painting none of its members learnt
+    code, stdout, err = run_cli(["eval", "--method", "gate", "--model", out, "--content", data, "--style", paintings,
+                                 "--out", tmp_path / "report", "--size", "32", "--metric", "ssim",
+                                 "--no-distribution"], capsys, monkeypatch)
+    assert code == 0, err
+    assert "2 pairs" in stdout and "skipped img0--img0" in err
 
 
 @pytest.mark.parametrize("models,expected", [

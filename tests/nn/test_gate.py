@@ -9,7 +9,8 @@ from stylefuse.registry import NETWORKS
 from tests.helpers import check_network_round_trip
 
 # name -> (small config, inputs)
-CASES = {"member_gate": (dict(members=3, channels=4, layers=2), (torch.rand(2, 3, 20, 28), torch.rand(2, 3, 3, 20, 28)))}
+CASES = {"member_gate": (dict(members=3, channels=4, layers=2),
+                         (torch.rand(2, 3, 20, 28), torch.rand(2, 3, 3, 20, 28)))}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -32,6 +32,7 @@ from torch import nn
 from stylefuse.data.folders import ImageFolder, UnpairedCrops
 from stylefuse.encoders.vgg import ENCODER_ID, MultiLayerEncoder
 from stylefuse.errors import FusionError, OptionError
+from stylefuse.fusion import sources
 from stylefuse.hub import load_model, read_config
 from stylefuse.image import ops
 from stylefuse.losses import functional as LF
@@ -66,10 +67,10 @@ class Member:
     def style_sources(self) -> list[str]:
         """The style images this member was trained from: its style's source, or all its folder records."""
         document = read_config(self.folder)
-        sources, names = document.get("style_sources") or [], document.get("style_names") or []
-        if self.style is not None and len(sources) == len(names):
-            return [sources[names.index(self.style)]]
-        return list(sources)
+        names = document.get("style_names") or []
+        if self.style is not None and names:
+            return sources.file_names(sources.aligned(document, len(names))[names.index(self.style)])
+        return sources.file_names(sources.merge(document.get("style_sources") or []))
 
 
 def resolve_member(spec: str | Path) -> tuple[Path, str | None]:
@@ -290,7 +291,7 @@ class GateTraining(TrainableMethod):
                 copy_member(member.folder, folder / copies[key])
         records = [{"folder": copies[member.folder.resolve()], "style": member.style, "source": spec}
                    for member, spec in zip(self.members, self.recipe.members)]
-        sources = list(dict.fromkeys(source for member in self.members for source in member.style_sources()))
+        files = list(dict.fromkeys(file for member in self.members for file in member.style_sources()))
         return super().export(trainer, folder, {"encoder": ENCODER_ID, "value_range": "[0, 1]",
-                                                "style_sources": sources, "gate": {"members": records},
+                                                "style_sources": files, "gate": {"members": records},
                                                 **(extra or {})})
