@@ -19,15 +19,24 @@
   mean Gram) of the gate, each member and their uniform blend, and every registered eval metric (style
   metrics against each member's painting, averaged); a sheet with the gate maps (argmax colours).
 
+- Thumbnail instance norm (``--thumbnail``): a ``--panorama-width``-px-wide panorama (a wide held-out photo
+  resized and mirrored side by side) stylized with a built-in style by the fast network (PyTorch) four ways,
+  each in a fresh process for its peak memory: in tiles with thumbnail instance norm (the default above
+  ``tile`` px), in tiles each with its own statistics, in one pass, and in one pass at a quarter of the width.
+  Seam score: the mean gradient magnitude of the blurred luma (Gaussian, sigma 2) in the bands where tiles
+  overlap divided by that elsewhere (1: no seam; a single pass is scored at the same bands).
+
 Writes a contact sheet and prints JSON. Needs ../shared/data/bench (and ../shared/data/train for ``--gate``).
 
     python benchmarks/fusion.py --steps 10
     python benchmarks/fusion.py --gate --gate-minutes 10
+    python benchmarks/fusion.py --thumbnail --panorama-width 8000
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -210,23 +219,15 @@ def _psnr(image: torch.Tensor, reference: torch.Tensor) -> float:
 GATE_MEMBERS = ("builtin:starry-night", "builtin:great-wave", "builtin:udnie")
 
 
-def gate(work: Path, minutes: float, count: int, size: int) -> tuple[dict, list]:
-    """Train a gate over :data:`GATE_MEMBERS` on the training photos; score it against its members and their
-    uniform blend on validation photos."""
+@torch.no_grad()
+def gate_scores(work: Path, count: int, size: int, summary: dict) -> tuple[dict, list]:
+    """Score the gate folder in ``work`` against its members and their uniform blend on validation photos."""
     from stylefuse.builtin import STYLES_FOLDER
     from stylefuse.data.splits import split
-    from stylefuse.methods._trainable import fit_and_export
     from stylefuse.methods.gate import GateTraining, gate_picture, member_outputs
-    from stylefuse.train.loop import TrainOptions
 
     photos = split("photos")
-    torch.manual_seed(0)
-    task = GateTraining()
-    batches = task.make_batches({"models": list(GATE_MEMBERS), "data": list(photos.train)}, seed=0)
-    options = TrainOptions(steps=1_000_000, lr=GateTraining.default_lr, betas=GateTraining.default_betas,
-                           decay_from=1.0, checkpoint_every=100, sample_every=0, progress=False,
-                           max_seconds=minutes * 60, overwrite=True)
-    summary = fit_and_export(task, batches, options, work / "gate")
+    task = GateTraining()  # the objective (its recipe's defaults, as trained)
     model = hub.load(work / "gate")
     sources = hub.read_config(STYLES_FOLDER)["style_sources"]
     names = hub.read_config(STYLES_FOLDER)["style_names"]
@@ -241,8 +242,7 @@ def gate(work: Path, minutes: float, count: int, size: int) -> tuple[dict, list]
         results["uniform blend"] = outputs.mean(1)
         results["gate"] = model.network(image[None], outputs).clamp(0, 1)
         for name, result in results.items():
-            with torch.no_grad():
-                row = {k: float(v) for k, v in task.objective(image[None], outputs, result).items()}
+            row = {k: float(v) for k, v in task.objective(image[None], outputs, result).items()}
             for metric_name, metric in metrics.items():
                 row[metric_name] = statistics.mean(float(metric(result[0], image, ops.resize_long_side(painting, size)))
                                                    for painting in paintings)
@@ -255,13 +255,118 @@ def gate(work: Path, minutes: float, count: int, size: int) -> tuple[dict, list]
              for name, rows in scores.items()}
     best = min(GATE_MEMBERS, key=lambda spec: means[spec]["total"])
     return {"members": list(GATE_MEMBERS), "colours": "red, blue, green in member order",
-            "train": {"photos": len(photos.train), "steps": summary["steps"], "seconds": round(summary["seconds"]),
-                      "size": task.recipe.size, "batch_size": task.recipe.batch_size},
+            "train": {"photos": len(photos.train), **summary, "size": task.recipe.size,
+                      "batch_size": task.recipe.batch_size},
             "validation_photos": count, "size": size, "best_member": best,
             "objective_ratio_gate_to_best_member": round(means["gate"]["total"] / means[best]["total"], 4),
             "objective_ratio_gate_to_uniform": round(means["gate"]["total"] / means["uniform blend"]["total"], 4),
             "directions": {name: "higher" if metric.higher_is_better else "lower" for name, metric in metrics.items()},
             "means": means}, cells
+
+
+def train_gate(work: Path, minutes: float, resume: bool) -> dict:
+    """Train (or go on training) a gate over :data:`GATE_MEMBERS` on the training split's photos for ``minutes``."""
+    from stylefuse.data.splits import split
+    from stylefuse.methods._trainable import fit_and_export
+    from stylefuse.methods.gate import GateTraining
+    from stylefuse.train.loop import TrainOptions
+
+    torch.manual_seed(0)
+    task = GateTraining()
+    batches = task.make_batches({"models": list(GATE_MEMBERS), "data": list(split("photos").train)}, seed=0)
+    options = TrainOptions(steps=1_000_000, lr=GateTraining.default_lr, betas=GateTraining.default_betas,
+                           decay_from=1.0, checkpoint_every=20, sample_every=0, progress=False,
+                           max_seconds=minutes * 60, overwrite=not resume)
+    summary = fit_and_export(task, batches, options, work / "gate", resume=resume)
+    return {"steps": summary["steps"], "seconds_this_run": round(summary["seconds"])}
+
+
+PANORAMA_RUNS = {"thumbnail IN tiles": (1.0, 2048), "own-statistics tiles": (1.0, 2048), "single pass": (1.0, None),
+                 "single pass, 1/4 width": (0.25, None)}
+"""Run name -> (scale of the panorama, tile size)."""
+PANORAMA_STYLE = "starry-night"
+
+
+def wide_picture(width: int) -> torch.Tensor:
+    """A (3, width / 4, width) picture: a wide held-out photo at that height, mirrored side by side."""
+    image = read_image(BENCH / "content" / "landscape_jetty_lake.jpg").rgb
+    height = width // 4
+    image = ops.resize(image, (height, round(image.shape[-1] * height / image.shape[-2])))
+    copies = [image if index % 2 == 0 else image.flip(-1) for index in range(-(-width // image.shape[-1]))]
+    return torch.cat(copies, -1)[..., :width].contiguous()
+
+
+def overlap_bands(length: int, tile: int, overlap: int = 32, multiple: int = 8) -> list[tuple[int, int]]:
+    """Where neighbouring tiles of :func:`stylefuse.image.ops.apply_tiled` overlap along one axis."""
+    tiles = ops.overlapping_tiles(length, tile, overlap, multiple)
+    return [(start, previous_end) for (_, previous_end), (start, _) in zip(tiles, tiles[1:])]
+
+
+def seam_score(image: torch.Tensor, rows: list[tuple[int, int]], columns: list[tuple[int, int]]) -> float:
+    """Mean gradient magnitude of the blurred luma of (3, H, W) inside the bands ``rows`` and ``columns``
+    divided by its mean elsewhere."""
+    import cv2
+
+    luma = cv2.GaussianBlur(ops.luminance(image)[0].numpy(), (0, 0), 2)
+    gradient = np.hypot(np.diff(luma, axis=1)[:-1], np.diff(luma, axis=0)[:, :-1])
+    band = np.zeros(gradient.shape, bool)
+    for start, end in rows:
+        band[start:end] = True
+    for start, end in columns:
+        band[:, start:end] = True
+    return float(gradient[band].mean() / gradient[~band].mean())
+
+
+def panorama_run(name: str, width: int, folder: Path) -> dict:
+    """One run of :data:`PANORAMA_RUNS` in this process: its seam score, seconds and peak memory; a crop around
+    the first tile border and a small view of the whole are written to ``folder``."""
+    import time
+
+    from stylefuse.evaluate import peak_rss_mib
+    from stylefuse.image.io import write_image
+    from stylefuse.methods.fast import FastStylizer
+
+    scale, tile = PANORAMA_RUNS[name]
+    picture = wide_picture(round(width * scale / 8) * 8)
+    stylizer = FastStylizer(tile=tile, backend="torch")
+    started = time.perf_counter()
+    if name == "own-statistics tiles":
+        network, style = stylizer.runner.network, stylizer.style_vector([(PANORAMA_STYLE, 1.0)])[None]
+        with torch.no_grad():
+            result = ops.apply_tiled(lambda x: network(x, style.expand(x.shape[0], -1)), picture[None], tile=tile,
+                                     overlap=32, multiple=8, margin=128)[0].clamp(0, 1)
+    else:
+        result = stylizer.stylize(picture, [PANORAMA_STYLE])
+    seconds = time.perf_counter() - started
+    height, wide = result.shape[-2:]
+    rows, columns = (overlap_bands(round(length / scale), 2048) for length in (height, wide))
+    rows, columns = ([(round(a * scale), max(round(b * scale), round(a * scale) + 1)) for a, b in bands]
+                     for bands in (rows, columns))
+    centre = sum(columns[0]) // 2
+    crop = result[:, :min(height, 384), max(0, centre - 192):centre + 192]
+    write_image(folder / f"{name}-crop.png", crop)
+    write_image(folder / f"{name}-view.png", ops.resize_long_side(result, 1600))
+    return {"size": [height, wide], "seam_score": round(seam_score(result, rows, columns), 4),
+            "seconds": round(seconds, 1), "peak_rss_mib": round(peak_rss_mib())}
+
+
+def thumbnail_norm(width: int, folder: Path) -> tuple[dict, list]:
+    """Every run of :data:`PANORAMA_RUNS`, each in a child process of its own (peak memory is per process)."""
+    import json
+    import subprocess
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rows, cells = {}, []
+    for name in PANORAMA_RUNS:
+        command = [sys.executable, __file__, "--panorama-run", name, "--panorama-width", str(width), "--work",
+                   str(folder), "--threads", str(torch.get_num_threads())]
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            rows[name] = {"error": (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]}
+            continue
+        rows[name] = json.loads(done.stdout)
+        cells += [(f"{name}: border", read_image(folder / f"{name}-crop.png").rgb)]
+    return {"style": PANORAMA_STYLE, "width": width, "tile": 2048, "thumbnail": 1024, "runs": rows}, cells
 
 
 def main() -> None:
@@ -275,15 +380,31 @@ def main() -> None:
                         "fusion[-SECTION]-DATE.json).")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--gate", action="store_true", help="Run only the gate section.")
-    parser.add_argument("--gate-minutes", type=float, default=10.0, help="Gate training time.")
+    parser.add_argument("--gate-minutes", type=float, default=10.0, help="Gate training time (0: score the "
+                        "gate already in --work).")
+    parser.add_argument("--gate-resume", action="store_true", help="Go on training the gate in --work.")
     parser.add_argument("--gate-photos", type=int, default=8, help="Validation photos the gate is scored on.")
     parser.add_argument("--gate-size", type=int, default=256, help="Long side of the validation photos.")
     parser.add_argument("--work", type=Path, default=Path("out/bench_fusion"), help="Where trained folders go.")
+    parser.add_argument("--thumbnail", action="store_true", help="Run only the thumbnail instance norm section.")
+    parser.add_argument("--panorama-width", type=int, default=8000)
+    parser.add_argument("--panorama-run", choices=sorted(PANORAMA_RUNS), help=argparse.SUPPRESS)
     args = parser.parse_args()
     require_bench(args.threads)
+    if args.panorama_run:  # a child of --thumbnail
+        print(json.dumps(panorama_run(args.panorama_run, args.panorama_width, args.work)))
+        return
+    if args.thumbnail:
+        result, cells = thumbnail_norm(args.panorama_width, args.work / "thumbnail")
+        result["sheet"] = save_sheet(RESULTS / f"fusion-thumbnail-{date.today()}.jpg", cells, columns=4, cell_size=320)
+        save_result({"benchmark": "fusion", "thumbnail_norm": result}, args.out or
+                    RESULTS / f"fusion-thumbnail-{date.today()}.json")
+        return
     result: dict = {"benchmark": "fusion", "threads": torch.get_num_threads()}
     if args.gate:
-        result["gate"], cells = gate(args.work, args.gate_minutes, args.gate_photos, args.gate_size)
+        trained = train_gate(args.work, args.gate_minutes, args.gate_resume) if args.gate_minutes else \
+            {"steps": hub.read_config(args.work / "gate")["steps"]}
+        result["gate"], cells = gate_scores(args.work, args.gate_photos, args.gate_size, trained)
         result["sheet"] = save_sheet(RESULTS / f"fusion-gate-{date.today()}.jpg", cells, columns=7, cell_size=160)
         save_result(result, args.out or RESULTS / f"fusion-gate-{date.today()}.json")
         return
