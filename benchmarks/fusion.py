@@ -19,10 +19,10 @@
   mean Gram) of the gate, each member and their uniform blend, and every registered eval metric (style
   metrics against each member's painting, averaged); a sheet with the gate maps (argmax colours).
 
-- Thumbnail instance norm (``--thumbnail``): a ``--panorama-width``-px-wide panorama (a wide held-out photo
-  resized and mirrored side by side) stylized with a built-in style by the fast network (PyTorch) four ways,
-  each in a fresh process for its peak memory: in tiles with thumbnail instance norm (the default above
-  ``tile`` px), in tiles each with its own statistics, in one pass, and in one pass at a quarter of the width.
+- Thumbnail instance norm (``--thumbnail``): a ``--panorama-width``-px-wide panorama (the wide held-out photos
+  side by side at 0.3 of that height) stylized with a built-in style by the fast network (PyTorch) four ways,
+  each in a fresh process for its peak memory: in 2048-px tiles with thumbnail instance norm (the default
+  above 2048 px), in tiles each with its own statistics, in one pass, and in one pass at a quarter of the width.
   Seam score: the mean gradient magnitude of the blurred luma (Gaussian, sigma 2) in the bands where tiles
   overlap divided by that elsewhere (1: no seam; a single pass is scored at the same bands).
 
@@ -281,19 +281,21 @@ def train_gate(work: Path, minutes: float, resume: bool) -> dict:
     return {"steps": summary["steps"], "seconds_this_run": round(summary["seconds"])}
 
 
-PANORAMA_RUNS = {"thumbnail IN tiles": (1.0, 2048), "own-statistics tiles": (1.0, 2048), "single pass": (1.0, None),
-                 "single pass, 1/4 width": (0.25, None)}
+TILE = 2048
+PANORAMA_RUNS = {"thumbnail-IN-tiles": (1.0, TILE), "own-statistics-tiles": (1.0, TILE), "single-pass": (1.0, None),
+                 "single-pass-quarter-width": (0.25, None)}
 """Run name -> (scale of the panorama, tile size)."""
 PANORAMA_STYLE = "starry-night"
 
 
 def wide_picture(width: int) -> torch.Tensor:
-    """A (3, width / 4, width) picture: a wide held-out photo at that height, mirrored side by side."""
-    image = read_image(BENCH / "content" / "landscape_jetty_lake.jpg").rgb
-    height = width // 4
-    image = ops.resize(image, (height, round(image.shape[-1] * height / image.shape[-2])))
-    copies = [image if index % 2 == 0 else image.flip(-1) for index in range(-(-width // image.shape[-1]))]
-    return torch.cat(copies, -1)[..., :width].contiguous()
+    """A (3, 0.3 width, width) panorama: the wide held-out photos (their tones differ) side by side at that
+    height, repeated."""
+    height = round(0.3 * width / 8) * 8
+    photos = [read_image(BENCH / "content" / f"{name}.jpg").rgb for name in WIDE]
+    photos = [ops.resize(image, (height, round(image.shape[-1] * height / image.shape[-2]))) for image in photos]
+    count = -(-width // min(image.shape[-1] for image in photos))
+    return torch.cat([photos[index % len(photos)] for index in range(count)], -1)[..., :width].contiguous()
 
 
 def overlap_bands(length: int, tile: int, overlap: int = 32, multiple: int = 8) -> list[tuple[int, int]]:
@@ -330,7 +332,7 @@ def panorama_run(name: str, width: int, folder: Path) -> dict:
     picture = wide_picture(round(width * scale / 8) * 8)
     stylizer = FastStylizer(tile=tile, backend="torch")
     started = time.perf_counter()
-    if name == "own-statistics tiles":
+    if name == "own-statistics-tiles":
         network, style = stylizer.runner.network, stylizer.style_vector([(PANORAMA_STYLE, 1.0)])[None]
         with torch.no_grad():
             result = ops.apply_tiled(lambda x: network(x, style.expand(x.shape[0], -1)), picture[None], tile=tile,
@@ -339,7 +341,7 @@ def panorama_run(name: str, width: int, folder: Path) -> dict:
         result = stylizer.stylize(picture, [PANORAMA_STYLE])
     seconds = time.perf_counter() - started
     height, wide = result.shape[-2:]
-    rows, columns = (overlap_bands(round(length / scale), 2048) for length in (height, wide))
+    rows, columns = (overlap_bands(round(length / scale), TILE) for length in (height, wide))
     rows, columns = ([(round(a * scale), max(round(b * scale), round(a * scale) + 1)) for a, b in bands]
                      for bands in (rows, columns))
     centre = sum(columns[0]) // 2
@@ -366,7 +368,7 @@ def thumbnail_norm(width: int, folder: Path) -> tuple[dict, list]:
             continue
         rows[name] = json.loads(done.stdout)
         cells += [(f"{name}: border", read_image(folder / f"{name}-crop.png").rgb)]
-    return {"style": PANORAMA_STYLE, "width": width, "tile": 2048, "thumbnail": 1024, "runs": rows}, cells
+    return {"style": PANORAMA_STYLE, "width": width, "tile": TILE, "thumbnail": 1024, "runs": rows}, cells
 
 
 def main() -> None:

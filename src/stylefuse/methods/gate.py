@@ -187,12 +187,9 @@ class GateRecipe:
 
     def __post_init__(self) -> None:
         check_size(self.size, SizeRule(minimum=32, multiple=8))
-        check_at_least("batch_size", self.batch_size, 1)
-        check_at_least("content_weight", self.content_weight, 0)
-        check_at_least("style_weight", self.style_weight, 0)
-        check_at_least("channels", self.channels, 1)
-        check_at_least("layers", self.layers, 2)
-        check_at_least("scale", self.scale, 1)
+        minimums = {"batch_size": 1, "content_weight": 0, "style_weight": 0, "channels": 1, "layers": 2, "scale": 1}
+        for name, minimum in minimums.items():
+            check_at_least(name, getattr(self, name), minimum)
 
 
 @TRAINABLE.register("gate")
