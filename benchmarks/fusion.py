@@ -168,7 +168,13 @@ def one_panorama(name: str, size: int, overlap: float, confidence: float | None 
         stitched = fuse_images([from_bgr(view[..., ::-1].copy()) for view in views], "panorama", **options)
     except FusionError as exc:  # a refusal is a result here: report it
         return {"error": str(exc)}, []
-    warped, covered = registered(to_bgr8(stitched)[..., ::-1].copy(), reference)
+    import cv2
+
+    try:
+        warped, covered = registered(to_bgr8(stitched)[..., ::-1].copy(), reference)
+    except cv2.error:  # too few matches with the original: a wrong stitch
+        return {"error": "the panorama could not be registered onto the original (a wrong stitch)",
+                "size": list(stitched.shape[-2:])}, [(f"WRONG overlap {overlap}", stitched)]
     got = torch.from_numpy(warped).permute(2, 0, 1).float() / 255
     mask = torch.from_numpy(covered)
     error = ((got - original) ** 2)[:, mask].mean()
