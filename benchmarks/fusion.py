@@ -243,7 +243,7 @@ def gate_scores(work: Path, count: int, size: int, summary: dict) -> tuple[dict,
     paintings = [read_image(BENCH / "style" / sources[names.index(member.style)]).rgb for member in model.members]
     metrics = {name: METRICS.create(name) for name in METRICS.names()}
     scores: dict[str, list[dict]] = {}
-    cells = []
+    cells, strongest = [], []
     for path in sorted(photos.validation)[:count]:
         image = ops.resize_long_side(read_image(path).rgb, size).clamp(0, 1)
         outputs = member_outputs(model.members, image[None])
@@ -256,6 +256,7 @@ def gate_scores(work: Path, count: int, size: int, summary: dict) -> tuple[dict,
                 row[metric_name] = statistics.mean(float(metric(result[0], image, ops.resize_long_side(painting, size)))
                                                    for painting in paintings)
             scores.setdefault(name, []).append(row)
+        strongest.append(float(model.network.weights(image[None], outputs).max(1).values.mean()))
         if len(cells) < 14:
             cells += [(path.stem[:16], image), *((spec, outputs[0, k]) for k, spec in enumerate(GATE_MEMBERS)),
                       ("uniform blend", results["uniform blend"][0]), ("gate", results["gate"][0]),
@@ -263,10 +264,11 @@ def gate_scores(work: Path, count: int, size: int, summary: dict) -> tuple[dict,
     means = {name: {key: round(statistics.mean(row[key] for row in rows), 4) for key in rows[0]}
              for name, rows in scores.items()}
     best = min(GATE_MEMBERS, key=lambda spec: means[spec]["total"])
-    return {"members": list(GATE_MEMBERS), "colours": "red, blue, green in member order",
+    return {"members": list(GATE_MEMBERS), "colours": "red, blue, green in member order, white = even blend",
             "train": {"photos": len(photos.train), **summary, "size": task.recipe.size,
                       "batch_size": task.recipe.batch_size},
             "validation_photos": count, "size": size, "best_member": best,
+            "mean_strongest_weight": round(statistics.mean(strongest), 4),
             "objective_ratio_gate_to_best_member": round(means["gate"]["total"] / means[best]["total"], 4),
             "objective_ratio_gate_to_uniform": round(means["gate"]["total"] / means["uniform blend"]["total"], 4),
             "directions": {name: "higher" if metric.higher_is_better else "lower" for name, metric in metrics.items()},

@@ -155,9 +155,13 @@ GATE_COLOURS = torch.tensor([[0.9, 0.1, 0.1], [0.1, 0.6, 0.9], [0.2, 0.8, 0.2], 
 
 
 def gate_picture(weights: torch.Tensor) -> torch.Tensor:
-    """A picture of a gate map (K, H, W): each pixel in the colour of its strongest member, (3, H, W)."""
-    colours = GATE_COLOURS[torch.arange(weights.shape[0]) % len(GATE_COLOURS)]
-    return colours[weights.argmax(0)].permute(2, 0, 1)
+    """A picture of a gate map (K, H, W), (3, H, W): each pixel in the colour of its strongest member, faded to
+    white as its weight falls to the uniform 1/K (white: an even blend; full colour: that member alone)."""
+    members = weights.shape[0]
+    colours = GATE_COLOURS[torch.arange(members) % len(GATE_COLOURS)]
+    strongest, index = weights.max(0)
+    confidence = ((strongest - 1 / members) / (1 - 1 / members)).clamp(0, 1)[None]
+    return colours[index].permute(2, 0, 1) * confidence + (1 - confidence)
 
 
 @dataclass
