@@ -15,7 +15,7 @@ STITCH_MODES = ("panorama", "scans")
 """panorama: a camera turning about its centre (spherical warp); scans: flat scenes or scans (affine)."""
 FAILURES = {
     1: "too few matching features between the images: they do not overlap, or overlap too little (aim for "
-       "20-40%; at 20-30% try --confidence 0.3), or are too small or too plain",
+       "20-40%), or are too small or too plain",
     2: "the geometry between the images could not be estimated from their matches (too few reliable ones)",
     3: "the camera parameters did not converge; for flat scenes or scans try --stitch-mode scans",
 }
@@ -29,9 +29,9 @@ def stitch(images: Sequence[torch.Tensor], names: Sequence[str] | None = None, s
         names: how to name the images in errors (default: their positions, from 1).
         stitch_mode: one of :data:`STITCH_MODES`.
         confidence: how sure a match between two images must be to keep both (OpenCV's
-            ``panoConfidenceThresh``); lower it when an image is left out. At 20-30% overlap the default
-            1.0 leaves views out (few inlier matches per pair) where 0.3 places them all, but 0.3 also joins
-            unrelated pictures with repeated texture, so it is not the default (README, Fusion).
+            ``panoConfidenceThresh``); lower it when an image is left out. Not a cure at 20-30% overlap:
+            there 1.0 leaves views out, and 0.3 places them all in panoramas that are wrong (measured in
+            ``benchmarks/fusion.py --stitch``), and joins unrelated pictures with repeated texture.
 
     Raises:
         FusionError: fewer than two images, a failure status, or an image the stitcher left out.
@@ -57,5 +57,5 @@ def stitch(images: Sequence[torch.Tensor], names: Sequence[str] | None = None, s
     if dropped:
         raise FusionError(f"the stitcher left out {', '.join(dropped)} ({len(kept)} of {len(names)} images placed): "
                           f"they do not overlap the others reliably at match confidence {confidence:g}; add overlap, "
-                          "remove them, or lower --confidence (e.g. 0.3)")
+                          "remove them, or lower --confidence")
     return from_bgr(result)
