@@ -21,7 +21,8 @@ TINY = {"cyclegan": ["--set", "blocks=1", "--set", "base=4"],
         "dcgan": ["--set", "base=4", "--batch-size", "4"],
         "fast": ["--set", "channels=[4,4,4]", "--set", "blocks=1", "--set", "style_size=32", "--batch-size", "2"],
         "inverter": ["--level", "relu2_1", "--set", "width=0.125", "--batch-size", "2"],
-        "personalize": ["--set", "style_size=32", "--batch-size", "2"]}
+        "personalize": ["--set", "style_size=32", "--batch-size", "2"],
+        "gate": ["builtin:great-wave", "--set", "channels=4", "--batch-size", "2"]}
 
 
 @pytest.fixture
@@ -31,7 +32,8 @@ def folders(tmp_path: Path) -> dict[str, Path]:
         for index in range(3):
             write_image(tmp_path / name / f"{index}.png", torch.rand(3, 40, 36, generator=generator))
     (tmp_path / "a" / "broken.png").write_bytes(b"nope")
-    return {"a": tmp_path / "a", "b": tmp_path / "b", "data": tmp_path / "a", "style": tmp_path / "b"}
+    return {"a": tmp_path / "a", "b": tmp_path / "b", "data": tmp_path / "a", "style": tmp_path / "b",
+            "models": "builtin:starry-night"}
 
 
 def test_every_trainable_method_has_a_tiny_recipe() -> None:

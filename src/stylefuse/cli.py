@@ -223,6 +223,9 @@ def _picture_process(max_pixels: int, run):
 def train(
     method: str = typer.Argument(..., help="A training method of `stylefuse list` (fast, inverter, cyclegan, "
                                  "pix2pix, adversarial_style, dcgan, personalize)."),
+    more_models: List[str] = typer.Argument(None, help="More members after --models (gate)."),
+    models: List[str] = typer.Option([], "--models", help="gate: the frozen members, model folders or builtin:NAME: "
+                                     "--models A B [C ...]."),
     out: Path = typer.Option(..., "--out", help="Model folder: weights, config, checkpoint, samples, logs."),
     a: Optional[Path] = typer.Option(None, "--a", help="Domain A folder (cyclegan, pix2pix)."),
     b: Optional[Path] = typer.Option(None, "--b", help="Domain B folder; pix2pix pairs A/B by file name."),
@@ -264,11 +267,14 @@ def train(
     from stylefuse.train.loop import TrainOptions
 
     cls = TRAINABLE.get(method)
-    folders = {"a": a, "b": b, "data": data, "style": style or None}
+    folders = {"a": a, "b": b, "data": data, "style": style or None,
+               "models": list(models) + list(more_models or []) or None}
     missing = [f"--{name}" for name in cls.data_folders if folders[name] is None]
     if missing:
         needed = ", ".join("--" + name for name in cls.data_folders)
         raise OptionError(f"{method} trains on {needed}; missing {', '.join(missing)}")
+    if folders["models"] and "models" not in cls.data_folders:
+        raise OptionError(f"{method} takes no --models (or extra arguments): {' '.join(folders['models'])}")
     common = dict(size=size, batch_size=batch_size, gan_loss=gan_loss, diff_augment=diff_augment, r1=r1,
                   spectral_norm=spectral_norm, level=level)
     recipe = build_recipe(cls.recipe_class, {k: v for k, v in common.items() if v is not None}, set_, method)

@@ -79,12 +79,13 @@ def candidate_for(method: str, model: str | Path | None = None, device: str = "c
     goes to the methods that take one (results are cached by recipe, whatever the device)."""
     from stylefuse import hub
     from stylefuse.api import accepted_wiring
-    from stylefuse.methods._base import STYLE_NAMES
+    from stylefuse.methods._base import NO_STYLE, STYLE_NAMES
     from stylefuse.registry import METHODS
 
     wiring = accepted_wiring(METHODS.get(method), {"device": device})
     loaded = None if model is None else hub.load(model, method, **options, **wiring)
-    if (loaded or METHODS.get(method)).style_input == STYLE_NAMES:
+    if (loaded or METHODS.get(method)).style_input == STYLE_NAMES or (
+            loaded is not None and loaded.style_input == NO_STYLE and loaded.document.get("style_sources")):
         return named_styles_candidate(model, method, loaded=loaded, wiring=wiring, **options)
     if model is not None:
         raise OptionError(f"--model applies to methods with named styles, not to {method}")
@@ -101,23 +102,31 @@ def method_candidate(name: str, device: str = "cpu", **options) -> Candidate:
 
 def named_styles_candidate(folder: str | Path | None = None, name: str = "fast", loaded: Any = None,
                            wiring: dict[str, Any] | None = None, **options) -> Candidate:
-    """A multi-style model (None: the built-in one; ``loaded``: its stylizer, already loaded; ``wiring``: the
-    device it loads on): a painting is stylized with the named style the model was trained on from that painting
-    (``style_sources`` in its config); others are skipped."""
+    """A model folder that records its paintings (None: the built-in one; ``loaded``: its stylizer, already
+    loaded; ``wiring``: the device it loads on): a painting is stylized with the named style the model learnt
+    from it, or with the folder's own style(s) when it has no names (a generator, a gate, an ensemble whose
+    members run their own), after ``style_sources`` in its config (:mod:`stylefuse.fusion.sources`); other
+    paintings are skipped."""
     from stylefuse import hub
     from stylefuse.builtin import STYLES_FOLDER
+    from stylefuse.fusion.sources import painting_styles
+    from stylefuse.methods._base import STYLE_NAMES
 
     model = loaded or hub.load(folder or STYLES_FOLDER, **options, **(wiring or {}))
-    sources = model.document.get("style_sources") or []
-    style_files = {Path(source).stem: name for source, name in zip(sources, model.names)}
+    names = list(getattr(model, "names", None) or [])
+    try:
+        own = [name for name, _ in model.default_styles()] if model.style_input == STYLE_NAMES else []
+    except OptionError:  # several styles and no default: only named sources can run
+        own = []
+    style_files = painting_styles(model.document, names, own)
 
     def run(content: torch.Tensor, style: torch.Tensor, path: Path) -> torch.Tensor:
-        style_name = style_files.get(path.stem)
-        if style_name is None:
+        styles = style_files.get(path.stem)
+        if styles is None or (model.style_input == STYLE_NAMES and not styles):
             raise OptionError(f"{path.name} is not one of the model's styles")
-        return model.stylize(content, [style_name])
+        return model.stylize(content, styles)
 
-    return Candidate(name, run, {**options, "model": folder_fingerprint(model.folder)})
+    return Candidate(name, run, {**options, "model": folder_fingerprint(getattr(model, "folder", None) or folder)})
 
 
 def peak_rss_mib() -> float:

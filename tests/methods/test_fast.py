@@ -105,7 +105,8 @@ def test_cli_stylize_with_named_styles(tmp_path, style_model, photo, capsys, mon
     assert code == 2 and "choose with --style NAME (ink, sun)" in err
     code, _, err = run_cli(["stylize", photo, "--model", style_model, "-s", "ink", "--steps", "3", "-o", out],
                            capsys, monkeypatch)
-    assert code == 2 and err.strip() == "error: method fast does not take steps (its options: model, size)"
+    assert code == 2 and err.strip() == ("error: method fast does not take steps (its options: model, size, "
+                                         "thumbnail, tile)")
 
 
 def test_cli_sheet_renders_every_style(tmp_path, style_model, photo, capsys, monkeypatch) -> None:

@@ -21,7 +21,7 @@ from typing import Any, Callable, Sequence
 import torch
 
 from stylefuse.errors import FusionError
-from stylefuse.fusion import lineage
+from stylefuse.fusion import lineage, sources
 from stylefuse.hub import CONFIG_FILE, load_model, save_model
 
 MODES = ("interpolate", "layer-swap", "ensemble")
@@ -203,12 +203,14 @@ def check_related(folders: list[Path]) -> None:
 
 def _merged_names(documents: list[dict[str, Any]]) -> dict[str, Any]:
     """Style names of a fused multi-style folder: a name the members share stays, differing ones are joined
-    with ``+``; the default style stays where every member's default is at one index."""
+    with ``+``, and each style's sources are the union of the members' (:mod:`.sources`); the default style
+    stays where every member's default is at one index."""
     lists = [document.get("style_names") for document in documents]
     if not all(lists) or len({len(names) for names in lists}) != 1:
         return {}
     names = ["+".join(dict.fromkeys(column)) for column in zip(*lists)]
-    merged: dict[str, Any] = {"style_names": names}
+    columns = zip(*(sources.aligned(document, len(names)) for document in documents))
+    merged: dict[str, Any] = {"style_names": names, "style_sources": [sources.merge(column) for column in columns]}
     defaults = {names_.index(doc["default_style"]) for names_, doc in zip(lists, documents)
                 if doc.get("default_style") in names_}
     if len(defaults) == 1 and all(doc.get("default_style") for doc in documents):

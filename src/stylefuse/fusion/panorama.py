@@ -29,7 +29,9 @@ def stitch(images: Sequence[torch.Tensor], names: Sequence[str] | None = None, s
         names: how to name the images in errors (default: their positions, from 1).
         stitch_mode: one of :data:`STITCH_MODES`.
         confidence: how sure a match between two images must be to keep both (OpenCV's
-            ``panoConfidenceThresh``); lower it when an image is left out.
+            ``panoConfidenceThresh``); lower it when an image is left out. Not a cure at 20-30% overlap:
+            there 1.0 leaves views out, and 0.3 places them all in panoramas that are wrong (measured in
+            ``benchmarks/fusion.py --stitch``), and joins unrelated pictures with repeated texture.
 
     Raises:
         FusionError: fewer than two images, a failure status, or an image the stitcher left out.
@@ -54,5 +56,6 @@ def stitch(images: Sequence[torch.Tensor], names: Sequence[str] | None = None, s
     dropped = [name for index, name in enumerate(names) if index not in kept]
     if dropped:
         raise FusionError(f"the stitcher left out {', '.join(dropped)} ({len(kept)} of {len(names)} images placed): "
-                          "they do not overlap the others reliably; add overlap, remove them, or lower --confidence")
+                          f"they do not overlap the others reliably at match confidence {confidence:g}; add overlap, "
+                          "remove them, or lower --confidence")
     return from_bgr(result)

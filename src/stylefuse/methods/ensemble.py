@@ -16,6 +16,7 @@ from typing import Any, Sequence
 import torch
 
 from stylefuse.errors import FusionError, OptionError
+from stylefuse.fusion import sources
 from stylefuse.hub import CONFIG_FILE, WEIGHTS_FILE, load_model, read_config, save_model
 from stylefuse.image import laplacian, ops
 from stylefuse.methods._base import NO_STYLE, STYLE_NAMES, Stylizer
@@ -96,6 +97,20 @@ def band_swap(coarse: torch.Tensor, fine: torch.Tensor, fine_bands: int) -> torc
     return laplacian.synthesize(detail[:fine_bands] + bands[fine_bands:])[0]
 
 
+def _own_sources(folder: Path, document: dict[str, Any]) -> sources.Entry:
+    """The sources of the style a member runs by itself: its default style's, or all it records."""
+    from stylefuse import hub
+
+    names = document.get("style_names") or []
+    if names:
+        try:
+            own = hub.load(folder).default_styles()[0][0]
+        except OptionError:  # several styles and no default
+            return sources.merge(sources.aligned(document, len(names)))
+        return sources.aligned(document, len(names))[names.index(own)]
+    return sources.merge(document.get("style_sources") or [])
+
+
 def _check_style_kinds(kinds: dict[str, str]) -> str:
     """The one kind of style ({member: style_input}) every member takes; a one-line error when they differ."""
     if len(set(kinds.values())) != 1:
@@ -112,6 +127,16 @@ def check_combine(combine: str, fine_bands: int, members: int) -> None:
     if combine == "pyramid" and (members != 2 or fine_bands < 1):
         raise OptionError(f"a pyramid ensemble takes two members (coarse bands from the first, fine from the "
                           f"second) and fine_bands >= 1; got {members} members, fine_bands {fine_bands}")
+
+
+def copy_member(folder: Path, target: Path) -> Path:
+    """Copy the files of model folder ``folder`` that loading it needs (:data:`MEMBER_FILES`) into ``target``,
+    so that a composed folder moves as one piece."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in MEMBER_FILES:
+        if (folder / name).is_file():
+            shutil.copy2(folder / name, target / name)
+    return target
 
 
 def save_ensemble(folders: Sequence[Path], out: Path, weights: list[float], combine: str = "mean",
@@ -134,17 +159,17 @@ def save_ensemble(folders: Sequence[Path], out: Path, weights: list[float], comb
     shutil.rmtree(staging, ignore_errors=True)
     members = []
     for index, folder in enumerate(folders):
-        target = staging / "members" / str(index)
-        target.mkdir(parents=True)
-        for name in MEMBER_FILES:
-            if (folder / name).is_file():
-                shutil.copy2(folder / name, target / name)
+        copy_member(folder, staging / "members" / str(index))
         members.append(f"members/{index}")
     network = MemberWeights(len(folders))
     network.weights.copy_(torch.tensor(weights))
     names = [document.get("style_names") for document in documents]
-    shared = {"style_names": names[0], "style_sources": documents[0].get("style_sources") or []} \
-        if names[0] and all(item == names[0] for item in names) else {}
+    if names[0] and all(item == names[0] for item in names):
+        columns = zip(*(sources.aligned(document, len(names[0])) for document in documents))
+        shared = {"style_names": names[0], "style_sources": [sources.merge(column) for column in columns]}
+    else:  # each member runs its own style: the ensemble's paintings are all of theirs
+        shared = {"style_sources": [sources.merge(_own_sources(folder, document)
+                                                  for folder, document in zip(folders, documents))]}
     extra = {"method": "ensemble", **shared, **lineage.derived_from(*folders),
              "fusion": {"mode": "ensemble", "combine": combine, "fine_bands": fine_bands, "members": members,
                         "sources": [str(folder) for folder in folders]}}

@@ -54,6 +54,11 @@ class FastStylizer(Stylizer):
         size: long side of the result in pixels (None keeps the content's size).
         backend: "torch", "onnxruntime", or "auto" (ONNX Runtime on the CPU when available).
         device: "cpu" or "cuda" (the torch backend).
+        tile: pictures with a longer side run in tiles of this size (None: always in one pass), with
+            thumbnail instance norm (:mod:`stylefuse.nn.thumbnail_norm`, Chen et al. 2021): every tile uses
+            the norm statistics of a thumbnail of the whole picture, so tiles show no seams and memory stays
+            bounded (in PyTorch, whatever the backend).
+        thumbnail: long side of that thumbnail.
 
     ``styles`` are names of the model's styles (:attr:`names`); several are mixed by weight. The style
     strength is a blend with the content, applied by :class:`stylefuse.api.Job` like for every method
@@ -63,15 +68,17 @@ class FastStylizer(Stylizer):
     style_input = STYLE_NAMES
 
     def __init__(self, model: str | Path | None = None, size: int | None = None,
-                 backend: str = "auto", device: str = "cpu") -> None:
+                 backend: str = "auto", device: str = "cpu", tile: int | None = 2048, thumbnail: int = 1024) -> None:
         if backend not in BACKENDS:
             raise OptionError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
         if size is not None and size < 16:
             raise OptionError(f"size must be at least 16 pixels, got {size}")
         if model is None and not (BUILTIN_FOLDER / "config.json").is_file():
             raise OptionError("this installation ships no built-in styles; give a style image or --model")
+        if tile is not None and tile < 256 or thumbnail < 64:
+            raise OptionError(f"tile must be at least 256 pixels and thumbnail at least 64; got {tile}, {thumbnail}")
         self.folder = Path(model) if model is not None else BUILTIN_FOLDER
-        self.size = size
+        self.size, self.tile, self.thumbnail = size, tile, thumbnail
         if backend == "auto":
             backend = "onnxruntime" if torch.device(device).type == "cpu" and has_onnxruntime() else "torch"
         self.runner = _load_runner(str(self.folder.resolve()), backend, device)
@@ -111,6 +118,8 @@ class FastStylizer(Stylizer):
         vector = self.style_vector(list(zip(styles, weights)))
         if self.size is not None:
             content = ops.resize_long_side(content, self.size).clamp(0, 1)
+        if self.tile is not None and max(content.shape[-2:]) > self.tile:
+            return self.runner.run_in_tiles(content, vector, self.tile, self.thumbnail).clamp(0, 1)
         return self.runner.run(content, vector).clamp(0, 1)
 
 
@@ -140,6 +149,20 @@ class _Runner:
         image = ops.pad_to_multiple(rgb[None], self.network.stride, minimum=4 * self.network.stride, reflect=True)
         out = self._forward(image, style[None].float())
         return out[0, :, :height, :width]
+
+    def run_in_tiles(self, rgb: torch.Tensor, style: torch.Tensor, tile: int, thumbnail: int) -> torch.Tensor:
+        """(3, H, W) in [0, 1] and (S,) style weights -> (3, H, W), in tiles of ``tile`` pixels whose instance
+        norms use the statistics of a ``thumbnail``-pixel copy (:func:`stylefuse.nn.thumbnail_norm.run_in_tiles`)."""
+        from stylefuse.nn.thumbnail_norm import run_in_tiles
+
+        network, weights = self.network, style[None].float().to(self.device)
+
+        def forward(images: torch.Tensor) -> torch.Tensor:
+            return network(images.to(self.device), weights.expand(images.shape[0], -1)).cpu()
+
+        margin = 16 * network.stride  # about the receptive field of the residual blocks at 1/8 scale
+        return run_in_tiles(forward, network, rgb[None], tile=tile, thumbnail=thumbnail, overlap=4 * network.stride,
+                            margin=margin, multiple=network.stride)[0]
 
     def _forward(self, image: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         if self.backend == "onnxruntime":

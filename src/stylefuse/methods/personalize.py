@@ -18,6 +18,7 @@ from torch import nn
 from stylefuse.builtin import STYLES_FOLDER
 from stylefuse.data.folders import ImageFolder, UnpairedCrops
 from stylefuse.errors import OptionError
+from stylefuse.fusion import sources
 from stylefuse.hub import load_model, read_config
 from stylefuse.image.io import read_image
 from stylefuse.methods import style_statistics
@@ -168,6 +169,8 @@ class Personalize(FastStyle):
         if self.new_name in self.base_names:
             raise OptionError(f"the base already has a style named {self.new_name!r}; choose another --name")
         self.style_names = self.base_names + [self.new_name]
+        self.base_sources = sources.aligned(document, len(self.base_names))
+        self.style_files: list[dict[str, str]] = []
         self.base_statistics = style_statistics.load_statistics(base_folder(base), base_net.num_styles)
         self.new_statistics: style_statistics.Descriptor | None = None
         self.trained_parameters = freeze(network, recipe.strategy)
@@ -185,6 +188,8 @@ class Personalize(FastStyle):
         if not 1 <= len(paths) <= 10:
             raise OptionError(f"give 1 to 10 images of the new style, got {len(paths)}")
         self._set_new_style([read_image(path).rgb for path in paths])
+        self.style_sources = self.base_sources + [sources.entry(paths)]  # what `stylefuse eval` runs on
+        self.style_files = sources.files_record(paths)
         photos = ImageFolder(folders["data"], max_side=2 * self.recipe.size, report=report)
         held = max(1, round(len(photos) * self.recipe.validation_fraction)) if len(photos) > 1 else 0
         train_set, valid_set = _split(photos, held)
@@ -280,7 +285,7 @@ class Personalize(FastStyle):
         from stylefuse.fusion.lineage import derived_from
 
         return super().export(trainer, folder, {"base_styles": self.base_names, "strategy": self.recipe.strategy,
-                                                "default_style": self.new_name,
+                                                "default_style": self.new_name, "style_files": self.style_files,
                                                 **derived_from(base_folder(self.recipe.base)),
                                                 "trained_parameters": self.trained_parameters, **(extra or {})})
 

@@ -15,6 +15,7 @@ from torch import nn
 
 from stylefuse.data.folders import ImageFolder, UnpairedCrops
 from stylefuse.errors import OptionError
+from stylefuse.fusion import sources
 from stylefuse.fusion.lineage import derived_from
 from stylefuse.hub import load_model
 from stylefuse.methods._trainable import fit_and_export
@@ -89,7 +90,8 @@ def personalize_gan(style_images: list[Path], out: Path, base: Path, data: Path,
                            overwrite=overwrite, device=device)
     return fit_and_export(task, batches, options, out, validate=task.validator(batches) if validate_every else None,
                           extra={"base": str(base), "strategy": strategy, "trained_parameters": trained,
-                                 **derived_from(base)})
+                                 "style_sources": [sources.entry(style_images)],
+                                 "style_files": sources.files_record(style_images), **derived_from(base)})
 
 
 def _load_discriminator(task: AdversarialStyle, base: Path, report, load_checkpoint) -> None:
