@@ -25,6 +25,9 @@ from stylefuse.registry import NETWORKS
 
 LEVEL_SCALE = 50.0
 """Noise levels (σ in 8-bit units) enter the network divided by this (σ 25 -> 0.5); 0 means unknown."""
+SLOPE = 0.2
+"""Negative slope of the leaky ReLUs: with plain ReLUs, the per-task β tables (shared by every pixel) can push a
+whole layer below zero in a few Adam steps early in training, which then passes no gradient at all."""
 MULTIPLE = 4
 """Input sizes must be multiples of this (a pixel unshuffle and a stride-2 convolution); pad otherwise."""
 
@@ -97,7 +100,7 @@ class _Tables:
 
 
 class _Block(nn.Module):
-    """x + FiLM(conv(ReLU(FiLM(conv(x))))) + adapter(x), at constant width."""
+    """x + FiLM(conv(LeakyReLU(FiLM(conv(x))))) + adapter(x), at constant width."""
 
     def __init__(self, channels: int) -> None:
         super().__init__()
@@ -105,7 +108,7 @@ class _Block(nn.Module):
         self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
 
     def forward(self, x: torch.Tensor, tables: _Tables) -> torch.Tensor:
-        h = F.relu(tables.film(self.conv1(x)))
+        h = F.leaky_relu(tables.film(self.conv1(x)), SLOPE)
         return x + tables.film(self.conv2(h)) + tables.low_rank(x)
 
 
@@ -193,15 +196,15 @@ class ConditionalNet(nn.Module):
         if pad_h or pad_w:
             planes = F.pad(planes, [0, pad_w, 0, pad_h], mode="replicate")
         tables = _Tables([self.adapters[name] for name in self.tasks], ids)
-        x = F.relu(tables.film(self.head(F.pixel_unshuffle(planes, 2))))
+        x = F.leaky_relu(tables.film(self.head(F.pixel_unshuffle(planes, 2))), SLOPE)
         for block in self.before:
             x = block(x, tables)
         skip = x
-        y = F.relu(tables.film(self.down(x)))
+        y = F.leaky_relu(tables.film(self.down(x)), SLOPE)
         for block in self.middle:
             y = block(y, tables)
         x = skip + tables.film(F.pixel_shuffle(self.up(y), 2))
         for block in self.after:
             x = block(x, tables)
-        residual = F.pixel_shuffle(self.tail(F.relu(x)), 2)[..., :height, :width]
+        residual = F.pixel_shuffle(self.tail(F.leaky_relu(x, SLOPE)), 2)[..., :height, :width]
         return image + residual
