@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["stylize", "load", "fuse_models", "fuse_images", "restore", "read_image", "write_image", "METHODS", "TRAINABLE",
-           "GatysStylizer", "MultiLayerEncoder", "__version__"]
+__all__ = ["stylize", "load", "fuse_models", "fuse_images", "restore", "read_image", "write_image", "METHODS",
+           "TRAINABLE", "GatysStylizer", "MultiLayerEncoder", "__version__"]
 
 _LAZY = {
     "stylize": "stylefuse.api",

