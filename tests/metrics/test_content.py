@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from stylefuse.metrics.content import canny, psnr
+from stylefuse.metrics.content import canny, masked_psnr, psnr, psnr_y
 from stylefuse.registry import METRICS
 from tests.helpers import disc_photo, noisy_copy
 
@@ -17,6 +17,32 @@ def test_psnr_reference_values() -> None:
     image = torch.stack([torch.full((3, 4, 4), 0.1), torch.full((3, 4, 4), 2.0)])  # the second is clamped to 1
     torch.testing.assert_close(psnr(image, reference), torch.tensor([20.0, 0.0]))
     assert psnr(reference, reference).tolist() == pytest.approx([100.0, 100.0])  # floored, never infinite
+
+
+def test_psnr_y_measures_studio_luma_inside_the_border() -> None:
+    reference = torch.zeros(1, 3, 12, 12)
+    image = reference.clone()
+    image[..., 2:10, 2:10] = 0.1  # grey error of 0.1 inside a 2-px border
+    image[..., :2, :] = 1.0  # a wrong border, cropped away
+    # studio swing scales luma differences by 219/255: 20·log10(255 / (219·0.1)) dB
+    expected = 20 * torch.log10(torch.tensor(255 / (219 * 0.1)))
+    torch.testing.assert_close(psnr_y(image, reference, border=2), expected[None])
+    assert psnr_y(image, reference, border=0) < expected - 5  # the border counts without the crop
+    grey = torch.full((1, 3, 12, 12), 0.5)
+    chroma_only = grey + torch.tensor([0.1, -0.1 * 0.299 / 0.587, 0.0]).view(1, 3, 1, 1)  # luma unchanged
+    assert psnr_y(chroma_only, grey).item() > 60 and psnr(chroma_only, grey).item() < 25
+
+
+def test_masked_psnr_counts_only_the_holes() -> None:
+    reference = torch.zeros(2, 3, 8, 8)
+    image = torch.full((2, 3, 8, 8), 0.5)
+    image[:, :, :4] = 0.1  # error 0.1 in the top half, 0.5 in the bottom half
+    mask = torch.zeros(2, 1, 8, 8)
+    mask[0, :, :4] = 1
+    mask[1, :, 4:] = 1
+    torch.testing.assert_close(masked_psnr(image, reference, mask), torch.tensor([20.0, 20 * 0.30103]), rtol=0,
+                               atol=1e-4)
+    assert masked_psnr(image, reference, torch.zeros(2, 1, 8, 8)).tolist() == pytest.approx([100.0, 100.0])
 
 
 @pytest.mark.parametrize("name", CONTENT_METRICS)

@@ -6,7 +6,8 @@
 - ``ssim``: structural similarity on luminance (Wang et al. 2004), Gaussian window 11, σ 1.5.
 - ``edge_f1``: F-score of Canny edges (Canny 1986) of the result against the photo's, 1 px tolerance.
 
-:func:`psnr` (not registered: stylization is not meant to keep pixels) serves reconstruction tasks.
+:func:`psnr` (not registered: stylization is not meant to keep pixels) serves reconstruction tasks, with its
+restoration variants :func:`psnr_y` (super-resolution) and :func:`masked_psnr` (inpainting).
 """
 
 from __future__ import annotations
@@ -34,6 +35,29 @@ def psnr(image: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
     1e-10, so identical images give 100 dB rather than infinity.
     """
     mse = (image.clamp(0, 1) - reference).pow(2).mean(dim=(1, 2, 3))
+    return 10 * torch.log10(1.0 / mse.clamp_min(1e-10))
+
+
+def psnr_y(image: torch.Tensor, reference: torch.Tensor, border: int = 0) -> torch.Tensor:
+    """PSNR in dB of the luma channel, per item: (B, 3, H, W) -> (B,), the super-resolution convention
+    (Dong et al. 2014, SRCNN; MATLAB's ``rgb2ycbcr``): studio-swing ITU-R BT.601 Y = (16 + 219·Y') / 255
+    with Y' the full-range luma, and ``border`` pixels cropped from every side (usually the scale factor)
+    because the borders of upscaled images have no neighbours to interpolate from.
+    """
+    luma = [16 / 255 + 219 / 255 * ops.crop_border(ops.luminance(x), border) for x in (image.clamp(0, 1), reference)]
+    return psnr(*luma)
+
+
+def masked_psnr(image: torch.Tensor, reference: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """PSNR in dB over the pixels where ``mask`` is 1 only (the holes of an inpainting task), per item.
+
+    Args:
+        image, reference: (B, C, H, W) in [0, 1]; ``image`` is clamped first.
+        mask: (B, 1, H, W) in {0, 1}; an item with an empty mask scores 100 dB (nothing to get wrong).
+    """
+    mask = mask.to(image.dtype)
+    squared = (image.clamp(0, 1) - reference).pow(2) * mask
+    mse = squared.sum(dim=(1, 2, 3)) / (mask.sum(dim=(1, 2, 3)) * image.shape[1]).clamp_min(1)
     return 10 * torch.log10(1.0 / mse.clamp_min(1e-10))
 
 
