@@ -34,10 +34,16 @@ def psnr(a: torch.Tensor, b: torch.Tensor, border: int = 0) -> float:
     return -10 * math.log10(max(float((a - b).pow(2).mean()), 1e-12))
 
 
-def from_checkpoint(run: Path) -> tuple[ConditionalNet, dict, int]:
+def from_checkpoint(run: Path, best: bool = False) -> tuple[ConditionalNet, dict, int]:
+    """The EMA weights of RUN's checkpoint, or (``best``) its best validated weights."""
     state = load_checkpoint(run)
     config = {key: state["recipe"][key] for key in NETWORK_FIELDS}
     network = ConditionalNet(**config)
+    if best:
+        network.load_state_dict(torch.load(run / "best_generator.pt", weights_only=True))
+        steps = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+        scores = [(entry["validation"], entry["step"]) for entry in steps if "validation" in entry]
+        return network.eval(), config, min(scores)[1]
     network.load_state_dict(state["ema"] or state["generators"]["G"])
     return network.eval(), config, state["step"]
 
@@ -74,6 +80,7 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=6)
     parser.add_argument("--crop", type=int, default=256)
     parser.add_argument("--folder", action="store_true", help="measure RUN's model folder, not its checkpoint")
+    parser.add_argument("--best", action="store_true", help="measure RUN's best validated weights")
     parser.add_argument("--ship", type=Path, help="write the weights here when they beat the folder's")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -81,7 +88,7 @@ def main() -> None:
         network, document = load_model(args.run)
         config, step = document["config"], document.get("steps")
     else:
-        network, config, step = from_checkpoint(args.run)
+        network, config, step = from_checkpoint(args.run, args.best)
     scores = evaluate(network, args.photos, args.crop)
     score = (scores["denoise15"] + scores["denoise25"] + scores["denoise50"]) / 3
     report = {"step": step, "denoise_mean": round(score, 3), **scores}

@@ -32,5 +32,5 @@ RESUME=()
 nice -n 5 "$PYTHON" -m stylefuse train conditional --data "$DATA" --out "$RUN" \
   --tasks denoise,sr2,sr4,inpaint,enhance --size "${SIZE:-48}" --batch-size "${BATCH:-8}" --steps "$STEPS" \
   --set channels="${CHANNELS:-48}" --set wide_channels=64 --set blocks="[3,4,2]" \
-  --device "${DEVICE:-cpu}" --checkpoint-every 100 --sample-every 500 --validate-every 250 --patience 0 \
+  --lr "${LR:-5e-4}" --device "${DEVICE:-cpu}" --checkpoint-every 100 --sample-every 500 --validate-every 250 --patience 0 \
   ${MINUTES:+--max-minutes "$MINUTES"} "${RESUME[@]}" -q >>"$RUN/train.log" 2>&1
