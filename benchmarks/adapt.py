@@ -77,6 +77,8 @@ def run(task, batches, validation, minutes: float, lr: float, every: int, out: P
 
 def first_reach(curve: list[tuple[float, float]], target: float) -> float | None:
     """Seconds at which ``curve`` first reaches ``target`` (linear between validations), None if never."""
+    if curve and curve[0][1] <= target:
+        return curve[0][0]
     for (t0, l0), (t1, l1) in zip(curve, curve[1:]):
         if l1 <= target:
             return t1 if l0 == l1 else t0 + (t1 - t0) * (l0 - target) / (l0 - l1)

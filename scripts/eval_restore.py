@@ -1,6 +1,6 @@
 """Quick PSNR check of a restoration model on validation photos, during or after training (prints JSON).
 
-    python scripts/eval_restore.py RUN_DIR [--photos 6] [--crop 256] [--ship src/stylefuse/weights/restore]
+    python scripts/eval_restore.py RUN_DIR [--photos 4] [--crop 192] [--ship src/stylefuse/weights/restore]
 
 RUN_DIR is a training folder of `stylefuse train conditional`: the EMA weights of its latest checkpoint are
 measured (or its model folder with --folder). With --ship, the weights are written there as a model folder
@@ -77,8 +77,8 @@ def evaluate(network: ConditionalNet, photos: int, crop: int) -> dict[str, float
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path)
-    parser.add_argument("--photos", type=int, default=6)
-    parser.add_argument("--crop", type=int, default=256)
+    parser.add_argument("--photos", type=int, default=4)
+    parser.add_argument("--crop", type=int, default=192)
     parser.add_argument("--folder", action="store_true", help="measure RUN's model folder, not its checkpoint")
     parser.add_argument("--best", action="store_true", help="measure RUN's best validated weights")
     parser.add_argument("--ship", type=Path, help="write the weights here when they beat the folder's")

@@ -182,16 +182,36 @@ def batch_samples(network: nn.Module, batch: Batch) -> torch.Tensor:
     return torch.cat([inputs, network(inputs, ids, masks, levels).clamp(0, 1), targets])
 
 
-@TRAINABLE.register("conditional")
-class Conditional(TrainableMethod):
-    """Train one generator for several restoration tasks and procedural styles, one adapter per task."""
+class ReconstructionTraining(TrainableMethod):
+    """What conditional training and adaptation share: the one network ``G`` (a
+    :class:`~stylefuse.nn.conditional.ConditionalNet`) fitted to :data:`Batch` targets by ``recipe.loss``."""
 
     method_name = "conditional"
-    recipe_class = ConditionalRecipe
     network_name = "conditional_net"
+    default_betas = (0.9, 0.999)
+
+    def generator_loss(self, batch: Batch) -> dict[str, torch.Tensor]:
+        return reconstruction_loss(self.generators["G"], batch, self.recipe.loss)
+
+    def validation_metric(self, batch: Batch, generator: nn.Module) -> float:
+        """L1 distance of G(input, task) to the target."""
+        return reconstruction_loss(generator, batch, "l1")["total"].item()
+
+    def samples(self, batch: Batch, generator: nn.Module) -> torch.Tensor:
+        return batch_samples(generator, batch)
+
+    def export(self, trainer, folder, extra=None):
+        return super().export(trainer, folder, {"value_range": "[0, 1]", "tasks": list(self.generators["G"].tasks),
+                                                **(extra or {})})
+
+
+@TRAINABLE.register("conditional")
+class Conditional(ReconstructionTraining):
+    """Train one generator for several restoration tasks and procedural styles, one adapter per task."""
+
+    recipe_class = ConditionalRecipe
     data_folders = ("data",)
     default_lr = 1e-3
-    default_betas = (0.9, 0.999)
 
     def __init__(self, recipe: ConditionalRecipe | None = None) -> None:
         self.recipe = recipe = recipe or ConditionalRecipe()
@@ -208,19 +228,6 @@ class Conditional(TrainableMethod):
         return TaskCrops(photos, self.recipe.tasks, self.recipe.size, self.recipe.batch_size, seed,
                          self.recipe.task_weights, self.recipe.level_given)
 
-    def generator_loss(self, batch: Batch) -> dict[str, torch.Tensor]:
-        return reconstruction_loss(self.generators["G"], batch, self.recipe.loss)
-
-    def validation_metric(self, batch: Batch, generator: nn.Module) -> float:
-        """L1 distance of G(input, task) to the target."""
-        return reconstruction_loss(generator, batch, "l1")["total"].item()
-
-    def samples(self, batch: Batch, generator: nn.Module) -> torch.Tensor:
-        return batch_samples(generator, batch)
-
-    def export(self, trainer, folder, extra=None):
-        return super().export(trainer, folder, {"value_range": "[0, 1]", "tasks": list(self.recipe.tasks),
-                                                **(extra or {})})
 
 
 def check_task(task: str, network: ConditionalNet, model: Any) -> None:

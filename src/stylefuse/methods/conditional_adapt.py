@@ -18,8 +18,8 @@ from torch import nn
 from stylefuse.data.folders import ImageFolder, PairedCrops
 from stylefuse.errors import OptionError
 from stylefuse.hub import load_model
-from stylefuse.methods._trainable import TrainableMethod, single_folder
-from stylefuse.methods.conditional import Batch, batch_samples, reconstruction_loss
+from stylefuse.methods._trainable import single_folder
+from stylefuse.methods.conditional import Batch, ReconstructionTraining
 from stylefuse.nn.conditional import MULTIPLE, ConditionalNet
 from stylefuse.train.recipes import SizeRule, check_at_least, check_choice, check_size, option_value
 
@@ -93,16 +93,13 @@ class PairBatches:
                 torch.full((count,), self.task_id, dtype=torch.long))
 
 
-class Adapt(TrainableMethod):
+class Adapt(ReconstructionTraining):
     """A new task for a conditional model, from pairs (``--a`` inputs, ``--b`` targets matched by name)."""
 
-    method_name = "conditional"
     recipe_class = AdaptRecipe
-    network_name = "conditional_net"
     data_folders = ("a", "b")
     paired = True
     default_lr = 3e-3
-    default_betas = (0.9, 0.999)
 
     def __init__(self, recipe: AdaptRecipe) -> None:
         self.recipe = recipe
@@ -116,17 +113,5 @@ class Adapt(TrainableMethod):
         pairs = PairedCrops(images[0], images[1], self.recipe.size, self.recipe.batch_size, seed)
         return PairBatches(pairs, self.generators["G"].tasks.index(self.recipe.task))
 
-    def generator_loss(self, batch: Batch) -> dict[str, torch.Tensor]:
-        return reconstruction_loss(self.generators["G"], batch, self.recipe.loss)
-
-    def validation_metric(self, batch: Batch, generator: nn.Module) -> float:
-        """L1 distance of G(input, new task) to the target."""
-        return reconstruction_loss(generator, batch, "l1")["total"].item()
-
-    def samples(self, batch: Batch, generator: nn.Module) -> torch.Tensor:
-        return batch_samples(generator, batch)
-
     def export(self, trainer, folder, extra=None):
-        tasks = list(self.generators["G"].tasks)
-        return super().export(trainer, folder, {"value_range": "[0, 1]", "tasks": tasks, "adapted_from":
-                                                str(self.recipe.base), **(extra or {})})
+        return super().export(trainer, folder, {"adapted_from": str(self.recipe.base), **(extra or {})})
