@@ -26,7 +26,7 @@ def test_same_seed_same_batch_and_shapes(task: str) -> None:
     assert torch.equal(first.target, clean)
     assert 0 <= first.input.min() and first.input.max() <= 1
     assert torch.equal(first.input, (first.input * 255).round() / 255)  # 8-bit levels
-    if task in ("denoise", "inpaint", "enhance"):
+    if task in ("denoise", "inpaint", "enhance", "impulse"):
         other = DEGRADATIONS[task](clean, torch.Generator().manual_seed(4))
         assert not torch.equal(first.input, other.input)
 

@@ -176,9 +176,21 @@ def enhance(clean: torch.Tensor, generator: torch.Generator) -> Degraded:
     return Degraded(quantize(dark + noise), clean, _no_mask(clean), clean.new_zeros(count))
 
 
+def impulse(clean: torch.Tensor, generator: torch.Generator) -> Degraded:
+    """Salt-and-pepper noise: 5 % to 30 % of the values (per channel) set to 0 or 1 (a dead or saturated
+    sensor site), a noise no Gaussian denoiser was trained on.
+
+    Shape: (B, 3, H, W) -> :class:`Degraded`; the target is ``clean``.
+    """
+    rate = _uniform(clean.shape[0], 0.05, 0.3, generator).view(-1, 1, 1, 1)
+    hit = torch.rand(clean.shape, generator=generator) < rate
+    salt = (torch.rand(clean.shape, generator=generator) < 0.5).to(clean.dtype)
+    return Degraded(quantize(torch.where(hit, salt, clean)), clean, _no_mask(clean), clean.new_zeros(clean.shape[0]))
+
+
 DEGRADATIONS: dict[str, Callable[..., Degraded]] = {
     "denoise": denoise, "sr2": super_resolution(2), "sr3": super_resolution(3), "sr4": super_resolution(4),
-    "inpaint": inpaint, "enhance": enhance,
+    "inpaint": inpaint, "enhance": enhance, "impulse": impulse,
 }
-"""Task name -> ``degrade(clean, generator) -> Degraded``; ``sr3`` is held out of the shipped model's tasks
-(a new task to adapt to)."""
+"""Task name -> ``degrade(clean, generator) -> Degraded``; ``sr3`` and ``impulse`` are held out of the shipped
+model's tasks (new tasks to adapt to)."""
