@@ -22,7 +22,9 @@ TINY = {"cyclegan": ["--set", "blocks=1", "--set", "base=4"],
         "fast": ["--set", "channels=[4,4,4]", "--set", "blocks=1", "--set", "style_size=32", "--batch-size", "2"],
         "inverter": ["--level", "relu2_1", "--set", "width=0.125", "--batch-size", "2"],
         "personalize": ["--set", "style_size=32", "--batch-size", "2"],
-        "gate": ["builtin:great-wave", "--set", "channels=4", "--batch-size", "2"]}
+        "gate": ["builtin:great-wave", "--set", "channels=4", "--batch-size", "2"],
+        "conditional": ["--set", "channels=4", "--set", "wide_channels=4", "--set", "blocks=[1,1,1]",
+                        "--batch-size", "2", "--tasks", "denoise,sr2,inpaint"]}
 
 
 @pytest.fixture

@@ -10,7 +10,15 @@ import pytest
 
 from stylefuse.errors import OptionError
 from stylefuse.registry import METHODS, NETWORKS, TRAINABLE, Registry, _registered_names
-from tests.nn import test_discriminators, test_fast_stylizer, test_gate, test_generators, test_inverter, test_mixing
+from tests.nn import (
+    test_conditional,
+    test_discriminators,
+    test_fast_stylizer,
+    test_gate,
+    test_generators,
+    test_inverter,
+    test_mixing,
+)
 
 
 def test_declared_names_match_the_registered_ones() -> None:
@@ -59,5 +67,6 @@ def test_decorators_are_parsed_with_their_aliases() -> None:
 
 
 def test_every_network_has_a_round_trip_case() -> None:
-    modules = (test_discriminators, test_fast_stylizer, test_gate, test_generators, test_inverter, test_mixing)
+    modules = (test_conditional, test_discriminators, test_fast_stylizer, test_gate, test_generators, test_inverter,
+               test_mixing)
     assert set(NETWORKS.names()) == {name for module in modules for name in module.CASES}

@@ -12,14 +12,15 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["stylize", "load", "fuse_models", "fuse_images", "read_image", "write_image", "METHODS", "TRAINABLE",
-           "GatysStylizer", "MultiLayerEncoder", "__version__"]
+__all__ = ["stylize", "load", "fuse_models", "fuse_images", "restore", "read_image", "write_image", "METHODS",
+           "TRAINABLE", "GatysStylizer", "MultiLayerEncoder", "__version__"]
 
 _LAZY = {
     "stylize": "stylefuse.api",
     "load": "stylefuse.hub",
     "fuse_models": "stylefuse.fusion.models",
     "fuse_images": "stylefuse.fusion.images",
+    "restore": "stylefuse.restoration",
     "TRAINABLE": "stylefuse.registry",
     "read_image": "stylefuse.image.io",
     "write_image": "stylefuse.image.io",

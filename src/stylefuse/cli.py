@@ -106,12 +106,16 @@ def stylize(
     temporal_mode: str = typer.Option("flow", help="video: flow (optical-flow guided), smooth (no motion) or none."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     device: str = _device_option(),
+    task: Optional[str] = typer.Option(None, "--task", help="conditional models: the task or style domain to run "
+                                       "(e.g. sketch, denoise)."),
 ) -> None:
     """Stylize CONTENT (a file, a folder or a video) with one or more styles, or with a trained --model."""
     flags = dict(size=size, steps=steps, coarse_steps=coarse_steps, levels=levels, content_weight=content_weight,
                  style_weight=style_weight, tv_weight=tv_weight, optimizer=optimizer,
                  parameterization=parameterization, init=init, style_scale=style_scale, seed=seed, tile=tile)
     options: dict[str, Any] = {key: value for key, value in flags.items() if value is not None}
+    if task is not None:
+        options["task"] = task
     if device == "cpu" and not (options or set_ or mask or regions or preserve_color or model
                                 or method not in (None, "fast")):
         code = _stylize_instantly(content, style, output, strength, threads, max_pixels, overwrite_input)
@@ -257,6 +261,8 @@ def train(
     change_recipe: bool = typer.Option(False, "--change-recipe", help="With --resume: continue with other options "
                                        "(staged training: larger --size, another --lr or --set weight)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    tasks: Optional[str] = typer.Option(None, "--tasks", help="conditional: comma-separated tasks, e.g. "
+                                        "denoise,sr2,sr4,inpaint,enhance,sketch."),
 ) -> None:
     """Train a method; the result is a model folder for `stylize --model` (or `generate`)."""
     import torch
@@ -276,7 +282,8 @@ def train(
     if folders["models"] and "models" not in cls.data_folders:
         raise OptionError(f"{method} takes no --models (or extra arguments): {' '.join(folders['models'])}")
     common = dict(size=size, batch_size=batch_size, gan_loss=gan_loss, diff_augment=diff_augment, r1=r1,
-                  spectral_norm=spectral_norm, level=level)
+                  spectral_norm=spectral_norm, level=level,
+                  tasks=None if tasks is None else [name.strip() for name in tasks.split(",") if name.strip()])
     recipe = build_recipe(cls.recipe_class, {k: v for k, v in common.items() if v is not None}, set_, method)
     options = TrainOptions(steps=steps, lr=cls.default_lr if lr is None else lr, betas=cls.default_betas,
                            checkpoint_every=checkpoint_every, sample_every=sample_every,
@@ -630,6 +637,74 @@ def batch(
     manifest = f"; {len(summary.failed)} failed, listed in {manifest_location(out)}" if summary.failed else ""
     typer.echo(f"{summary.written} written, {summary.done_before} already done{manifest} "
                f"({summary.seconds:.1f} s, {summary.images_per_second:.2f} images/s)")
+
+
+@app.command()
+def restore(
+    image: Path = typer.Argument(..., help="The image to restore."),
+    task: str = typer.Option(..., "--task", help="denoise, sr2, sr4, inpaint or enhance (or another task of "
+                             "--model)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output file."),
+    mask: Optional[Path] = typer.Option(None, "--mask", help="inpaint: an image of the same size, white = missing."),
+    level: Optional[float] = typer.Option(None, "--level", help="denoise: the noise σ in 8-bit units (default: "
+                                          "estimated)."),
+    model: Optional[Path] = typer.Option(None, "--model", help="A conditional model folder (default: the shipped "
+                                         "restoration model)."),
+    max_pixels: int = typer.Option(64_000_000, min=1, help="Refuse input images with more pixels than this."),
+    overwrite_input: bool = typer.Option(False, "--overwrite-input", help="Allow writing over an input file."),
+    threads: Optional[int] = typer.Option(None, min=1, help="CPU threads (default: all cores)."),
+) -> None:
+    """Denoise, enlarge (sr2/sr4 of a bicubic-enlarged image), inpaint or brighten IMAGE with one conditional
+    model; any size (overlapping tiles)."""
+    from stylefuse import api
+    from stylefuse.image.io import as_picture, ensure_not_input, write_image
+    from stylefuse.restoration import restore as run_restore
+
+    api.set_threads(threads)
+    ensure_not_input(output, [image, *([mask] if mask else [])], overwrite_input)
+    result = as_picture(run_restore(image, task, model=model, mask=mask, level=level, max_pixels=max_pixels))
+    write_image(output, result.rgb, result.alpha)
+    typer.echo(f"wrote {output}")
+
+
+@app.command()
+def adapt(
+    base: Path = typer.Option(..., "--base", help="A conditional model folder (`stylefuse train conditional`)."),
+    task: str = typer.Option(..., "--task", help="Name of the new task."),
+    a: Path = typer.Option(..., "--a", help="Input images of the new task."),
+    b: Path = typer.Option(..., "--b", help="Their targets, matched to --a by file name."),
+    out: Path = typer.Option(..., "--out", help="Model folder to write (every old task and the new one)."),
+    like: Optional[str] = typer.Option(None, "--like", help="Start from this task's adapter (default: the mean)."),
+    size: int = typer.Option(64, help="Crop size in pixels (a multiple of 4)."),
+    batch_size: int = typer.Option(4, min=1, help="Pairs per step."),
+    steps: int = typer.Option(300, min=1, help="Training steps."),
+    lr: Optional[float] = typer.Option(None, help="Adam learning rate, > 0 (default 3e-3)."),
+    checkpoint_every: int = typer.Option(100, min=0, help="Steps between checkpoints (0 = only at the end)."),
+    max_minutes: Optional[float] = typer.Option(None, min=0.0, help="Stop (and save) after this much wall time."),
+    seed: int = typer.Option(0, help="Random seed."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint.pt (same options)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Start over in an OUT that already holds a run."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Learn a new task from a few pairs by training only a new adapter of a conditional model (trunk frozen)."""
+    import torch
+
+    from stylefuse.methods._trainable import fit_and_export
+    from stylefuse.methods.conditional_adapt import Adapt, AdaptRecipe, trained_fraction
+    from stylefuse.train.loop import TrainOptions
+
+    recipe = AdaptRecipe(base=str(base), task=task, like=like, size=size, batch_size=batch_size)
+    options = TrainOptions(steps=steps, lr=Adapt.default_lr if lr is None else lr, betas=Adapt.default_betas,
+                           checkpoint_every=checkpoint_every, sample_every=checkpoint_every, seed=seed,
+                           progress=not quiet, overwrite=overwrite,
+                           max_seconds=max_minutes * 60 if max_minutes else None)
+    torch.manual_seed(seed)
+    method = Adapt(recipe)
+    trained, total = trained_fraction(method.generators["G"])
+    typer.echo(f"training {trained} of {total} parameters ({100 * trained / total:.2f} %): the adapter of {task}")
+    batches = method.make_batches({"a": a, "b": b}, seed, report=_err)
+    summary = fit_and_export(method, batches, options, out, resume=resume)
+    _report_training(summary, out, f"; try: stylefuse restore IMG --model {out} --task {task} -o OUT")
 
 
 @app.command()

@@ -1,0 +1,210 @@
+"""One image-to-image network for many tasks: a shared convolutional trunk and a small adapter per task.
+
+G(x, task) conditions on a task label as StarGAN does on a domain label (Choi et al. 2018), but through
+per-task feature-wise affine tables (FiLM, Perez et al. 2018: every convolution's output is scaled by γ and
+shifted by β, rows of a table indexed by the task) and per-task low-rank 1x1 residual adapters beside every
+residual block (Rebuffi et al. 2017, "Learning multiple visual domains with residual adapters"). Adding a task
+adds one :class:`TaskAdapter` and nothing else, so a new task is learned by training its adapter alone.
+
+The trunk follows the efficient denoisers: it predicts a residual over its input (DnCNN, Zhang et al. 2017)
+and works on 2x2 pixel blocks (pixel-unshuffled, as FFDNet, Zhang et al. 2018), with a noise-level map as an
+extra input channel (FFDNet) and a quarter-resolution stage for a wider view (holes, x4 enlargement). There is
+no normalisation by image statistics, so the output at a pixel depends only on its neighbourhood and tiled
+inference reproduces a single pass.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from stylefuse.registry import NETWORKS
+
+LEVEL_SCALE = 50.0
+"""Noise levels (σ in 8-bit units) enter the network divided by this (σ 25 -> 0.5); 0 means unknown."""
+SLOPE = 0.2
+"""Negative slope of the leaky ReLUs: with plain ReLUs, the per-task β tables (shared by every pixel) can push a
+whole layer below zero in a few Adam steps early in training, which then passes no gradient at all."""
+MULTIPLE = 4
+"""Input sizes must be multiples of this (a pixel unshuffle and a stride-2 convolution); pad otherwise."""
+
+
+def fill_holes(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Fill missing pixels from their surroundings by pull-push interpolation (Gortler et al. 1996): known
+    values are averaged down a pyramid, then each level's holes take the coarser level's estimate.
+
+    The network starts inpainting from this smooth guess instead of zeros.
+
+    Args:
+        image: (B, 3, H, W).
+        mask: (B, 1, H, W) in [0, 1], 1 = missing.
+    Returns:
+        (B, 3, H, W): ``image`` where known, the interpolated estimate in the holes.
+    """
+    known = 1 - mask
+    values, weights = [image * known], [known]
+    while min(values[-1].shape[-2:]) > 1:
+        values.append(F.avg_pool2d(values[-1], 2, ceil_mode=True))
+        weights.append(F.avg_pool2d(weights[-1], 2, ceil_mode=True))
+    estimate = values[-1] / weights[-1].clamp(min=1e-6)
+    for value, weight in zip(reversed(values[:-1]), reversed(weights[:-1])):
+        coarse = F.interpolate(estimate, size=value.shape[-2:], mode="bilinear", align_corners=False)
+        confidence = weight.clamp(max=1)
+        estimate = value / weight.clamp(min=1e-6) * confidence + coarse * (1 - confidence)
+    return image * known + estimate * mask
+
+
+class TaskAdapter(nn.Module):
+    """The parameters of one task: FiLM γ and β for every modulated convolution and a low-rank 1x1 adapter
+    (``up @ down``, ``up`` zero at first so a new adapter starts as the identity) per residual block.
+
+    Args:
+        widths: channels of each modulated convolution.
+        block_widths: channels of each residual block.
+        rank: rank of the 1x1 adapters (0: none).
+    """
+
+    def __init__(self, widths: Sequence[int], block_widths: Sequence[int], rank: int) -> None:
+        super().__init__()
+        self.gamma = nn.ParameterList([nn.Parameter(torch.ones(c)) for c in widths])
+        self.beta = nn.ParameterList([nn.Parameter(torch.zeros(c)) for c in widths])
+        self.down = nn.ParameterList([nn.Parameter(torch.randn(rank, c) / c**0.5) for c in block_widths])
+        self.up = nn.ParameterList([nn.Parameter(torch.zeros(c, rank)) for c in block_widths])
+
+
+class _Tables:
+    """The adapters' parameters stacked over tasks and picked per sample, for one forward pass."""
+
+    def __init__(self, adapters: list[TaskAdapter], ids: torch.Tensor) -> None:
+        self.adapters, self.ids = adapters, ids
+        self.film_index = self.block_index = 0
+
+    def _pick(self, name: str, index: int) -> torch.Tensor:
+        return torch.stack([getattr(adapter, name)[index] for adapter in self.adapters])[self.ids]
+
+    def film(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, C, H, W) -> γ_task · x + β_task for the next modulated convolution."""
+        i, self.film_index = self.film_index, self.film_index + 1
+        return x * self._pick("gamma", i)[:, :, None, None] + self._pick("beta", i)[:, :, None, None]
+
+    def low_rank(self, x: torch.Tensor) -> torch.Tensor:
+        """The next block's adapter: (B, C, H, W) -> up_task · down_task · x, same shape."""
+        i, self.block_index = self.block_index, self.block_index + 1
+        if self.adapters[0].down[i].shape[0] == 0:
+            return torch.zeros_like(x)
+        hidden = torch.einsum("bchw,brc->brhw", x, self._pick("down", i))
+        return torch.einsum("brhw,bcr->bchw", hidden, self._pick("up", i))
+
+
+class _Block(nn.Module):
+    """x + FiLM(conv(LeakyReLU(FiLM(conv(x))))) + adapter(x), at constant width."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
+
+    def forward(self, x: torch.Tensor, tables: _Tables) -> torch.Tensor:
+        h = F.leaky_relu(tables.film(self.conv1(x)), SLOPE)
+        return x + tables.film(self.conv2(h)) + tables.low_rank(x)
+
+
+@NETWORKS.register("conditional_net")
+class ConditionalNet(nn.Module):
+    """G(x, task): a residual restoration / translation network shared by ``tasks``, one adapter each.
+
+    Args:
+        tasks: the task names, in the order of their ids.
+        channels: width at half resolution.
+        wide_channels: width at quarter resolution.
+        blocks: residual blocks (half resolution before the quarter stage, quarter, half after).
+        rank: rank of the per-task 1x1 residual adapters.
+
+    Shape:
+        image (B, 3, H, W) in [0, 1], task ids (B,) (or one name / id for the batch), mask (B, 1, H, W) in
+        {0, 1} (1 = missing, None: nothing missing), level (B,) noise σ in 8-bit units (None or 0: unknown)
+        -> (B, 3, H, W), not clamped. H and W are padded to multiples of :data:`MULTIPLE` inside.
+    """
+
+    def __init__(self, tasks: Sequence[str] = ("denoise",), channels: int = 64, wide_channels: int = 64,
+                 blocks: Sequence[int] = (3, 4, 2), rank: int = 4) -> None:
+        super().__init__()
+        if not tasks or len(set(tasks)) != len(tasks):
+            raise ValueError(f"tasks must be distinct names, got {list(tasks)}")
+        if len(blocks) != 3 or min(blocks) < 0:
+            raise ValueError(f"blocks takes three counts >= 0 (half, quarter, half), got {list(blocks)}")
+        self.tasks = list(tasks)
+        self.rank = rank
+        self.head = nn.Conv2d(5 * 4, channels, 3, padding=1)
+        self.before = nn.ModuleList(_Block(channels) for _ in range(blocks[0]))
+        self.down = nn.Conv2d(channels, wide_channels, 3, stride=2, padding=1)
+        self.middle = nn.ModuleList(_Block(wide_channels) for _ in range(blocks[1]))
+        self.up = nn.Conv2d(wide_channels, channels * 4, 1)
+        self.after = nn.ModuleList(_Block(channels) for _ in range(blocks[2]))
+        self.tail = nn.Conv2d(channels, 3 * 4, 3, padding=1)
+        nn.init.zeros_(self.tail.weight)  # start as the identity (plus the filled holes)
+        nn.init.zeros_(self.tail.bias)
+        self._widths = [channels] + [channels] * 2 * blocks[0] + [wide_channels] * (1 + 2 * blocks[1]) \
+            + [channels] * (1 + 2 * blocks[2])
+        self._block_widths = [channels] * blocks[0] + [wide_channels] * blocks[1] + [channels] * blocks[2]
+        self.adapters = nn.ModuleDict({task: self.new_adapter() for task in self.tasks})
+
+    def new_adapter(self) -> TaskAdapter:
+        """A fresh adapter for this trunk (identity FiLM, zero low-rank updates)."""
+        return TaskAdapter(self._widths, self._block_widths, self.rank)
+
+    def add_task(self, task: str, like: str | None = None) -> TaskAdapter:
+        """Add ``task`` with a new adapter, a copy of task ``like``'s (None: the mean of all adapters), and
+        return it (the only new parameters)."""
+        if task in self.adapters:
+            raise ValueError(f"task {task!r} exists already")
+        adapter = self.new_adapter().to(self.head.weight.device)
+        sources = [self.adapters[like]] if like is not None else list(self.adapters.values())
+        with torch.no_grad():
+            for name, parameter in adapter.named_parameters():
+                parameter.copy_(torch.stack([source.get_parameter(name) for source in sources]).mean(0))
+        self.adapters[task] = adapter
+        self.tasks.append(task)
+        return adapter
+
+    def task_ids(self, task: torch.Tensor | int | str, count: int, device: torch.device) -> torch.Tensor:
+        """Task ids (count,) from ids, one id or one name (an unknown name is a ValueError)."""
+        if isinstance(task, str):
+            if task not in self.tasks:
+                raise ValueError(f"unknown task {task!r}; this network knows {', '.join(self.tasks)}")
+            task = self.tasks.index(task)
+        if isinstance(task, int):
+            return torch.full((count,), task, dtype=torch.long, device=device)
+        return task.to(device=device, dtype=torch.long)
+
+    def forward(self, image: torch.Tensor, task: torch.Tensor | int | str = 0, mask: torch.Tensor | None = None,
+                level: torch.Tensor | float | None = None) -> torch.Tensor:
+        count, _, height, width = image.shape
+        ids = self.task_ids(task, count, image.device)
+        if mask is None:
+            mask = image.new_zeros(count, 1, height, width)
+        elif bool(mask.any()):
+            image = fill_holes(image, mask)
+        if level is None:
+            level = image.new_zeros(count)
+        level = torch.as_tensor(level, dtype=image.dtype, device=image.device).expand(count)
+        planes = torch.cat([image, mask, (level / LEVEL_SCALE).view(-1, 1, 1, 1).expand(count, 1, height, width)], 1)
+        pad_h, pad_w = -height % MULTIPLE, -width % MULTIPLE
+        if pad_h or pad_w:
+            planes = F.pad(planes, [0, pad_w, 0, pad_h], mode="replicate")
+        tables = _Tables([self.adapters[name] for name in self.tasks], ids)
+        x = F.leaky_relu(tables.film(self.head(F.pixel_unshuffle(planes, 2))), SLOPE)
+        for block in self.before:
+            x = block(x, tables)
+        skip = x
+        y = F.leaky_relu(tables.film(self.down(x)), SLOPE)
+        for block in self.middle:
+            y = block(y, tables)
+        x = skip + tables.film(F.pixel_shuffle(self.up(y), 2))
+        for block in self.after:
+            x = block(x, tables)
+        residual = F.pixel_shuffle(self.tail(F.leaky_relu(x, SLOPE)), 2)[..., :height, :width]
+        return image + residual

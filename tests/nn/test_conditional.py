@@ -1,0 +1,83 @@
+"""The conditional network: shapes with and without a mask, per-task adapters, the adapter's share of the
+parameters, hole filling."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from stylefuse.nn.conditional import ConditionalNet, fill_holes
+from tests.helpers import check_network_round_trip
+
+TINY = dict(tasks=["denoise", "sr2"], channels=8, wide_channels=8, blocks=[1, 1, 1], rank=2)
+CASES = {"conditional_net": (TINY, (torch.rand(2, 3, 32, 40), torch.tensor([0, 1])))}
+
+
+def _randomized(network: ConditionalNet) -> ConditionalNet:
+    """The network with random adapters and output layer (a fresh one is the identity)."""
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for name, parameter in network.named_parameters():
+            if name.startswith(("adapters", "tail")):
+                parameter.add_(0.1 * torch.randn(parameter.shape, generator=generator))
+    return network.eval()
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_round_trip(name: str, tmp_path) -> None:
+    check_network_round_trip(name, *CASES[name], tmp_path / name)
+
+
+@pytest.mark.parametrize("size", [(32, 40), (29, 37)])
+def test_shapes_with_and_without_mask(size) -> None:
+    network = _randomized(ConditionalNet(**TINY))
+    image = torch.rand(3, 3, *size)
+    mask = (torch.rand(3, 1, *size) < 0.3).float()
+    with torch.no_grad():
+        plain = network(image, torch.tensor([0, 1, 0]))
+        masked = network(image, "sr2", mask, torch.tensor([25.0, 0.0, 50.0]))
+    assert plain.shape == masked.shape == image.shape
+    assert torch.isfinite(masked).all() and not torch.allclose(plain, masked)
+
+
+def test_a_fresh_network_is_the_identity_and_tasks_differ_once_trained() -> None:
+    image = torch.rand(2, 3, 32, 32)
+    assert torch.equal(ConditionalNet(**TINY)(image, "denoise"), image)
+    network = _randomized(ConditionalNet(**TINY))
+    with torch.no_grad():
+        assert not torch.allclose(network(image, "denoise"), network(image, "sr2"))
+        mixed = network(image, torch.tensor([0, 1]))
+        assert torch.allclose(mixed[1], network(image[1:], "sr2")[0], atol=1e-4, rtol=1e-4)
+
+
+def test_adding_a_task_adds_only_its_adapter_and_starts_as_a_copy() -> None:
+    network = _randomized(ConditionalNet(**TINY))
+    before = sum(p.numel() for p in network.parameters())
+    adapter = network.add_task("sr3", like="sr2")
+    assert network.tasks == ["denoise", "sr2", "sr3"]
+    assert sum(p.numel() for p in network.parameters()) - before == sum(p.numel() for p in adapter.parameters())
+    image = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(network(image, "sr3"), network(image, "sr2"))
+    with pytest.raises(ValueError, match="exists already"):
+        network.add_task("sr2")
+    with pytest.raises(ValueError, match="unknown task"):
+        network(image, "oil")
+
+
+def test_the_default_adapter_is_under_five_percent_of_the_parameters() -> None:
+    network = ConditionalNet(tasks=["denoise", "sr2", "sr4", "inpaint", "enhance"])
+    total = sum(p.numel() for p in network.parameters())
+    adapter = sum(p.numel() for p in network.adapters["denoise"].parameters())
+    assert adapter / (total + adapter) <= 0.05
+    assert total * 2 <= 2 * 1024**2  # fp16 weights within 2 MB
+
+
+def test_fill_holes_interpolates_from_the_surroundings() -> None:
+    y, x = torch.meshgrid(torch.linspace(0, 1, 32), torch.linspace(0, 1, 32), indexing="ij")
+    image = torch.stack([x, y, 0.5 * (x + y)])[None]
+    mask = torch.zeros(1, 1, 32, 32)
+    mask[..., 10:20, 12:22] = 1
+    filled = fill_holes(image * (1 - mask), mask)
+    assert torch.equal(filled * (1 - mask), image * (1 - mask))
+    assert (filled - image).abs()[mask.expand_as(image) > 0].mean() < 0.08  # a smooth ramp is nearly recovered
