@@ -339,7 +339,7 @@ class FastStyle(TrainableMethod):
         content = LF.relative_content_loss(features, photo_features)
         style = outputs.new_zeros(())
         for name, grams in self.style_grams.items():
-            target = grams.to(outputs.device)[indices]
+            target = grams[indices.to(grams.device)].to(outputs)  # indexed first: tables may be large and bfloat16
             style = style + LF.relative_gram_error(features[name], target).mean()
         return {"content": content, "style": style / len(self.style_grams)}
 
@@ -349,19 +349,25 @@ class FastStyle(TrainableMethod):
             raise RuntimeError("call make_batches() or set_styles() first")
         network: FastStylizerNet = self.generators["G"]
         outputs = network(photos, nn.functional.one_hot(indices, network.num_styles).float())
-        terms = self.perceptual_terms(photos, outputs, indices)
+        return self.weighted_terms(outputs, self.perceptual_terms(photos, outputs, indices))
+
+    def weighted_terms(self, outputs: torch.Tensor, terms: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The loss terms α·content, β·style and γ·TV of ``outputs`` and their ``"total"``."""
         recipe = self.recipe
         terms = {"content": recipe.content_weight * terms["content"], "style": recipe.style_weight * terms["style"],
                  "tv": recipe.tv_weight * LF.total_variation(outputs) if recipe.tv_weight else outputs.new_zeros(())}
         terms["total"] = terms["content"] + terms["style"] + terms["tv"]
         return terms
 
+    def validation_value(self, terms: dict[str, torch.Tensor]) -> float:
+        """α·content + β·style of :meth:`perceptual_terms` (the number validation compares)."""
+        return (self.recipe.content_weight * terms["content"] + self.recipe.style_weight * terms["style"]).item()
+
     def validation_metric(self, batch: tuple[torch.Tensor, torch.Tensor], generator: nn.Module) -> float:
         """α·content + β·style on held-out crops."""
         photos, indices = batch
         outputs = generator(photos, nn.functional.one_hot(indices, generator.num_styles).float())
-        terms = self.perceptual_terms(photos, outputs, indices)
-        return (self.recipe.content_weight * terms["content"] + self.recipe.style_weight * terms["style"]).item()
+        return self.validation_value(self.perceptual_terms(photos, outputs, indices))
 
     def samples(self, batch: tuple[torch.Tensor, torch.Tensor], generator: nn.Module) -> torch.Tensor:
         """The first photo in every style: photo, then one output per style."""
