@@ -49,12 +49,14 @@ def main() -> None:
 
     photos, paintings = split("photos"), split("paintings")
     limit = args.limit or None
-    recipe = build_recipe(ArbitraryRecipe, {"size": args.size, "batch_size": args.batch_size}, args.set, "fast-arbitrary")
+    recipe = build_recipe(ArbitraryRecipe, {"size": args.size, "batch_size": args.batch_size}, args.set,
+                          "fast-arbitrary")
     torch.manual_seed(args.seed)
     task = ArbitraryFast(recipe)
     named = [BENCH_STYLES / source for source in task.style_sources]
     folders = {"data": list(photos.train[:limit]), "style": list(paintings.train[:limit]),
-               "validation_data": list(photos.validation[:limit]), "validation_style": list(paintings.validation[:limit]),
+               "validation_data": list(photos.validation[:limit]),
+               "validation_style": list(paintings.validation[:limit]),
                "named": named if recipe.train_trunk and all(path.is_file() for path in named) else None}
     started = time.time()
     batches = task.make_batches(folders, args.seed, report=print)

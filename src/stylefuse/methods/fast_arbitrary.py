@@ -94,7 +94,8 @@ class ArbitraryFast(FastStyle):
                                    predictor=predictor)
         network = FastStylizerNet(**self.network_config)
         kept = base.state_dict()
-        network.load_state_dict({**network.state_dict(), **{k: v for k, v in kept.items() if not k.startswith("predictor.")}})
+        kept = {key: value for key, value in kept.items() if not key.startswith("predictor.")}
+        network.load_state_dict({**network.state_dict(), **kept})
         network.requires_grad_(recipe.train_trunk)
         network.predictor.requires_grad_(True)
         self.generators["G"] = network
@@ -135,7 +136,8 @@ class ArbitraryFast(FastStyle):
                        for image in load(named, report=report).images] if named else []
         targets = views + whole + whole_named
         # bfloat16: half the memory, and Gram entries of caffe-scaled features overflow float16
-        self.style_grams = {name: torch.stack([grams[name] for grams, _ in targets]).bfloat16() for name in targets[0][0]}
+        self.style_grams = {name: torch.stack([grams[name] for grams, _ in targets]).bfloat16()
+                            for name in targets[0][0]}
         self.features = torch.stack([features for _, features in targets])
         self.validation_targets = range(len(views), len(views) + len(whole))
         self.named_targets = list(range(len(views) + len(whole), len(targets)))
@@ -176,7 +178,8 @@ class ArbitraryFast(FastStyle):
         for index, image in enumerate(paintings.images):
             generator = step_generator(seed + 3, index)
             for _ in range(recipe.augmentations):
-                scale = recipe.min_scale + (recipe.max_scale - recipe.min_scale) * float(torch.rand((), generator=generator))
+                draw = float(torch.rand((), generator=generator))
+                scale = recipe.min_scale + (recipe.max_scale - recipe.min_scale) * draw
                 view = ops.resize_long_side(image, max(32, round(recipe.style_size * scale))).clamp(0, 1)
                 side = min(recipe.style_crop, *view.shape[-2:])
                 top = int(torch.randint(view.shape[-2] - side + 1, (), generator=generator))
