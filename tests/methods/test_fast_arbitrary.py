@@ -12,7 +12,7 @@ from stylefuse.errors import OptionError
 from stylefuse.hub import load_model, save_model
 from stylefuse.image.io import read_image, write_image
 from stylefuse.losses.functional import gram_matrix
-from stylefuse.methods.fast import FastStylizer, _load_runner, _Runner
+from stylefuse.methods.fast import FastStylizer, _load_runner
 from stylefuse.methods.fast_arbitrary import ArbitraryFast, ArbitraryRecipe
 from stylefuse.methods.personalize import PREDICTED, Personalize, PersonalizeRecipe
 from stylefuse.methods.style_statistics import describe
@@ -162,7 +162,8 @@ def test_personalize_starts_from_the_predicted_tables_when_they_score_best(predi
     with torch.no_grad():  # the target style: one no base style makes, the predictor's output for any painting
         wanted = network.tables(torch.tensor([[2.0, -1.0, 0.0]]))
         network.predictor.start_at(network.flatten_tables(wanted)[0])
-        made = network.forward_tables(photos, {name: value.expand(2, *value.shape[1:]) for name, value in wanted.items()})
+        made = network.forward_tables(photos, {name: value.expand(2, *value.shape[1:])
+                                               for name, value in wanted.items()})
         features = task.encoder(made, task.recipe.style_layers)
         task.new_statistics = describe(task.encoder(painting[None], task.recipe.style_layers))
     task.style_grams = {name: gram_matrix(value).mean(0, keepdim=True).expand(3, -1, -1)
