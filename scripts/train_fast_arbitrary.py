@@ -45,6 +45,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--change-recipe", action="store_true", help="with --resume: another --lr or --set")
     args = parser.parse_args()
 
     photos, paintings = split("photos"), split("paintings")
@@ -57,16 +58,18 @@ def main() -> None:
     folders = {"data": list(photos.train[:limit]), "style": list(paintings.train[:limit]),
                "validation_data": list(photos.validation[:limit]),
                "validation_style": list(paintings.validation[:limit]),
-               "named": named if recipe.train_trunk and all(path.is_file() for path in named) else None}
+               "named": named if recipe.train_trunk and all(path.is_file() for path in named) else None,
+               "targets_cache": args.out / "targets.pt"}
     started = time.time()
     batches = task.make_batches(folders, args.seed, report=print)
     print(f"targets of {len(task.features)} views in {time.time() - started:.0f} s", flush=True)
     validate = task.validator(batches, count=args.validation_batches)
-    print(json.dumps({"validation_before": validate(task.generators["G"])}), flush=True)
+    print(json.dumps({"validation_start": validate(task.generators["G"])}), flush=True)
     options = TrainOptions(steps=args.steps, lr=args.lr, betas=ArbitraryFast.default_betas, decay_from=0.7,
                            ema_decay=None, checkpoint_every=100, sample_every=500, validate_every=args.validate_every,
                            patience=0, seed=args.seed, device=args.device, progress=False,
-                           max_seconds=args.max_minutes * 60 if args.max_minutes else None)
+                           max_seconds=args.max_minutes * 60 if args.max_minutes else None,
+                           change_recipe=args.change_recipe)
     summary = fit_and_export(task, batches, options, args.out, validate=validate, resume=args.resume,
                              extra={"recipe_note": f"scripts/train_fast_arbitrary.py, {len(paintings.train[:limit])} "
                                     f"training paintings, {len(photos.train[:limit])} training photos"})

@@ -232,7 +232,8 @@ def stylize(content: Any, style: Any = None, method: str | None = None, *, model
             styles (``"starry-night"``, ``"starry-night:0.6,the-scream:0.4"``) use the fast built-in
             model. None: the style of a one-style ``model``.
         method: a registered method name (``stylefuse.METHODS.names()``); None: ``gatys`` for images,
-            ``fast`` for style names, the recorded method of ``model``.
+            ``fast`` for style names or names mixed with paintings (the fast network predicts a painting's
+            tables), the recorded method of ``model``.
         model: a trained model folder (any kind :func:`stylefuse.hub.load` reads).
         strength: style strength 0..1 for every method (methods without their own blend the result with
             the content).

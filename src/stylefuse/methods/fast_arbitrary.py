@@ -18,6 +18,8 @@ whole at ``style_size``, as at inference.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -26,7 +28,9 @@ import torch
 from torch import nn
 
 from stylefuse.data.folders import ImageFolder, UnpairedCrops, step_generator
+from stylefuse.encoders.vgg import ENCODER_ID
 from stylefuse.errors import OptionError
+from stylefuse.fileutil import atomic_write
 from stylefuse.image import ops
 from stylefuse.losses import functional as LF
 from stylefuse.methods import style_statistics
@@ -118,8 +122,9 @@ class ArbitraryFast(FastStyle):
 
         Args:
             folders: "data" photos and "style" paintings (folders or lists of files); optionally
-                "validation_data", "validation_style", and "named" (the named styles' images, in the
-                model's order, for ``named_every``).
+                "validation_data", "validation_style", "named" (the named styles' images, in the
+                model's order, for ``named_every``) and "targets_cache" (a file that keeps the targets
+                between runs: a resumed run does not encode the paintings again).
         """
         recipe = self.recipe
         paintings = expand_style_inputs(_paths(folders.get("style")))
@@ -127,22 +132,20 @@ class ArbitraryFast(FastStyle):
             raise OptionError("fast-arbitrary training needs --style paintings")
         held = expand_style_inputs(_paths(folders.get("validation_style"))) or paintings
         named = expand_style_inputs(_paths(folders.get("named")))
-        load = ImageFolder  # paintings are scaled per view below; keep enough pixels for the largest view
-        views = self._view_targets(load(paintings, max_side=round(recipe.style_size * recipe.max_scale), report=report),
-                                   seed, report)
-        whole = [self._targets(ops.resize_long_side(image, recipe.style_size).clamp(0, 1))
-                 for image in load(held, report=report).images]
-        whole_named = [self._targets(ops.resize_long_side(image, recipe.style_size).clamp(0, 1))
-                       for image in load(named, report=report).images] if named else []
-        targets = views + whole + whole_named
-        # bfloat16: half the memory, and Gram entries of caffe-scaled features overflow float16
-        self.style_grams = {name: torch.stack([grams[name] for grams, _ in targets]).bfloat16()
-                            for name in targets[0][0]}
-        self.features = torch.stack([features for _, features in targets])
-        self.validation_targets = range(len(views), len(views) + len(whole))
-        self.named_targets = list(range(len(views) + len(whole), len(targets)))
+        cache = folders.get("targets_cache")
+        key = self._targets_key(paintings, held, named, seed)
+        stored = torch.load(cache, weights_only=True) if cache and Path(cache).is_file() else None
+        if stored is None or stored["key"] != key:
+            stored = self._compute_targets(paintings, held, named, seed, report)
+            stored["key"] = key
+            if cache:
+                atomic_write(Path(cache), lambda target: torch.save(stored, target))
+        self.style_grams, self.features = stored["grams"], stored["features"]
+        views, whole = int(stored["views"]), int(stored["whole"])
+        self.validation_targets = range(views, views + whole)
+        self.named_targets = list(range(views + whole, len(self.features)))
         network: FastStylizerNet = self.generators["G"]
-        network.predictor.fit_inputs(self.features[: len(views)])
+        network.predictor.fit_inputs(self.features[:views])
         network.predictor.start_at(network.flatten_tables(network.tables(
             torch.full((1, network.num_styles), 1.0 / network.num_styles)))[0])
 
@@ -151,7 +154,7 @@ class ArbitraryFast(FastStyle):
         valid = ImageFolder(_paths(valid_photos), max_side=2 * recipe.size, report=report) if valid_photos else photos
         train_crops = UnpairedCrops([photos], recipe.size, recipe.batch_size, seed)
         valid_crops = UnpairedCrops([valid], recipe.size, recipe.batch_size, seed + 1)
-        count, batch_size = len(views), recipe.batch_size
+        count, batch_size = views, recipe.batch_size
         every = recipe.named_every if recipe.train_trunk and self.named_targets else 0
 
         def batches(step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -169,6 +172,32 @@ class ArbitraryFast(FastStyle):
             return train_crops(step)[0], target, named_index
 
         return batches
+
+    def _targets_key(self, paintings: list[Path], held: list[Path], named: list[Path], seed: int) -> str:
+        """What decides the targets: the images, the seed and the recipe's view and style settings."""
+        recipe = self.recipe
+        settings = [recipe.style_size, recipe.style_crop, recipe.augmentations, recipe.min_scale, recipe.max_scale,
+                    list(recipe.style_layers), seed, ENCODER_ID]
+        files = [[str(path), path.stat().st_size] for path in [*paintings, None, *held, None, *named] if path]
+        return hashlib.sha256(json.dumps([settings, files, len(held)]).encode()).hexdigest()
+
+    def _compute_targets(self, paintings: list[Path], held: list[Path], named: list[Path], seed: int,
+                         report: Callable[[str], None] | None) -> dict[str, Any]:
+        """Gram targets {layer: (N, C, C)} and predictor inputs (N, F) of the training views, then of the
+        validation paintings and the named styles' paintings (whole, at ``style_size``)."""
+        recipe = self.recipe
+        load = ImageFolder  # paintings are scaled per view below; keep enough pixels for the largest view
+        views = self._view_targets(load(paintings, max_side=round(recipe.style_size * recipe.max_scale), report=report),
+                                   seed, report)
+        whole = [self._targets(ops.resize_long_side(image, recipe.style_size).clamp(0, 1))
+                 for image in load(held, report=report).images]
+        whole_named = [self._targets(ops.resize_long_side(image, recipe.style_size).clamp(0, 1))
+                       for image in load(named, report=report).images] if named else []
+        targets = views + whole + whole_named
+        # bfloat16: half the memory, and Gram entries of caffe-scaled features overflow float16
+        grams = {name: torch.stack([grams[name] for grams, _ in targets]).bfloat16() for name in targets[0][0]}
+        return {"grams": grams, "features": torch.stack([features for _, features in targets]),
+                "views": len(views), "whole": len(whole)}
 
     @torch.no_grad()
     def _view_targets(self, paintings: ImageFolder, seed: int,
