@@ -1,10 +1,12 @@
 """Train the fast network's style predictor on the training split of ../shared/data/train (maintainers' tool).
 
     # the shipped CPU run (one thread, resumable: run again with --resume to continue)
-    OMP_NUM_THREADS=1 python scripts/train_fast_arbitrary.py --out runs/fast-arbitrary --steps 6000 --max-minutes 75
+    OMP_NUM_THREADS=1 python scripts/train_fast_arbitrary.py --out runs/fast-arbitrary --steps 3000 \\
+        --max-minutes 70 --validate-every 200 --set augmentations=2
     # the same recipe scaled up on a GPU: larger crops and batches, more views, the trunk trained too
     python scripts/train_fast_arbitrary.py --out runs/fast-arbitrary-gpu --device cuda --steps 40000 \\
-        --size 256 --batch-size 8 --set augmentations=16 --set train_trunk=true --lr 5e-4
+        --size 256 --batch-size 8 --validate-every 1000 --set augmentations=16 --set train_trunk=true \\
+        --set named_every=4
 
 Photos and paintings come from :func:`stylefuse.data.splits.split` (the training split trains, the validation
 split validates: held-out photos x held-out paintings, whole, at the predictor's style size); the 11 named
@@ -33,11 +35,11 @@ BENCH_STYLES = DEFAULT_ROOT.parent / "bench" / "style"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="the run's model folder")
-    parser.add_argument("--steps", type=int, default=6000)
+    parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--max-minutes", type=float, default=None, help="time budget (training time)")
     parser.add_argument("--size", type=int, default=128, help="photo crop size")
     parser.add_argument("--batch-size", type=int, default=2)
-    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--lr", type=float, default=ArbitraryFast.default_lr)
     parser.add_argument("--set", action="append", default=[], help="recipe KEY=VALUE (see ArbitraryRecipe)")
     parser.add_argument("--validate-every", type=int, default=250)
     parser.add_argument("--validation-batches", type=int, default=12)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from stylefuse.builtin import STYLES_FOLDER as BUILTIN_FOLDER
 from stylefuse.errors import OptionError
 from stylefuse.hub import load_model, save_model
 from stylefuse.image.io import read_image, write_image
@@ -173,3 +174,18 @@ def test_personalize_starts_from_the_predicted_tables_when_they_score_best(predi
         assert torch.allclose(network(photos, torch.eye(3)[2].expand(2, -1)), made, atol=1e-5)
         network.predictor.start_at(network.flatten_tables(network.tables(torch.eye(3)[1:2]))[0] + 0.5)
     assert task.warm_start(photos) != PREDICTED  # a worse prediction loses to the base styles
+
+
+@pytest.mark.skipif(not (BUILTIN_FOLDER / "config.json").is_file(), reason="no built-in model")
+def test_the_builtin_network_takes_a_painting_and_blends_it_with_its_styles(tmp_path) -> None:
+    import stylefuse
+
+    if load_model(BUILTIN_FOLDER)[0].predictor_config is None:
+        pytest.skip("the built-in model has no style predictor")
+    painting = write_image(tmp_path / "painting.png", stripes_image(48))
+    photo = wavy_photo(48, 64)
+    alone = stylefuse.stylize(photo, str(painting), method="fast")
+    blend = stylefuse.stylize(photo, [(str(painting), 0.5), ("starry-night", 0.5)])  # a mix defaults to fast
+    assert alone.size == blend.size == (64, 48)
+    named = stylefuse.stylize(photo, "starry-night")
+    assert len({alone.tobytes(), blend.tobytes(), named.tobytes()}) == 3

@@ -84,7 +84,7 @@ class ArbitraryFast(FastStyle):
 
     method_name = "fast"
     recipe_class = ArbitraryRecipe
-    default_lr = 1e-3
+    default_lr = 2e-4  # 1e-3 made the validation loss spike (src/stylefuse/weights/README.md)
 
     def __init__(self, recipe: ArbitraryRecipe | None = None) -> None:
         recipe = recipe or ArbitraryRecipe()
