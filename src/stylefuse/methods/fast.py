@@ -62,7 +62,6 @@ class FastStylizer(Stylizer):
     """
 
     style_input = STYLE_NAMES
-    takes_style_images = True
 
     def __init__(self, model: str | Path | None = None, size: int | None = None,
                  backend: str = "auto", device: str = "cpu") -> None:
@@ -95,6 +94,11 @@ class FastStylizer(Stylizer):
         if own is None:
             raise OptionError(f"this model has several styles; choose with --style NAME ({', '.join(self.names)})")
         return [(own, 1.0)]
+
+    @property
+    def takes_style_images(self) -> bool:
+        """Paintings are styles too when the model has a style predictor."""
+        return self.runner.network.predictor_config is not None
 
     def style_vector(self, mix: Sequence[tuple[str, float]]) -> torch.Tensor:
         """The (S,) weight vector of a mix of named styles (see :func:`style_vector`)."""
