@@ -54,20 +54,21 @@ def _one_spec(item: Any) -> StyleSpec:
     return StyleSpec(item, 1.0)
 
 
-DEFAULT_METHODS = {STYLE_IMAGES: "gatys", STYLE_NAMES: "fast"}
-"""The method used when none is given, by what the styles are: images or built-in style names."""
+STYLE_MIXED = "mixed"
+"""Styles that mix names and images (only a method that ``takes_style_images`` besides names takes them)."""
+DEFAULT_METHODS = {STYLE_IMAGES: "gatys", STYLE_NAMES: "fast", STYLE_MIXED: "fast"}
+"""The method used when none is given, by what the styles are: images, built-in style names, or both."""
+MIXED_ERROR = ("mix either named styles or style images, not both (a name is a style of `stylefuse list`; an image "
+               "is a path), or use --method fast, which predicts a painting's style")
 
 
 def style_kind(specs: list[StyleSpec]) -> str:
     """STYLE_NAMES when every style is a name, STYLE_IMAGES when every style is an image (or none is
-    given); mixing names and images is an error."""
+    given), STYLE_MIXED for both."""
     names = [is_style_name(spec.image) for spec in specs]
     if names and all(names):
         return STYLE_NAMES
-    if any(names):
-        raise OptionError("mix either named styles or style images, not both (a name is a style of "
-                          "`stylefuse list`; an image is a path)")
-    return STYLE_IMAGES
+    return STYLE_MIXED if any(names) else STYLE_IMAGES
 
 
 def create_method(name: str, wiring: Mapping[str, Any] | None = None, **options: Any) -> Stylizer:
@@ -195,13 +196,15 @@ def _style_inputs(stylizer: Stylizer, specs: list[StyleSpec], kind: str,
         if not pairs:
             raise OptionError("give at least one --style image or built-in style name (or a trained --model folder)")
         return [name for name, _ in pairs], [weight for _, weight in pairs]
-    if kind != stylizer.style_input:
+    both = stylizer.style_input == STYLE_NAMES and stylizer.takes_style_images
+    if kind != stylizer.style_input and not both:
+        if kind == STYLE_MIXED:
+            raise OptionError(MIXED_ERROR)
         wanted = "style images (paths)" if stylizer.style_input == STYLE_IMAGES else "names of its styles"
         raise OptionError(f"{type(stylizer).__name__} takes {wanted}, not {specs[0].image!r}")
     weights = [spec.weight for spec in specs]
-    if kind == STYLE_NAMES:
-        return [spec.image for spec in specs], weights
-    return [as_picture(spec.image, max_pixels).rgb for spec in specs], weights
+    return [spec.image if is_style_name(spec.image) else as_picture(spec.image, max_pixels).rgb
+            for spec in specs], weights
 
 
 def stylize(content: Any, style: Any = None, method: str | None = None, *, model: Any = None,
@@ -216,7 +219,8 @@ def stylize(content: Any, style: Any = None, method: str | None = None, *, model
             styles (``"starry-night"``, ``"starry-night:0.6,the-scream:0.4"``) use the fast built-in
             model. None: the style of a one-style ``model``.
         method: a registered method name (``stylefuse.METHODS.names()``); None: ``gatys`` for images,
-            ``fast`` for style names, the recorded method of ``model``.
+            ``fast`` for style names or names mixed with paintings (the fast network predicts a painting's
+            tables), the recorded method of ``model``.
         model: a trained model folder (any kind :func:`stylefuse.hub.load` reads).
         strength: style strength 0..1 for every method (methods without their own blend the result with
             the content).

@@ -32,6 +32,8 @@ class Stylizer(ABC):
 
     style_input: str = STYLE_IMAGES
     """STYLE_IMAGES, STYLE_NAMES or NO_STYLE: what :meth:`stylize` expects as ``styles``."""
+    takes_style_images: bool = False
+    """With ``style_input`` STYLE_NAMES: also takes style images (3, h, w), alone or mixed with names."""
     interrupted: bool = False
     """Set when Ctrl-C stopped the work early and the result is the best so far."""
 

@@ -16,6 +16,7 @@ batch item at ``style_layers`` (each item is paired with one style, cycling thro
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,9 +61,11 @@ class FastStylizer(Stylizer):
             bounded (in PyTorch, whatever the backend).
         thumbnail: long side of that thumbnail.
 
-    ``styles`` are names of the model's styles (:attr:`names`); several are mixed by weight. The style
-    strength is a blend with the content, applied by :class:`stylefuse.api.Job` like for every method
-    without a strength of its own.
+    ``styles`` are names of the model's styles (:attr:`names`) or, when the model has a style predictor
+    (Ghiasi et al. 2017, :mod:`stylefuse.nn.style_predictor`), paintings (3, h, w) whose tables it predicts
+    (cached by content, :meth:`_Runner.painting_tables`); several are mixed by weight, as the weighted sum of
+    their tables. The style strength is a blend with the content, applied by :class:`stylefuse.api.Job`
+    like for every method without a strength of its own.
     """
 
     style_input = STYLE_NAMES
@@ -101,6 +104,11 @@ class FastStylizer(Stylizer):
             raise OptionError(f"this model has several styles; choose with --style NAME ({', '.join(self.names)})")
         return [(own, 1.0)]
 
+    @property
+    def takes_style_images(self) -> bool:
+        """Paintings are styles too when the model has a style predictor."""
+        return self.runner.network.predictor_config is not None
+
     def style_vector(self, mix: Sequence[tuple[str, float]]) -> torch.Tensor:
         """The (S,) weight vector of a mix of named styles (see :func:`style_vector`)."""
         return style_vector(self.names, mix)
@@ -115,12 +123,32 @@ class FastStylizer(Stylizer):
                 weights: Sequence[float] | None = None) -> torch.Tensor:
         """Stylize (3, H, W) in [0, 1] with the named ``styles`` mixed by ``weights``; (3, H', W') in [0, 1]."""
         weights = [1.0] * len(styles) if weights is None else list(weights)
-        vector = self.style_vector(list(zip(styles, weights)))
         if self.size is not None:
             content = ops.resize_long_side(content, self.size).clamp(0, 1)
+        if all(isinstance(style, str) for style in styles):
+            kind, style = "style", self.style_vector(list(zip(styles, weights)))[None]
+        else:
+            kind, style = "tables", self.mixed_tables(styles, weights)
         if self.tile is not None and max(content.shape[-2:]) > self.tile:
-            return self.runner.run_in_tiles(content, vector, self.tile, self.thumbnail).clamp(0, 1)
-        return self.runner.run(content, vector).clamp(0, 1)
+            return self.runner.run_in_tiles(content, kind, style, self.tile, self.thumbnail).clamp(0, 1)
+        if kind == "style":
+            return self.runner.run(content, style[0]).clamp(0, 1)
+        return self.runner.run_tables(content, style).clamp(0, 1)
+
+    def mixed_tables(self, styles: Sequence[str | torch.Tensor], weights: Sequence[float]) -> torch.Tensor:
+        """The flat tables (1, D) of a mix of named styles and paintings (3, h, w): the weighted mean of
+        theirs (tables are linear in the style weights, so names mix exactly as in :meth:`style_vector`)."""
+        if self.runner.network.predictor_config is None:
+            raise OptionError(f"the model {self.folder} has no style predictor, so it takes only names of its styles "
+                              f"({', '.join(self.names)}); use --method adain or gatys for a painting")
+        if any(weight < 0 for weight in weights) or sum(weights) <= 0:
+            raise OptionError("style weights must be >= 0 and not all zero")
+        network = self.runner.network
+        total = sum(weights)
+        parts = [self.runner.painting_tables(style) if not isinstance(style, str) else
+                 network.flatten_tables(network.tables(self.style_vector([(style, 1.0)])[None].to(self.runner.device)))
+                 for style in styles]
+        return sum(weight / total * part.cpu() for weight, part in zip(weights, parts))
 
 
 def style_vector(names: Sequence[str], mix: Sequence[tuple[str, float]]) -> torch.Tensor:
@@ -140,49 +168,113 @@ class _Runner:
         self.device = torch.device(device)
         self.network.to(self.device)
         self.backend = backend
-        self._session = None
+        self._sessions: dict[str, Any] = {}
+        self._tables: dict[str, torch.Tensor] = {}
+        self._encoder: nn.Module | None = None
+        self._digest: str | None = None
+        self.predictions = 0
+        """How many paintings the predictor encoded (cache misses)."""
+        self.tables_cache: Path | None = None
+        """Folder of the predicted tables on disk (None: ``fast_tables`` in the cache folder)."""
 
     def run(self, rgb: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         """(3, H, W) in [0, 1] and (S,) style weights -> (3, H, W) in [0, 1]; the image is padded to the
         network's stride and to a size its reflection paddings can handle, then cropped back."""
+        return self._padded(rgb, lambda image: self._forward("style", image, style[None].float()))
+
+    def run_tables(self, rgb: torch.Tensor, tables: torch.Tensor) -> torch.Tensor:
+        """Like :meth:`run` with flat tables (1, D) (``FastStylizerNet.flatten_tables``) for style weights."""
+        return self._padded(rgb, lambda image: self._forward("tables", image, tables.float()))
+
+    def _padded(self, rgb: torch.Tensor, forward: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
         height, width = rgb.shape[-2:]
         image = ops.pad_to_multiple(rgb[None], self.network.stride, minimum=4 * self.network.stride, reflect=True)
-        out = self._forward(image, style[None].float())
-        return out[0, :, :height, :width]
+        return forward(image)[0, :, :height, :width]
 
-    def run_in_tiles(self, rgb: torch.Tensor, style: torch.Tensor, tile: int, thumbnail: int) -> torch.Tensor:
-        """(3, H, W) in [0, 1] and (S,) style weights -> (3, H, W), in tiles of ``tile`` pixels whose instance
-        norms use the statistics of a ``thumbnail``-pixel copy (:func:`stylefuse.nn.thumbnail_norm.run_in_tiles`)."""
+    def run_in_tiles(self, rgb: torch.Tensor, kind: str, style: torch.Tensor, tile: int,
+                     thumbnail: int) -> torch.Tensor:
+        """(3, H, W) in [0, 1] and (1, S) style weights (``kind`` "style") or (1, D) flat tables ("tables")
+        -> (3, H, W), in tiles of ``tile`` pixels whose instance norms use the statistics of a
+        ``thumbnail``-pixel copy (:func:`stylefuse.nn.thumbnail_norm.run_in_tiles`)."""
         from stylefuse.nn.thumbnail_norm import run_in_tiles
 
-        network, weights = self.network, style[None].float().to(self.device)
+        network, style = self.network, style.float().to(self.device)
 
         def forward(images: torch.Tensor) -> torch.Tensor:
-            return network(images.to(self.device), weights.expand(images.shape[0], -1)).cpu()
+            batch = style.expand(images.shape[0], -1)
+            if kind == "tables":
+                return network.forward_tables(images.to(self.device), network.unflatten_tables(batch)).cpu()
+            return network(images.to(self.device), batch).cpu()
 
         margin = 16 * network.stride  # about the receptive field of the residual blocks at 1/8 scale
         return run_in_tiles(forward, network, rgb[None], tile=tile, thumbnail=thumbnail, overlap=4 * network.stride,
                             margin=margin, multiple=network.stride)[0]
 
-    def _forward(self, image: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+    def _forward(self, kind: str, image: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         if self.backend == "onnxruntime":
-            outputs = self._onnx_session().run(None, {"image": image.numpy(), "style": style.numpy()})
+            outputs = self._onnx_session(kind).run(None, {"image": image.numpy(), kind: style.numpy()})
             return torch.from_numpy(outputs[0])
+        if kind == "tables":
+            tables = self.network.unflatten_tables(style.to(self.device))
+            return self.network.forward_tables(image.to(self.device), tables).cpu()
         return self.network(image.to(self.device), style.to(self.device)).cpu()
 
-    def _onnx_session(self):
-        if self._session is None:
+    @torch.no_grad()
+    def painting_tables(self, painting: torch.Tensor) -> torch.Tensor:
+        """The predicted flat tables (1, D) of a painting (3, h, w) in [0, 1]: from its VGG16 statistics at the
+        predictor's style size; cached by the painting's pixels (in memory and in the cache folder), so a
+        folder run with one painting encodes it once."""
+        from safetensors.torch import load_file, save_file
+
+        from stylefuse.fileutil import atomic_write, cache_dir
+
+        pixels = (painting.clamp(0, 1) * 255).round().to(torch.uint8).contiguous()
+        key = hashlib.sha256(str(tuple(pixels.shape)).encode() + pixels.numpy().tobytes()).hexdigest()[:24]
+        if key in self._tables:
+            return self._tables[key]
+        path = (self.tables_cache or cache_dir() / "fast_tables") / f"{self.digest()}-{key}.safetensors"
+        if path.is_file():
+            tables = load_file(str(path))["tables"].float()
+        else:
+            tables = self._predict(painting).cpu()
+            atomic_write(path, lambda target: save_file({"tables": tables.contiguous()}, str(target)))
+        if len(self._tables) >= 64:
+            self._tables.pop(next(iter(self._tables)))
+        self._tables[key] = tables
+        return tables
+
+    def _predict(self, painting: torch.Tensor) -> torch.Tensor:
+        from stylefuse.encoders.vgg import MultiLayerEncoder
+
+        predictor = self.network.predictor
+        if self._encoder is None:
+            self._encoder = MultiLayerEncoder(predictor.layers).to(self.device)
+        image = ops.resize_long_side(painting, predictor.style_size).clamp(0, 1)[None].to(self.device)
+        features = predictor.features(style_statistics.describe(self._encoder(image)))
+        self.predictions += 1
+        return predictor(features[None])
+
+    def digest(self) -> str:
+        """A short hash of the weights file (keys the painting-table cache, like the ONNX cache)."""
+        if self._digest is None:
+            from stylefuse.onnx_runtime import weights_digest
+
+            self._digest = weights_digest(self.folder / "model.safetensors")
+        return self._digest
+
+    def _onnx_session(self, kind: str):
+        if kind not in self._sessions:
             from stylefuse.onnx_runtime import session
 
-            self._session = session(self._onnx_bytes(), torch.get_num_threads())
-        return self._session
+            self._sessions[kind] = session(self._onnx_bytes(kind), torch.get_num_threads())
+        return self._sessions[kind]
 
-    def _onnx_bytes(self) -> bytes:
+    def _onnx_bytes(self, kind: str) -> bytes:
         """The network as ONNX (dynamic batch and size), exported once and cached by weights hash."""
         from stylefuse.onnx_runtime import cached_export
 
-        return cached_export("fast_stylizer", self.folder / "model.safetensors", lambda: onnx_bytes(self.graph())) \
-            .read_bytes()
+        name, graph = ("fast_stylizer", self.graph) if kind == "style" else ("fast_stylizer-tables", self.tables_graph)
+        return cached_export(name, self.folder / "model.safetensors", lambda: onnx_bytes(graph())).read_bytes()
 
     def graph(self) -> ExportGraph:
         """The network as an :class:`ExportGraph`: image (B, 3, H, W) in [0, 1] with H, W multiples of the
@@ -192,6 +284,26 @@ class _Runner:
         names = json.dumps(self.document.get("style_names") or [])
         return ExportGraph(network, example, ("image", "style"), {"image": IMAGE_AXES, "style": {0: "batch"}},
                            multiple=network.stride, metadata={"style_names": names, "minimum": str(4 * network.stride)})
+
+    def tables_graph(self) -> ExportGraph:
+        """The network with flat tables (B, D) for its style input (what a painting's prediction gives)."""
+        network = self.network.cpu()
+        example = (torch.rand(1, 3, 64, 64), network.flatten_tables(network.tables(
+            torch.full((1, network.num_styles), 1.0 / network.num_styles))).detach())
+        return ExportGraph(_TablesInput(network), example, ("image", "tables"),
+                           {"image": IMAGE_AXES, "tables": {0: "batch"}}, multiple=network.stride,
+                           metadata={"minimum": str(4 * network.stride)})
+
+
+class _TablesInput(nn.Module):
+    """``FastStylizerNet.forward_tables`` with the tables flat, (B, D): one input for ONNX."""
+
+    def __init__(self, network: FastStylizerNet) -> None:
+        super().__init__()
+        self.network = network
+
+    def forward(self, image: torch.Tensor, tables: torch.Tensor) -> torch.Tensor:
+        return self.network.forward_tables(image, self.network.unflatten_tables(tables))
 
 
 @functools.lru_cache(maxsize=4)
@@ -335,7 +447,7 @@ class FastStyle(TrainableMethod):
         content = LF.relative_content_loss(features, photo_features)
         style = outputs.new_zeros(())
         for name, grams in self.style_grams.items():
-            target = grams.to(outputs.device)[indices]
+            target = grams[indices.to(grams.device)].to(outputs)  # indexed first: tables may be large and bfloat16
             style = style + LF.relative_gram_error(features[name], target).mean()
         return {"content": content, "style": style / len(self.style_grams)}
 
@@ -345,19 +457,25 @@ class FastStyle(TrainableMethod):
             raise RuntimeError("call make_batches() or set_styles() first")
         network: FastStylizerNet = self.generators["G"]
         outputs = network(photos, nn.functional.one_hot(indices, network.num_styles).float())
-        terms = self.perceptual_terms(photos, outputs, indices)
+        return self.weighted_terms(outputs, self.perceptual_terms(photos, outputs, indices))
+
+    def weighted_terms(self, outputs: torch.Tensor, terms: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The loss terms α·content, β·style and γ·TV of ``outputs`` and their ``"total"``."""
         recipe = self.recipe
         terms = {"content": recipe.content_weight * terms["content"], "style": recipe.style_weight * terms["style"],
                  "tv": recipe.tv_weight * LF.total_variation(outputs) if recipe.tv_weight else outputs.new_zeros(())}
         terms["total"] = terms["content"] + terms["style"] + terms["tv"]
         return terms
 
+    def validation_value(self, terms: dict[str, torch.Tensor]) -> float:
+        """α·content + β·style of :meth:`perceptual_terms` (the number validation compares)."""
+        return (self.recipe.content_weight * terms["content"] + self.recipe.style_weight * terms["style"]).item()
+
     def validation_metric(self, batch: tuple[torch.Tensor, torch.Tensor], generator: nn.Module) -> float:
         """α·content + β·style on held-out crops."""
         photos, indices = batch
         outputs = generator(photos, nn.functional.one_hot(indices, generator.num_styles).float())
-        terms = self.perceptual_terms(photos, outputs, indices)
-        return (self.recipe.content_weight * terms["content"] + self.recipe.style_weight * terms["style"]).item()
+        return self.validation_value(self.perceptual_terms(photos, outputs, indices))
 
     def samples(self, batch: tuple[torch.Tensor, torch.Tensor], generator: nn.Module) -> torch.Tensor:
         """The first photo in every style: photo, then one output per style."""

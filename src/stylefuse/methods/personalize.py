@@ -64,6 +64,10 @@ class PersonalizeRecipe(FastRecipe):
         self.style_names = list(self.style_names or ["my-style"])
 
 
+PREDICTED = "the predicted tables"
+"""The warm-start candidate of a base with a style predictor."""
+
+
 def base_folder(base: str | Path) -> Path:
     """The model folder of a base: "builtin" is the shipped one."""
     return STYLES_FOLDER if str(base) == "builtin" else Path(base)
@@ -85,14 +89,19 @@ def base_network(base: str | Path) -> tuple[FastStylizerNet, dict[str, Any]]:
 def extend_with_a_style(base: FastStylizerNet) -> FastStylizerNet:
     """A copy of ``base`` with one more style slot, initialised to the mean of the base styles' tables
     (a neutral starting point from which every base style is equally near)."""
-    config = dict(num_styles=base.num_styles + 1, channels=[m.conv[1].out_channels for m in base.down],
-                  blocks=len(base.blocks))
-    network = FastStylizerNet(**config)
+    network = FastStylizerNet(**network_config(base, base.num_styles + 1))
     state = base.state_dict()
     for name in base.style_parameters():
         state[name] = torch.cat([state[name], state[name].mean(0, keepdim=True)])
     network.load_state_dict(state)
     return network
+
+
+def network_config(network: FastStylizerNet, num_styles: int) -> dict[str, Any]:
+    """The constructor arguments of ``network`` with ``num_styles`` styles (its predictor kept)."""
+    config = dict(num_styles=num_styles, channels=[m.conv[1].out_channels for m in network.down],
+                  blocks=len(network.blocks))
+    return config if network.predictor_config is None else {**config, "predictor": network.predictor_config}
 
 
 def freeze(network: FastStylizerNet, strategy: str) -> int:
@@ -162,8 +171,7 @@ class Personalize(FastStyle):
         super().__init__(recipe, num_styles=base_net.num_styles + 1)
         network = extend_with_a_style(base_net)
         self.generators["G"] = network
-        self.network_config = dict(num_styles=network.num_styles, channels=list(recipe.channels),
-                                   blocks=recipe.blocks)
+        self.network_config = network_config(network, network.num_styles)
         self.base_names = list(document.get("style_names") or [])
         self.new_name = recipe.style_names[0]
         if self.new_name in self.base_names:
@@ -216,11 +224,12 @@ class Personalize(FastStyle):
 
     @torch.no_grad()
     def warm_start(self, photos: torch.Tensor) -> str:
-        """Start the new style's tables ((γ, β), channel mixes, colour map) from the nearest base style. When the base
+        """Start the new style's tables ((γ, β), channel mixes, colour map) from the nearest base style, or from
+        the tables the base's style predictor (Ghiasi et al. 2017) gives the new style's statistics. When the base
         folder describes its styles (:mod:`.style_statistics`), the nearest is found by comparing feature
         statistics, at no cost; otherwise each base style, and their mean (the starting point otherwise),
-        is scored by α·content + β·style on ``photos`` (B, 3, H, W), one forward and loss pass per
-        candidate.
+        is a candidate. With several candidates (the predicted tables are one), each is scored by
+        α·content + β·style on ``photos`` (B, 3, H, W), one forward and loss pass per candidate.
 
         Returns:
             The name of the chosen candidate.
@@ -230,15 +239,26 @@ class Personalize(FastStyle):
         names = self.base_names if len(self.base_names) == new else [f"base style {i}" for i in range(new)]
         candidates = {"the mean of the base styles": new, **{name: i for i, name in enumerate(names)}}
         tables = [(table, table.clone()) for table in network.style_parameters().values()]
+        predicted = None
+        if network.predictor_config is not None and self.new_statistics is not None:
+            predictor = network.predictor
+            predicted = network.predict_tables(predictor.features(self.new_statistics)[None])
 
-        def use(row: int) -> None:
+        def use(row: int | str) -> None:
+            if row == PREDICTED:
+                network.set_style_tables(new, predicted)
+                return
             for table, before in tables:
                 table[new] = before[row]
 
         if self.base_statistics is not None and self.new_statistics is not None:
             row = style_statistics.nearest(self.base_statistics, self.new_statistics)
-            use(row)
-            return names[row]
+            candidates = {names[row]: row}
+        if predicted is not None:
+            candidates[PREDICTED] = PREDICTED
+        if len(candidates) == 1:
+            use(next(iter(candidates.values())))
+            return next(iter(candidates))
         indices = torch.full((photos.shape[0],), new)
         scores = {}
         for name, row in candidates.items():

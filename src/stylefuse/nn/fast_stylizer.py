@@ -13,7 +13,7 @@ convex combination of the per-style tables, given as a style-weight vector.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 from torch import nn
@@ -30,7 +30,7 @@ class ConditionalInstanceNorm2d(nn.Module):
         channels: C.
         num_styles: S.
 
-    Shape: x (B, C, H, W), style (B, S) -> (B, C, H, W).
+    Shape: x (B, C, H, W), style (B, S) -> (B, C, H, W); its table (see :meth:`table`) is (B, 2, C).
     """
 
     def __init__(self, channels: int, num_styles: int) -> None:
@@ -39,10 +39,20 @@ class ConditionalInstanceNorm2d(nn.Module):
         self.gamma = nn.Parameter(torch.ones(num_styles, channels))
         self.beta = nn.Parameter(torch.zeros(num_styles, channels))
 
+    def table(self, style: torch.Tensor) -> torch.Tensor:
+        """The mixed (γ, β) of style weights (B, S): (B, 2, C)."""
+        return torch.stack([style @ self.gamma, style @ self.beta], dim=1)
+
+    def set_row(self, row: int, table: torch.Tensor) -> None:
+        """Make style ``row``'s (γ, β) those of ``table`` (2, C)."""
+        self.gamma.data[row] = table[0]
+        self.beta.data[row] = table[1]
+
+    def apply_table(self, x: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+        return self.norm(x) * table[:, 0, :, None, None] + table[:, 1, :, None, None]
+
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        gamma = (style @ self.gamma)[:, :, None, None]
-        beta = (style @ self.beta)[:, :, None, None]
-        return self.norm(x) * gamma + beta
+        return self.apply_table(x, self.table(style))
 
 
 class _OffsetTable(nn.Module):
@@ -71,7 +81,7 @@ class ConditionalColourMap(_OffsetTable):
     Args:
         num_styles: S.
 
-    Shape: logits (B, 3, H, W), style (B, S) -> (B, 3, H, W).
+    Shape: logits (B, 3, H, W), style (B, S) -> (B, 3, H, W); its table is the map (B, 3, 4).
     """
 
     SCALE = 0.1
@@ -87,9 +97,18 @@ class ConditionalColourMap(_OffsetTable):
         identity = torch.eye(3, 4, dtype=self.offset.dtype, device=self.offset.device)
         return style.sum(1)[:, None, None] * identity + self.SCALE * torch.einsum("bs,sij->bij", style, self.offset)
 
-    def forward(self, logits: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        maps = self.maps(style)
+    table = maps
+
+    def set_row(self, row: int, table: torch.Tensor) -> None:
+        """Make style ``row``'s map ``table`` (3, 4) (the inverse of :meth:`maps` for one style)."""
+        identity = torch.eye(3, 4, dtype=self.offset.dtype, device=self.offset.device)
+        self.offset.data[row] = (table - identity) / self.SCALE
+
+    def apply_table(self, logits: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
         return torch.einsum("bij,bjhw->bihw", maps[:, :, :3], logits) + maps[:, :, 3, None, None]
+
+    def forward(self, logits: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        return self.apply_table(logits, self.maps(style))
 
 
 class ConditionalChannelMix(_OffsetTable):
@@ -107,7 +126,7 @@ class ConditionalChannelMix(_OffsetTable):
         channels: C.
         num_styles: S.
 
-    Shape: x (B, C, H, W), style (B, S) -> (B, C, H, W).
+    Shape: x (B, C, H, W), style (B, S) -> (B, C, H, W); its table is (B, C, C).
     """
 
     SCALE = 0.3
@@ -117,9 +136,19 @@ class ConditionalChannelMix(_OffsetTable):
         self.offset = nn.Parameter(torch.zeros(num_styles, channels, channels))
         self._register_zero_fill()
 
+    def table(self, style: torch.Tensor) -> torch.Tensor:
+        """The mixed matrices Σ_s w_s M_s of style weights (B, S): (B, C, C)."""
+        return torch.einsum("bs,sij->bij", style, self.offset)
+
+    def set_row(self, row: int, table: torch.Tensor) -> None:
+        """Make style ``row``'s matrix ``table`` (C, C)."""
+        self.offset.data[row] = table
+
+    def apply_table(self, x: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+        return x + torch.einsum("bij,bjhw->bihw", self.SCALE * table, x)
+
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        mix = self.SCALE * torch.einsum("bs,sij->bij", style, self.offset)
-        return x + torch.einsum("bij,bjhw->bihw", mix, x)
+        return self.apply_table(x, self.table(style))
 
 
 class _ConvNormReLU(nn.Module):
@@ -133,8 +162,8 @@ class _ConvNormReLU(nn.Module):
         self.norm = ConditionalInstanceNorm2d(out_channels, num_styles)
         self.relu = relu
 
-    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        x = self.norm(self.conv(self.upsample(x)), style)
+    def forward(self, x: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+        x = self.norm.apply_table(self.conv(self.upsample(x)), table)
         return torch.relu(x) if self.relu else x
 
 
@@ -146,8 +175,15 @@ class _ResidualBlock(nn.Module):
         self.first = _ConvNormReLU(channels, channels, num_styles)
         self.second = _ConvNormReLU(channels, channels, num_styles, relu=False)
 
-    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        return x + self.second(self.first(x, style), style)
+    def forward(self, x: torch.Tensor, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+        return x + self.second(self.first(x, first), second)
+
+
+_CONDITIONAL = (ConditionalInstanceNorm2d, ConditionalChannelMix, ConditionalColourMap)
+
+Tables = dict[str, torch.Tensor]
+"""One table per conditional module, by module name: (B, 2, C) (γ, β), (B, C, C) channel mixes, (B, 3, 4)
+colour map. Tables are linear in the style weights, so a blend of styles is the weighted sum of theirs."""
 
 
 @NETWORKS.register("fast_stylizer")
@@ -158,12 +194,17 @@ class FastStylizerNet(nn.Module):
         num_styles: S, the number of styles (of (γ, β) sets, channel mixes and colour maps).
         channels: widths after each stride-2 convolution (the network's stride is 2**len(channels)).
         blocks: residual blocks at the lowest resolution.
+        predictor: the arguments of a :class:`~stylefuse.nn.style_predictor.StylePredictor` that maps a
+            painting's VGG16 statistics to one style's tables (Ghiasi et al. 2017), held by the network
+            as ``predictor`` (None: named styles only).
 
     Shape: image (B, 3, H, W) in [0, 1] with H, W multiples of 2**len(channels), style (B, S) or (S,)
-    non-negative weights (one-hot for a single style) -> (B, 3, H, W) in [0, 1].
+    non-negative weights (one-hot for a single style) -> (B, 3, H, W) in [0, 1]. ``forward`` is
+    :meth:`forward_tables` of :meth:`tables`.
     """
 
-    def __init__(self, num_styles: int = 1, channels: Sequence[int] = (16, 32, 64), blocks: int = 5) -> None:
+    def __init__(self, num_styles: int = 1, channels: Sequence[int] = (16, 32, 64), blocks: int = 5,
+                 predictor: dict[str, Any] | None = None) -> None:
         super().__init__()
         if num_styles < 1:
             raise ValueError(f"num_styles must be >= 1, got {num_styles}")
@@ -179,26 +220,73 @@ class FastStylizerNet(nn.Module):
         self.mixes = nn.ModuleList(ConditionalChannelMix(widths[i], num_styles) for i in range(len(channels), 0, -1))
         self.to_rgb = nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), conv(channels[0], 3, 3))
         self.colour = ConditionalColourMap(num_styles)
+        with torch.no_grad():
+            self._shapes = {name: value.shape[1:] for name, value in self.tables(torch.zeros(1, num_styles)).items()}
+        self.predictor_config = dict(predictor) if predictor is not None else None
+        if predictor is not None:
+            from stylefuse.nn.style_predictor import StylePredictor
+
+            self.predictor = StylePredictor(outputs=sum(shape.numel() for shape in self._shapes.values()),
+                                            **predictor)
 
     def forward(self, image: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        if style.ndim == 1:
+            style = style.expand(image.shape[0], -1)
+        if style.ndim != 2 or style.shape != (image.shape[0], self.num_styles):
+            raise ValueError(f"style weights must be (B, {self.num_styles}), got {tuple(style.shape)}")
+        return self.forward_tables(image, self.tables(style.to(image.dtype)))
+
+    def forward_tables(self, image: torch.Tensor, tables: Tables) -> torch.Tensor:
+        """Stylize with explicit per-item tables (see :data:`Tables`, each (B, ...)) instead of style weights."""
         if image.ndim != 4 or image.shape[1] != 3:
             raise ValueError(f"expected images (B, 3, H, W), got {tuple(image.shape)}")
         if image.shape[-1] % self.stride or image.shape[-2] % self.stride:
             raise ValueError(f"height and width must be multiples of {self.stride}, got {tuple(image.shape[-2:])}")
-        if style.ndim == 1:
-            style = style.expand(image.shape[0], -1)
-        if style.shape != (image.shape[0], self.num_styles):
-            raise ValueError(f"style weights must be (B, {self.num_styles}), got {tuple(style.shape)}")
-        style = style.to(image.dtype)
         x = image - 0.5
-        for layer in self.down:
-            x = layer(x, style)
-        for block in self.blocks:
-            x = block(x, style)
-        x = self.mixes[0](x, style)
-        for layer, mix in zip(self.up, self.mixes[1:]):
-            x = mix(layer(x, style), style)
-        return torch.sigmoid(self.colour(self.to_rgb(x), style))
+        for index, layer in enumerate(self.down):
+            x = layer(x, tables[f"down.{index}.norm"])
+        for index, block in enumerate(self.blocks):
+            x = block(x, tables[f"blocks.{index}.first.norm"], tables[f"blocks.{index}.second.norm"])
+        x = self.mixes[0].apply_table(x, tables["mixes.0"])
+        for index, (layer, mix) in enumerate(zip(self.up, self.mixes[1:])):
+            x = mix.apply_table(layer(x, tables[f"up.{index}.norm"]), tables[f"mixes.{index + 1}"])
+        return torch.sigmoid(self.colour.apply_table(self.to_rgb(x), tables["colour"]))
+
+    def conditional_modules(self) -> dict[str, nn.Module]:
+        """The modules that hold per-style tables, by name."""
+        return {name: module for name, module in self.named_modules() if isinstance(module, _CONDITIONAL)}
+
+    def tables(self, style: torch.Tensor) -> Tables:
+        """The tables of style weights (B, S): each module's tables mixed by the weights, (B, ...) each."""
+        return {name: module.table(style) for name, module in self.conditional_modules().items()}
+
+    def table_shapes(self) -> dict[str, torch.Size]:
+        """Each table's shape for one item, without the batch dimension."""
+        return dict(self._shapes)
+
+    def flatten_tables(self, tables: Tables) -> torch.Tensor:
+        """Tables as one (B, D) tensor, in :meth:`table_shapes` order (what the predictor outputs)."""
+        return torch.cat([tables[name].flatten(1) for name in self.table_shapes()], dim=1)
+
+    def unflatten_tables(self, flat: torch.Tensor) -> Tables:
+        """The inverse of :meth:`flatten_tables`: (B, D) -> tables."""
+        tables, start = {}, 0
+        for name, shape in self.table_shapes().items():
+            tables[name] = flat[:, start:start + shape.numel()].reshape(flat.shape[0], *shape)
+            start += shape.numel()
+        return tables
+
+    def predict_tables(self, descriptors: torch.Tensor) -> Tables:
+        """The predicted tables of paintings from their flattened VGG16 statistics (B, F) (see
+        :meth:`~stylefuse.nn.style_predictor.StylePredictor.features`)."""
+        if self.predictor_config is None:
+            raise ValueError("this network has no style predictor")
+        return self.unflatten_tables(self.predictor(descriptors))
+
+    def set_style_tables(self, row: int, tables: Tables) -> None:
+        """Make style ``row`` the style of ``tables`` (one item, each (1, ...)): each module's table row."""
+        for name, module in self.conditional_modules().items():
+            module.set_row(row, tables[name][0])
 
     def layer_groups(self) -> dict[str, tuple[str, ...]]:
         """State-dict prefixes of the coarse layers (downsampling, residual blocks and their channel mix) and
@@ -212,5 +300,5 @@ class FastStylizerNet(nn.Module):
         """The per-style tables by state-dict name, each (S, ...): every (γ, β), channel mix and colour map
         (what personalisation trains for a new style)."""
         return {f"{name}.{key}": table for name, module in self.named_modules()
-                if isinstance(module, (ConditionalInstanceNorm2d, ConditionalChannelMix, ConditionalColourMap))
+                if isinstance(module, _CONDITIONAL)
                 for key, table in module.named_parameters(recurse=False)}
