@@ -29,6 +29,7 @@ $(SCALE_STAMP): pyproject.toml | $(PY)
 demo: $(STAMP)
 	$(VENV)/bin/stylefuse stylize examples/chelsea.jpg --style starry-night -o out/demo.jpg
 	$(VENV)/bin/stylefuse sheet examples/chelsea.jpg -o out/demo-sheet.jpg
+	$(VENV)/bin/stylefuse stylize examples/chelsea.jpg --style examples/swirls.png --method fast -o out/demo-painting.jpg
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks scripts examples
