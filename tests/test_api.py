@@ -74,7 +74,8 @@ def test_style_specs() -> None:
 
 
 def test_unknown_method_and_option(small_content, small_style) -> None:
-    with pytest.raises(OptionError, match="unknown method .nope.; known: adain, adversarial_style, conditional, cyclegan, dcgan"):
+    with pytest.raises(OptionError, match="unknown method .nope.; known: adain, adversarial_style, conditional, "
+                                          "cyclegan, dcgan"):
         stylefuse.stylize(small_content, small_style, method="nope")
     with pytest.raises(OptionError, match="does not take"):
         stylefuse.stylize(small_content, small_style, wibble=3)
