@@ -98,6 +98,8 @@ def test_bad_inputs_are_refused(shape, style, message) -> None:
 # name -> (small config, input or a tuple of inputs)
 CASES = {
     "fast_stylizer": (dict(num_styles=2, channels=[4, 8, 8], blocks=1), (torch.rand(2, 3, 32, 48), torch.eye(2))),
+    "style_predictor": (dict(outputs=12, layers=["relu1_2", "relu2_2"], channels=[64, 128], hidden=8, bottleneck=4),
+                        torch.rand(2, 2 * (64 + 128))),
 }
 
 

@@ -50,7 +50,7 @@ from stylefuse.train.recipes import SizeRule, check_size
     (lambda: TrainOptions(checkpoint_every=-1), "--checkpoint-every -1: must be >= 0"),
     (lambda: TrainOptions(max_seconds=-60), "--max-minutes -1: the time budget must be > 0"),
     (lambda: TrainOptions(betas=(0.5, 1.5)), "betas (0.5, 1.5): Adam takes two values in [0, 1)"),
-    (lambda: TrainOptions(device="banana"), "--device 'banana' is not a device; use cpu or cuda"),
+    (lambda: TrainOptions(device="banana"), "--device 'banana' is not a device; use auto, cpu, cuda, mps"),
 ])
 def test_invalid_values_are_one_line_option_errors(build, expected) -> None:
     with pytest.raises(OptionError, match=re.escape(expected)) as caught:
