@@ -124,7 +124,7 @@ class Client:
                 steps: Any = 10, strength: Any = 1) -> tuple[str, str]:
         """("done", "") | ("busy", message) | ("refused", message): the queue's answer to one request."""
         session = uuid.uuid4().hex
-        form = [_file(photo), method, style, "", _file(painting), None, 0, strength, False, steps]
+        form = [_file(photo), method, style, "", _file(painting), None, 0, strength, False, steps, "blend", None]
         joined = self.http.post(self.url + "/queue/join", json={"data": form, "fn_index": self.fn_index,
                                                                  "session_hash": session, "trigger_id": None,
                                                                  "event_data": None})

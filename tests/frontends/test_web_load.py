@@ -1,5 +1,6 @@
 """``benchmarks/web_load.py``, short: `stylefuse serve` on loopback under 10 concurrent requests and each attack
-once (slow: the server takes 15-20 s to start here; the refusals are unit-tested in ``test_web_form.py``)."""
+once (about 15-40 s here, most of it the server's start; the test extra installs the web extra, so it runs in
+``make test``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import pytest
 
 from stylefuse.builtin import builtin_style_names
 
-pytestmark = pytest.mark.slow
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "web_load.py"
 
 

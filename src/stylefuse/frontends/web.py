@@ -318,7 +318,7 @@ def build_app(stylist: WebStylist):
                                   format="png", elem_id="result", interactive=False)
                 status = gr.Textbox(label="Status", elem_id="status", interactive=False)
         controls = [photo, method, style_a, style_b, painting_a, painting_b, blend, strength, keep_colors, steps,
-                    regions, mask]  # the controls added last come last: older API calls still fit
+                    regions, mask]  # an API call sends one value per control, in this order
         run.click(stylize, controls, [result, status], concurrency_limit=stylist.limits.concurrency,
                   preprocess=False)
     app.queue(max_size=stylist.limits.queue_size, default_concurrency_limit=stylist.limits.concurrency)
