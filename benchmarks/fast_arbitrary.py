@@ -83,7 +83,7 @@ def latency(model: Path | None, peer, painting_path: Path, photo_path: Path, siz
     def new_painting() -> None:
         fast.runner._tables.clear()  # a painting never seen: the predictor's VGG16 pass is timed too
         with tempfile.TemporaryDirectory() as folder:
-            fast.runner.tables_cache = Path(folder)
+            fast.runner.tables.folder = Path(folder)
             to_pil(fast.stylize(as_picture(photo_pil).rgb, [painting]))
 
     row["fast_new_ms"] = median_seconds(new_painting, runs)

@@ -116,12 +116,6 @@ def stylize(
     options: dict[str, Any] = {key: value for key, value in flags.items() if value is not None}
     if task is not None:
         options["task"] = task
-    if device == "cpu" and not (options or set_ or mask or regions or preserve_color or model
-                                or method not in (None, "fast")):
-        code = _stylize_instantly(content, style, output, strength, threads, max_pixels, overwrite_input)
-        if code is not None:
-            _exit_on(code)
-            return
     from stylefuse import api
 
     api.set_threads(threads)
@@ -141,18 +135,6 @@ def stylize(
 
     process = _picture_process(max_pixels, lambda picture: (job.run(picture), job.stylizer.interrupted))
     _exit_on(_inputs().run_over_inputs(content, output, protected, overwrite_input, process))
-
-
-def _stylize_instantly(content: Path, style: List[str], output: Optional[Path], strength: Optional[float],
-                       threads: Optional[int], max_pixels: int, overwrite_input: bool) -> Optional[int]:
-    """Built-in styles without PyTorch (:mod:`stylefuse.frontends.instant`): the exit status, or None when the
-    request needs the normal path."""
-    from stylefuse.frontends.instant import instant_stylizer
-
-    instant = instant_stylizer(content, style, strength, threads)
-    if instant is None:
-        return None
-    return _inputs().run_over_inputs(content, output, [], overwrite_input, instant.process(max_pixels))
 
 
 def _inputs():

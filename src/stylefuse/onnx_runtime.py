@@ -20,6 +20,9 @@ from stylefuse.errors import OptionError
 from stylefuse.fileutil import atomic_write, cache_dir
 
 INSTALL_HINT = "pip install 'stylefuse[onnx]'"
+FAST_EXPORTS = {"style": "fast_stylizer", "tables": "fast_stylizer-tables", "painting": "fast_stylizer-painting"}
+"""Cached exports of the fast network (:func:`cached_export` names): with style weights, with flat tables, and
+its style predictor (painting -> tables); the PyTorch backend and the instant command line share them."""
 
 
 def has_onnxruntime() -> bool:

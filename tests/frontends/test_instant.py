@@ -61,10 +61,13 @@ def test_no_torch_import_once_the_export_is_cached(photo, tmp_path) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
     env.pop(BACKEND_VARIABLE, None)
     out = tmp_path / "out.jpg"
-    runs = [("launcher", []), ("cli", []),  # the console script, and the CLI's own early path
-            ("cli", ["--quiet", "--strength=0.5", "-s", "udnie:0.2"])]
+    painting = write_image(tmp_path / "painting.png", wavy_photo(64, 64).flip(0))
+    assert instant_stylizer(photo, [str(painting)], method="fast") is not None  # caches its tables too
+    runs = [("launcher", ["--style", "starry-night"]), ("cli", ["--style", "starry-night"]),  # both entry points
+            ("cli", ["--style", "starry-night", "--quiet", "--strength=0.5", "-s", "udnie:0.2"]),
+            ("launcher", ["--method", "fast", "-s", str(painting)])]
     for module, extra in runs:
-        args = ["stylize", str(photo), "--style", "starry-night", "-o", str(out), *extra]
+        args = ["stylize", str(photo), "-o", str(out), *extra]
         done = subprocess.run([sys.executable, "-c", script.format(module=module), *args], env=env,
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
@@ -73,14 +76,36 @@ def test_no_torch_import_once_the_export_is_cached(photo, tmp_path) -> None:
         assert read_image(out).size == (72, 48)
 
 
-def test_after_typer_parses_the_command_still_takes_the_instant_path(photo, tmp_path, capsys, monkeypatch) -> None:
-    """Command-line forms the early parser leaves to typer (here: all of them) still skip ``api.prepare``."""
-    out = tmp_path / "out.png"
-    monkeypatch.setattr("stylefuse.frontends.instant_args.parse_instant", lambda argv: None)
-    monkeypatch.setattr(api, "prepare", lambda *args, **kwargs: pytest.fail("took the PyTorch path"))
-    code, stdout, err = run_cli(["stylize", photo, "-s", "udnie", "--threads", "1", "-o", out], capsys, monkeypatch)
-    assert code == 0, err
-    assert read_image(out).size == (72, 48)
+@pytest.fixture
+def painting(tmp_path) -> Path:
+    """A painting larger than the predictor's style size (the predictor sees it shrunk, as in PyTorch)."""
+    y, x = torch.meshgrid(torch.linspace(0, 1, 420), torch.linspace(0, 1, 500), indexing="ij")
+    return write_image(tmp_path / "painting.png", torch.stack([torch.sin(40 * x * y) * 0.5 + 0.5, x, 1 - y]))
+
+
+def test_a_painting_gives_the_tables_and_pixels_of_the_pytorch_path(photo, painting, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("STYLEFUSE_CACHE", str(tmp_path / "cache"))
+    picture = read_image(photo)
+    job = api.prepare([str(painting)], "fast", wiring={"backend": "torch"})
+    job.stylizer.runner.tables.folder = tmp_path / "torch-tables"  # PyTorch predicts its own tables
+    reference = job.run(picture).rgb.numpy()
+    torch_tables = job.stylizer.runner.painting_tables(read_image(painting).rgb).numpy()
+    assert instant_stylizer(photo, [str(painting)]) is None  # a painting needs --method fast here
+    instant = instant_stylizer(photo, [str(painting)], method="fast", threads=1)
+    assert np.abs(instant.style["tables"] - torch_tables).max() <= 1e-3
+    got = instant.stylize(picture.rgb.numpy())
+    assert got.shape == reference.shape and np.abs(got - reference).max() <= 2e-3
+    assert sorted(path.name.split("-")[0] for path in (tmp_path / "cache" / "fast_tables").iterdir()) == \
+        [path.name.split("-")[0] for path in (tmp_path / "torch-tables").iterdir()]  # same weights key, one file
+
+
+def test_paintings_mix_by_weight_and_names_do_not_mix_with_them(photo, painting, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("STYLEFUSE_CACHE", str(tmp_path / "cache"))
+    flat = write_image(tmp_path / "flat.png", torch.full((3, 300, 300), 0.3))
+    tables = [instant_stylizer(photo, [str(path)], method="fast").style["tables"] for path in (painting, flat)]
+    mixed = instant_stylizer(photo, [f"{painting}:0.75,{flat}:0.25"], method="fast").style["tables"]
+    assert np.allclose(mixed, 0.75 * tables[0] + 0.25 * tables[1], atol=1e-6)
+    assert instant_stylizer(photo, [str(painting), "udnie"], method="fast") is None  # the normal path mixes them
 
 
 def test_the_first_call_exports_into_the_cache(photo, tmp_path, monkeypatch) -> None:

@@ -46,7 +46,7 @@ def painting() -> torch.Tensor:
 def _stylizer(folder: Path, backend: str = "torch", cache: Path | None = None) -> FastStylizer:
     _load_runner.cache_clear()
     stylizer = FastStylizer(model=folder, backend=backend)
-    stylizer.runner.tables_cache = cache
+    stylizer.runner.tables.folder = cache
     return stylizer
 
 

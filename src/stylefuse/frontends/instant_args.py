@@ -24,6 +24,7 @@ class InstantRequest:
     threads: int | None = None
     max_pixels: int | None = None
     overwrite_input: bool = False
+    method: str | None = None
 
 
 def parse_instant(argv: Sequence[str]) -> InstantRequest | None:
@@ -74,4 +75,4 @@ def _request(positional: list[str], values: dict[str, list[str]], switches: set[
         return None
     output = Path(single["output"]) if "output" in single else None
     return InstantRequest(Path(positional[0]), values.get("styles", []), output, strength, threads, max_pixels,
-                          "overwrite_input" in switches)
+                          "overwrite_input" in switches, single.get("method"))

@@ -27,7 +27,7 @@ from typing import Any, BinaryIO, Iterator
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from stylefuse.errors import ImageReadError, ImageWriteError
+from stylefuse.errors import ImageReadError, ImageWriteError, OptionError
 from stylefuse.fileutil import atomic_write
 
 DEFAULT_MAX_PIXELS = 64_000_000
@@ -283,6 +283,37 @@ def write_pixels(path: str | os.PathLike, rgb: np.ndarray, alpha: np.ndarray | N
         rgb = rgb * alpha + (1 - alpha)
         alpha = None
     return save_pil(path, pixels_to_pil(rgb, alpha), fmt, quality)
+
+
+def size_for_long_side(height: int, width: int, long_side: int) -> tuple[int, int]:
+    """(H, W) scaled so that max(H, W) == long_side, keeping the aspect ratio (each side >= 1).
+
+    Raises:
+        OptionError: the result would have more than :data:`DEFAULT_MAX_PIXELS` pixels
+            (a ``--size`` of a million would otherwise try to allocate terabytes).
+    """
+    if long_side < 1:
+        raise ValueError(f"size must be a positive number of pixels, got {long_side}")
+    scale = long_side / max(height, width)
+    size = max(1, round(height * scale)), max(1, round(width * scale))
+    if size[0] * size[1] > DEFAULT_MAX_PIXELS:
+        raise OptionError(f"a size of {long_side} pixels makes a {size[1]}x{size[0]} image "
+                          f"({size[0] * size[1] / 1e6:.0f} MP), over the limit of {DEFAULT_MAX_PIXELS / 1e6:g} MP; "
+                          "choose a smaller --size")
+    return size
+
+
+def resize_long_side_array(rgb: np.ndarray, long_side: int) -> np.ndarray:
+    """(C, H, W) float32 -> (C, H', W') with max(H', W') == ``long_side``: bicubic, antialiased when shrinking
+    (PIL's filter, which :func:`stylefuse.image.ops.resize` matches to about 1e-5 when shrinking), clipped to
+    [0, 1]."""
+    height, width = rgb.shape[-2:]
+    size = size_for_long_side(height, width, long_side)
+    if size == (height, width):
+        return rgb
+    channels = [np.asarray(Image.fromarray(np.ascontiguousarray(plane, dtype=np.float32), mode="F")
+                           .resize((size[1], size[0]), Image.Resampling.BICUBIC)) for plane in rgb]
+    return np.clip(np.stack(channels), 0, 1).astype(np.float32)
 
 
 def ensure_not_input(output: Path, inputs: list[Path], overwrite_input: bool = False) -> None:

@@ -9,8 +9,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from stylefuse.errors import OptionError
-from stylefuse.image.io import DEFAULT_MAX_PIXELS
+from stylefuse.image.arrays import size_for_long_side
 from stylefuse.losses.functional import mean_std
 
 # ITU-R BT.601 luma coefficients, as in YIQ / YCbCr.
@@ -33,24 +32,6 @@ def luminance(images: torch.Tensor) -> torch.Tensor:
     """ITU-R BT.601 luma (the Y of YIQ / YCbCr) of (..., 3, H, W) RGB -> (..., 1, H, W)."""
     weights = _RGB_TO_YIQ[0].to(images).view(3, 1, 1)
     return (images * weights).sum(-3, keepdim=True)
-
-
-def size_for_long_side(height: int, width: int, long_side: int) -> tuple[int, int]:
-    """(H, W) scaled so that max(H, W) == long_side, keeping the aspect ratio (each side >= 1).
-
-    Raises:
-        OptionError: the result would have more than :data:`~stylefuse.image.io.DEFAULT_MAX_PIXELS` pixels
-            (a ``--size`` of a million would otherwise try to allocate terabytes).
-    """
-    if long_side < 1:
-        raise ValueError(f"size must be a positive number of pixels, got {long_side}")
-    scale = long_side / max(height, width)
-    size = max(1, round(height * scale)), max(1, round(width * scale))
-    if size[0] * size[1] > DEFAULT_MAX_PIXELS:
-        raise OptionError(f"a size of {long_side} pixels makes a {size[1]}x{size[0]} image "
-                          f"({size[0] * size[1] / 1e6:.0f} MP), over the limit of {DEFAULT_MAX_PIXELS / 1e6:g} MP; "
-                          "choose a smaller --size")
-    return size
 
 
 def resize(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

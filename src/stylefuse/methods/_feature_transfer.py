@@ -11,7 +11,6 @@ blending.
 
 from __future__ import annotations
 
-import hashlib
 from abc import abstractmethod
 from pathlib import Path
 from typing import Any, Sequence
@@ -20,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from stylefuse.builtin import INVERTERS_FOLDER
+from stylefuse.content_cache import ContentCache, pixels_key
 from stylefuse.encoders.vgg import MultiLayerEncoder, cache_dir
 from stylefuse.errors import OptionError
 from stylefuse.hub import CONFIG_FILE, load_model, read_config
@@ -36,52 +36,34 @@ MIN_SIDE = 16
 
 
 class StyleStatsCache:
-    """Style statistics per (image hash, level, style size), in memory and on disk, so the same style
-    image is encoded once whatever the number of calls or processes."""
+    """Style statistics per (image, level, style size), in memory and on disk (a
+    :class:`~stylefuse.content_cache.ContentCache`), so the same style image is encoded once whatever the number
+    of calls or processes."""
 
     def __init__(self, folder: Path | None = None) -> None:
-        self.folder = folder
-        self.memory: dict[str, FeatureStats] = {}
-        self.encodings = 0
+        self.store = ContentCache(folder)
+
+    @property
+    def folder(self) -> Path | None:
+        return self.store.folder
+
+    @folder.setter
+    def folder(self, folder: Path | None) -> None:
+        self.store.folder = folder
+
+    @property
+    def encodings(self) -> int:
         """How many times a style image was actually encoded (for tests and reports)."""
+        return self.store.computed
 
     def get(self, image: torch.Tensor, level: str, size: int, encoder: MultiLayerEncoder) -> FeatureStats:
-        digest = hashlib.sha256(image.contiguous().numpy().tobytes()).hexdigest()[:24]
-        key = f"{digest}-{level}-{size}"
-        if key in self.memory:
-            return self.memory[key]
-        path = self.folder / f"{key}.safetensors" if self.folder else None
-        stats = self._read(path) if path else None
-        if stats is None:
-            self.encodings += 1
+        def encode() -> dict:
             with torch.inference_mode():
                 stats = feature_stats(encoder(ops.resize_long_side(image, size)[None], [level])[level])
-            if path:
-                self._write(path, stats)
-        self.memory[key] = stats
-        return stats
+            return {"mean": stats.mean.numpy(), "cov": stats.cov.numpy()}
 
-    @staticmethod
-    def _read(path: Path) -> FeatureStats | None:
-        from safetensors.torch import load_file
-
-        if not path.is_file():
-            return None
-        try:
-            tensors = load_file(str(path))
-            return FeatureStats(tensors["mean"], tensors["cov"])
-        except Exception:  # a damaged cache entry is recomputed, never fatal
-            return None
-
-    @staticmethod
-    def _write(path: Path, stats: FeatureStats) -> None:
-        from safetensors.torch import save_file
-
-        from stylefuse.fileutil import atomic_write
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tensors = {"mean": stats.mean.contiguous(), "cov": stats.cov.contiguous()}
-        atomic_write(path, lambda target: save_file(tensors, str(target)))
+        arrays = self.store.get(f"{pixels_key(image.numpy())}-{level}-{size}", encode)
+        return FeatureStats(torch.from_numpy(arrays["mean"]), torch.from_numpy(arrays["cov"]))
 
 
 _STYLE_CACHE = StyleStatsCache()

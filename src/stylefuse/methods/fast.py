@@ -16,7 +16,6 @@ batch item at ``style_layers`` (each item is paired with one style, cycling thro
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ import torch
 from torch import nn
 
 from stylefuse.builtin import STYLES_FOLDER as BUILTIN_FOLDER
+from stylefuse.content_cache import TABLES_FOLDER, ContentCache, pixels_key
 from stylefuse.data.folders import DatasetError, ImageFolder, UnpairedCrops
 from stylefuse.encoders.vgg import ENCODER_ID, MultiLayerEncoder
 from stylefuse.errors import OptionError
@@ -38,7 +38,7 @@ from stylefuse.methods._base import STYLE_NAMES, Stylizer
 from stylefuse.methods._trainable import TrainableMethod
 from stylefuse.nn.export import IMAGE_AXES, ExportGraph, onnx_bytes
 from stylefuse.nn.fast_stylizer import FastStylizerNet
-from stylefuse.onnx_runtime import has_onnxruntime
+from stylefuse.onnx_runtime import FAST_EXPORTS, has_onnxruntime
 from stylefuse.registry import METHODS, TRAINABLE
 from stylefuse.styles import style_weights
 from stylefuse.train.recipes import SizeRule, check_at_least, check_size
@@ -169,13 +169,13 @@ class _Runner:
         self.network.to(self.device)
         self.backend = backend
         self._sessions: dict[str, Any] = {}
-        self._tables: dict[str, torch.Tensor] = {}
+        self.tables = ContentCache()
+        """The predicted tables of paintings by content (its folder is set on first use: ``fast_tables`` in the
+        cache folder, shared with the instant command line)."""
         self._encoder: nn.Module | None = None
         self._digest: str | None = None
         self.predictions = 0
         """How many paintings the predictor encoded (cache misses)."""
-        self.tables_cache: Path | None = None
-        """Folder of the predicted tables on disk (None: ``fast_tables`` in the cache folder)."""
 
     def run(self, rgb: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         """(3, H, W) in [0, 1] and (S,) style weights -> (3, H, W) in [0, 1]; the image is padded to the
@@ -224,35 +224,25 @@ class _Runner:
         """The predicted flat tables (1, D) of a painting (3, h, w) in [0, 1]: from its VGG16 statistics at the
         predictor's style size; cached by the painting's pixels (in memory and in the cache folder), so a
         folder run with one painting encodes it once."""
-        from safetensors.torch import load_file, save_file
+        from stylefuse.fileutil import cache_dir
 
-        from stylefuse.fileutil import atomic_write, cache_dir
-
-        pixels = (painting.clamp(0, 1) * 255).round().to(torch.uint8).contiguous()
-        key = hashlib.sha256(str(tuple(pixels.shape)).encode() + pixels.numpy().tobytes()).hexdigest()[:24]
-        if key in self._tables:
-            return self._tables[key]
-        path = (self.tables_cache or cache_dir() / "fast_tables") / f"{self.digest()}-{key}.safetensors"
-        if path.is_file():
-            tables = load_file(str(path))["tables"].float()
-        else:
-            tables = self._predict(painting).cpu()
-            atomic_write(path, lambda target: save_file({"tables": tables.contiguous()}, str(target)))
-        if len(self._tables) >= 64:
-            self._tables.pop(next(iter(self._tables)))
-        self._tables[key] = tables
-        return tables
+        if self.tables.folder is None:
+            self.tables.folder = cache_dir() / TABLES_FOLDER
+        key = f"{self.digest()}-{pixels_key(painting.cpu().numpy())}"
+        arrays = self.tables.get(key, lambda: {"tables": self._predict(painting).cpu().contiguous().numpy()})
+        return torch.from_numpy(arrays["tables"]).float()
 
     def _predict(self, painting: torch.Tensor) -> torch.Tensor:
-        from stylefuse.encoders.vgg import MultiLayerEncoder
-
-        predictor = self.network.predictor
-        if self._encoder is None:
-            self._encoder = MultiLayerEncoder(predictor.layers).to(self.device)
-        image = ops.resize_long_side(painting, predictor.style_size).clamp(0, 1)[None].to(self.device)
-        features = predictor.features(style_statistics.describe(self._encoder(image)))
+        image = ops.resize_long_side(painting, self.network.predictor.style_size).clamp(0, 1)[None]
         self.predictions += 1
-        return predictor(features[None])
+        return self._painting_tables_module()(image.to(self.device))
+
+    def _painting_tables_module(self) -> _PaintingTables:
+        if self._encoder is None:
+            from stylefuse.encoders.vgg import MultiLayerEncoder
+
+            self._encoder = MultiLayerEncoder(self.network.predictor.layers).to(self.device)
+        return _PaintingTables(self.network, self._encoder)
 
     def digest(self) -> str:
         """A short hash of the weights file (keys the painting-table cache, like the ONNX cache)."""
@@ -273,8 +263,9 @@ class _Runner:
         """The network as ONNX (dynamic batch and size), exported once and cached by weights hash."""
         from stylefuse.onnx_runtime import cached_export
 
-        name, graph = ("fast_stylizer", self.graph) if kind == "style" else ("fast_stylizer-tables", self.tables_graph)
-        return cached_export(name, self.folder / "model.safetensors", lambda: onnx_bytes(graph())).read_bytes()
+        graph = self.graph if kind == "style" else self.tables_graph
+        return cached_export(FAST_EXPORTS[kind], self.folder / "model.safetensors",
+                             lambda: onnx_bytes(graph())).read_bytes()
 
     def graph(self) -> ExportGraph:
         """The network as an :class:`ExportGraph`: image (B, 3, H, W) in [0, 1] with H, W multiples of the
@@ -293,6 +284,27 @@ class _Runner:
         return ExportGraph(_TablesInput(network), example, ("image", "tables"),
                            {"image": IMAGE_AXES, "tables": {0: "batch"}}, multiple=network.stride,
                            metadata={"minimum": str(4 * network.stride)})
+
+    def painting_graph(self) -> ExportGraph:
+        """The style predictor with its VGG16 statistics: painting (1, 3, h, w) in [0, 1], already scaled to the
+        predictor's style size (metadata ``style_size``) -> flat tables (1, D), as :meth:`painting_tables`."""
+        module = self._painting_tables_module().cpu()
+        side = str(self.network.predictor.style_size)
+        return ExportGraph(module, (torch.rand(1, 3, 64, 64),), ("painting",), {"painting": IMAGE_AXES},
+                           metadata={"style_size": side}, output_name="tables", output_axes={0: "batch"})
+
+
+class _PaintingTables(nn.Module):
+    """A painting (1, 3, h, w) at the predictor's style size -> its predicted flat tables (1, D) (Ghiasi et al.
+    2017, from VGG16 statistics: :mod:`stylefuse.nn.style_predictor`)."""
+
+    def __init__(self, network: FastStylizerNet, encoder: nn.Module) -> None:
+        super().__init__()
+        self.network, self.encoder = network, encoder
+
+    def forward(self, painting: torch.Tensor) -> torch.Tensor:
+        predictor = self.network.predictor
+        return predictor(predictor.features(style_statistics.describe(self.encoder(painting)))[None])
 
 
 class _TablesInput(nn.Module):
