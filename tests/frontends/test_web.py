@@ -46,6 +46,17 @@ def test_uploaded_painting_and_model_folder(tmp_path, photo) -> None:
     assert stylist.run(Request(photo, "model: mine", ("ink", None))).shape == photo.shape
 
 
+def test_fast_takes_an_uploaded_painting_in_place_of_the_builtin_style(photo, names) -> None:
+    stylist = WebStylist()
+    painting = np.zeros((64, 64, 3), np.uint8)
+    painting[::8] = (250, 40, 20)  # red stripes
+    named = stylist.run(Request(photo, "fast", (names[0], None)))
+    painted = stylist.run(Request(photo, "fast", (names[0], None), paintings=(painting, None)))
+    assert painted.shape == photo.shape and np.abs(painted.astype(int) - named).mean() > 2
+    half = stylist.run(Request(photo, "fast", (names[0], names[1]), paintings=(painting, None), blend=0.5))
+    assert np.abs(half.astype(int) - painted).mean() > 1  # the second built-in style is mixed in
+
+
 @pytest.mark.parametrize("request_, message", [
     (dict(photo=None), "no photo"),
     (dict(method="adain"), "needs a painting"),

@@ -197,10 +197,12 @@ class WebStylist:
             return "onnx", None, styles or None, {"file": model}
         if model is not None:
             return None, model, mix(request.styles, request.blend) or None, {}
-        if request.method == FAST:
-            styles = mix(request.styles, request.blend)
+        if request.method == FAST:  # an uploaded painting takes the place of the built-in style beside it
+            pair = tuple(name if painting is None else painting
+                         for name, painting in zip(request.styles, self._paintings(request)))
+            styles = mix(pair, request.blend)
             if not styles:
-                raise OptionError("pick a built-in style")
+                raise OptionError("pick a built-in style or upload a painting")
             return FAST, None, styles, {}
         if request.method not in IMAGE_METHODS:
             raise OptionError(f"unknown method {request.method!r}; choose from {', '.join(self.methods())}")
@@ -296,8 +298,8 @@ def build_app(stylist: WebStylist):
                                           elem_id="style_a")
                     style_b = gr.Dropdown([""] + names, value="", label="Second built-in style", elem_id="style_b")
                 with gr.Row():
-                    painting_a = gr.Image(label="Painting (adain, wct, gatys)", type="numpy", image_mode="RGB",
-                                          elem_id="painting_a", sources=["upload"])
+                    painting_a = gr.Image(label="Painting (replaces the built-in style for fast)", type="numpy",
+                                          image_mode="RGB", elem_id="painting_a", sources=["upload"])
                     painting_b = gr.Image(label="Second painting", type="numpy", image_mode="RGB",
                                           elem_id="painting_b", sources=["upload"])
                 blend = gr.Slider(0, 1, value=0, step=0.05, label="Blend: weight of the second style",
