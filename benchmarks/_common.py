@@ -24,13 +24,15 @@ def require_bench(threads: int = 2) -> None:
     torch.set_num_threads(threads)
 
 
-def train_for_minutes(cls, recipe, folders: dict[str, Path], out: Path, minutes: float) -> tuple[Path, dict]:
-    """Train a registered GAN method with a wall-time budget (constant LR), as ``stylefuse train``
-    would; export the model folder to ``out`` and return it with the step count and seconds."""
+def train_for_minutes(cls, recipe, folders: dict[str, Path], out: Path, minutes: float,
+                      steps: int = 1_000_000) -> tuple[Path, dict]:
+    """Train a registered GAN method with a wall-time budget (and at most ``steps`` steps; constant LR), as
+    ``stylefuse train`` would; export the model folder to ``out`` and return it with the step count and
+    seconds."""
     torch.manual_seed(0)
     task = cls(recipe)
     batches = task.make_batches(folders, seed=0)
-    options = TrainOptions(steps=1_000_000, decay_from=1.0, checkpoint_every=0, sample_every=0, progress=False,
+    options = TrainOptions(steps=steps, decay_from=1.0, checkpoint_every=0, sample_every=0, progress=False,
                            max_seconds=minutes * 60, overwrite=True)
     summary = fit_and_export(task, batches, options, out)
     return out, {"steps": summary["steps"], "seconds": round(summary["seconds"], 1)}

@@ -90,7 +90,8 @@ def start(sandbox: Path, serve_args: list[str]) -> Server:
     env = dict(os.environ, PYTHONPATH=str(REPO / "src"), HOME=str(sandbox / "home"), TMPDIR=str(sandbox / "tmp"),
                STYLEFUSE_CACHE=str(sandbox / "cache"),
                GRADIO_ANALYTICS_ENABLED="False", OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
-    env.pop("GRADIO_TEMP_DIR", None)  # the app chooses its own
+    for inherited in ("GRADIO_TEMP_DIR", "TORCHINDUCTOR_CACHE_DIR", "TRITON_CACHE_DIR", "XDG_CACHE_HOME"):
+        env.pop(inherited, None)  # the app chooses its own; torch sets the inductor one in any process that compiled
     started = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-c", AUDITED_SERVE, str(audit), "serve", "--port", str(free_port()),
                                 *serve_args], env=env, cwd=sandbox / "cwd", stdout=subprocess.PIPE,
