@@ -28,6 +28,7 @@ class ExportGraph:
         dynamic_axes: {input name: {axis: axis name}} (batch, height, width).
         multiple: height and width of the image must be multiples of this (the network's stride).
         metadata: strings written into the ONNX file's metadata (style names, method, ...).
+        output_name, output_axes: the output's name and dynamic axes (None: those of an image).
     """
 
     module: nn.Module
@@ -37,6 +38,7 @@ class ExportGraph:
     multiple: int = 1
     metadata: dict[str, str] = field(default_factory=dict)
     output_name: str = "stylized"
+    output_axes: dict[int, str] | None = None
 
 
 IMAGE_AXES = {0: "batch", 2: "height", 3: "width"}
@@ -52,7 +54,8 @@ def onnx_bytes(graph: ExportGraph) -> bytes:
         warnings.simplefilter("ignore")
         torch.onnx.export(graph.module.cpu().eval(), graph.inputs, buffer, dynamo=False,
                           input_names=list(graph.input_names), output_names=[graph.output_name],
-                          opset_version=OPSET, dynamic_axes={**graph.dynamic_axes, graph.output_name: IMAGE_AXES})
+                          opset_version=OPSET,
+                          dynamic_axes={**graph.dynamic_axes, graph.output_name: graph.output_axes or IMAGE_AXES})
     model = onnx.load_from_string(buffer.getvalue())
     for key, value in {"multiple": str(graph.multiple), **graph.metadata}.items():
         entry = model.metadata_props.add()
