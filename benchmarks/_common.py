@@ -80,6 +80,22 @@ def median_seconds(fn, runs: int = 5, warmup: int = 1) -> float:
     return statistics.median(times)
 
 
+def interleaved_medians(fns: dict, runs: int = 5, warmup: int = 1) -> dict[str, float]:
+    """Median wall time in seconds of each ``fns[name]()``, the calls interleaved round by round (after
+    ``warmup`` rounds) so that every candidate sees the same machine load."""
+    import statistics
+    import time
+
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for round_ in range(warmup + runs):
+        for name, fn in fns.items():
+            started = time.perf_counter()
+            fn()
+            if round_ >= warmup:
+                times[name].append(time.perf_counter() - started)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 def save_sheet(path: Path, cells: list, columns: int, cell_size: int = 256) -> str:
     """Write a contact sheet of (label, image) cells; return its path as text for the JSON."""
     from stylefuse.image.io import as_picture, write_image

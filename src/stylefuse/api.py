@@ -13,6 +13,7 @@ from typing import Any, Iterable, Mapping
 import torch
 from PIL import Image
 
+from stylefuse.builtin import builtin_takes_paintings
 from stylefuse.errors import OptionError
 from stylefuse.image import ops
 from stylefuse.image.io import DEFAULT_MAX_PIXELS, Picture, as_picture, to_pil
@@ -56,8 +57,10 @@ def _one_spec(item: Any) -> StyleSpec:
 
 STYLE_MIXED = "mixed"
 """Styles that mix names and images (only a method that ``takes_style_images`` besides names takes them)."""
-DEFAULT_METHODS = {STYLE_IMAGES: "gatys", STYLE_NAMES: "fast", STYLE_MIXED: "fast"}
-"""The method used when none is given, by what the styles are: images, built-in style names, or both."""
+DEFAULT_METHODS = {STYLE_IMAGES: "fast", STYLE_NAMES: "fast", STYLE_MIXED: "fast"}
+"""The method used when none is given, by what the styles are: images, built-in style names, or both. Paintings
+go to the fast network's style predictor, closer to the painting than adain on held-out paintings and faster
+(README, "Measured"); to ``gatys`` when the installation's built-in network has no predictor."""
 MIXED_ERROR = ("mix either named styles or style images, not both (a name is a style of `stylefuse list`; an image "
                "is a path), or use --method fast, which predicts a painting's style")
 
@@ -95,7 +98,12 @@ def method_for(specs: list[StyleSpec], method: str | None = None, model: Any = N
         from stylefuse import hub
 
         return hub.method_of(model, method)
-    return method or DEFAULT_METHODS[style_kind(specs)]
+    if method:
+        return method
+    kind = style_kind(specs)
+    if kind == STYLE_IMAGES and not (specs and builtin_takes_paintings()):
+        return "gatys"
+    return DEFAULT_METHODS[kind]
 
 
 @dataclass
@@ -152,8 +160,11 @@ def prepare(style: Any = None, method: str | None = None, model: Any = None, str
             return prepare_regions(specs, method, model, masks, regions, wiring, strength=strength,
                                    preserve_color=preserve_color, max_pixels=max_pixels, **options)
     kind = style_kind(specs)
-    method = method_for(specs, method, model)
-    stylizer_class = METHODS.get(method)
+    chosen = method_for(specs, method, model)
+    stylizer_class = METHODS.get(chosen)
+    if method is None and model is None and kind == STYLE_IMAGES:
+        _refuse_gatys_options(chosen, stylizer_class, options)
+    method = chosen
     if strength is not None and "strength" in option_defaults(stylizer_class):
         options["strength"] = strength
     def build() -> Stylizer:
@@ -167,6 +178,14 @@ def prepare(style: Any = None, method: str | None = None, model: Any = None, str
     stylizer = build() if stylizers is None or key is None else stylizers.get(key, build)
     styles, weights = _style_inputs(stylizer, specs, kind, max_pixels)
     return Job(stylizer, styles, weights, None if stylizer.native_strength else strength, preserve_color)
+
+
+def _refuse_gatys_options(method: str, stylizer_class: type, options: Mapping[str, Any]) -> None:
+    """Options only Gatys takes, given without --method for a painting, name the fix: fast is the default."""
+    unknown = sorted(set(options) - set(option_defaults(stylizer_class)))
+    if method != "gatys" and unknown and set(unknown) <= set(option_defaults(METHODS.get("gatys"))):
+        shown = ", ".join("--" + key.replace("_", "-") for key in unknown)
+        raise OptionError(f"{shown}: gatys options, but a painting runs with {method} unless you add --method gatys")
 
 
 _PLAIN = (str, int, float, bool, type(None), os.PathLike)

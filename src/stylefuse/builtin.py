@@ -18,3 +18,9 @@ def builtin_style_names() -> list[str]:
     if not config.is_file():
         return []
     return list(json.loads(config.read_text()).get("style_names") or [])
+
+
+def builtin_takes_paintings() -> bool:
+    """True when the shipped multi-style network has a style predictor (it then stylizes with any painting)."""
+    config = STYLES_FOLDER / "config.json"
+    return config.is_file() and bool(json.loads(config.read_text()).get("config", {}).get("predictor"))

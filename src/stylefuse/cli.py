@@ -68,7 +68,7 @@ def stylize(
     output: Optional[Path] = typer.Option(None, "--output", "-o",
                                           help="Output file (a folder when CONTENT is a folder)."),
     method: Optional[str] = typer.Option(None, "--method", "-m", help="Method (see `stylefuse list`); default: "
-                                         "gatys for style images, fast for built-in style names."),
+                                         "fast (built-in style names and paintings); --method gatys optimises."),
     model: Optional[Path] = typer.Option(None, "--model", help="A trained model folder (any kind `stylefuse train` "
                                          "or `personalize` writes); its own style is the default."),
     strength: Optional[float] = typer.Option(None, "--strength", min=0.0, max=1.0,

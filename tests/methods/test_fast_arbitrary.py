@@ -11,13 +11,14 @@ import torch
 from stylefuse.builtin import STYLES_FOLDER as BUILTIN_FOLDER
 from stylefuse.errors import OptionError
 from stylefuse.hub import load_model, save_model
+from stylefuse.image import ops
 from stylefuse.image.io import read_image, write_image
 from stylefuse.losses.functional import gram_matrix
 from stylefuse.methods.fast import FastStylizer, _load_runner
 from stylefuse.methods.fast_arbitrary import ArbitraryFast, ArbitraryRecipe
 from stylefuse.methods.personalize import PREDICTED, Personalize, PersonalizeRecipe
-from stylefuse.methods.style_statistics import describe
 from stylefuse.nn.fast_stylizer import FastStylizerNet
+from stylefuse.nn.style_predictor import LAYERS
 from stylefuse.train.loop import TrainOptions
 from tests.helpers import run_cli, save_style_model, stripes_image, wavy_photo
 
@@ -86,6 +87,17 @@ def test_onnxruntime_runs_the_table_path_like_torch(predictor_model, painting, t
     assert torch.allclose(with_torch, with_onnx, atol=1e-4)
 
 
+def test_onnxruntime_predicts_a_paintings_tables_like_torch(predictor_model, painting, tmp_path) -> None:
+    pytest.importorskip("onnxruntime")
+    with_torch = _stylizer(predictor_model, cache=tmp_path / "torch")
+    with_onnx = _stylizer(predictor_model, "onnxruntime", cache=tmp_path / "onnx")
+    wide = torch.cat([painting, painting.flip(-1)], dim=-1)  # the graph takes any size
+    for image in (painting, wide):
+        assert torch.allclose(with_torch.runner.painting_tables(image), with_onnx.runner.painting_tables(image),
+                              atol=1e-4)
+    assert with_torch.runner.predictions == with_onnx.runner.predictions == 2
+
+
 def test_a_model_without_predictor_refuses_paintings_in_one_line(tmp_path, painting) -> None:
     folder = save_style_model(tmp_path / "old", channels=(8, 8, 16), blocks=1)
     with pytest.raises(OptionError, match="no style predictor"):
@@ -113,13 +125,13 @@ def test_cli_stylizes_with_a_painting_and_blends_it_with_a_named_style(tmp_path,
     assert code == 2 and "mix either named styles or style images" in err
 
 
-def _training(tmp_path: Path, base: Path) -> tuple[ArbitraryFast, object, dict]:
+def _training(tmp_path: Path, base: Path, **options) -> tuple[ArbitraryFast, object, dict]:
     generator = torch.Generator().manual_seed(2)
     for index in range(2):
         write_image(tmp_path / "photos" / f"{index}.png", torch.rand(3, 40, 40, generator=generator))
         write_image(tmp_path / "paintings" / f"{index}.png", stripes_image(56).roll(7 * index, -1))
     recipe = ArbitraryRecipe(base=str(base), size=32, batch_size=2, style_size=64, style_crop=40, augmentations=2,
-                             hidden=8, bottleneck=4)
+                             hidden=8, bottleneck=4, **options)
     torch.manual_seed(0)
     task = ArbitraryFast(recipe)
     folders = {"data": tmp_path / "photos", "style": tmp_path / "paintings"}
@@ -155,6 +167,20 @@ def test_training_moves_only_the_predictor_and_resumes_exactly(tmp_path) -> None
     assert not torch.equal(straight.predictor.out.weight, torch.zeros_like(straight.predictor.out.weight))
 
 
+def test_a_smaller_predictor_size_fine_tunes_the_base_predictor_on_smaller_paintings(tmp_path, predictor_model) -> None:
+    task, _, _ = _training(tmp_path, predictor_model, predictor_size=32, keep_predictor=True)
+    network, (base, _) = task.generators["G"], load_model(predictor_model)
+    assert network.predictor.style_size == 32 and task.recipe.style_size == 64
+    assert torch.equal(network.predictor.out.weight, base.predictor.out.weight)  # kept, not reset to the mean
+    painting = read_image(tmp_path / "paintings" / "0.png").rgb  # validation: a whole painting, seen at 32 px
+    with torch.no_grad():
+        seen = network.predictor.batch_features(task.encoder(ops.resize_long_side(painting, 32)[None], LAYERS))[0]
+    assert torch.allclose(task.features[task.validation_targets[0]], seen, rtol=1e-4, atol=1e-4)
+    assert not torch.allclose(network.predictor.input_shift, base.predictor.input_shift)  # refitted to them
+    with pytest.raises(OptionError, match="keep_predictor needs a base with a style predictor"):
+        _training(tmp_path, save_style_model(tmp_path / "plain", channels=(8, 8, 16), blocks=1), keep_predictor=True)
+
+
 def test_personalize_starts_from_the_predicted_tables_when_they_score_best(predictor_model) -> None:
     task = Personalize(PersonalizeRecipe(base=str(predictor_model), size=32, style_names=["new"]))
     network = task.generators["G"]
@@ -166,7 +192,7 @@ def test_personalize_starts_from_the_predicted_tables_when_they_score_best(predi
         made = network.forward_tables(photos, {name: value.expand(2, *value.shape[1:])
                                                for name, value in wanted.items()})
         features = task.encoder(made, task.recipe.style_layers)
-        task.new_statistics = describe(task.encoder(painting[None], task.recipe.style_layers))
+        task._set_new_style([painting])  # the new style's statistics and the predictor's input
     task.style_grams = {name: gram_matrix(value).mean(0, keepdim=True).expand(3, -1, -1)
                         for name, value in features.items()}
     assert task.warm_start(photos) == PREDICTED
@@ -185,7 +211,21 @@ def test_the_builtin_network_takes_a_painting_and_blends_it_with_its_styles(tmp_
     painting = write_image(tmp_path / "painting.png", stripes_image(48))
     photo = wavy_photo(48, 64)
     alone = stylefuse.stylize(photo, str(painting), method="fast")
+    assert stylefuse.stylize(photo, str(painting)).tobytes() == alone.tobytes()  # fast is the default for a painting
     blend = stylefuse.stylize(photo, [(str(painting), 0.5), ("starry-night", 0.5)])  # a mix defaults to fast
     assert alone.size == blend.size == (64, 48)
     named = stylefuse.stylize(photo, "starry-night")
     assert len({alone.tobytes(), blend.tobytes(), named.tobytes()}) == 3
+
+
+def test_a_painting_defaults_to_fast_when_the_builtin_network_predicts_paintings(monkeypatch, painting) -> None:
+    from stylefuse import api
+
+    specs = api.normalize_styles(painting)
+    monkeypatch.setattr(api, "builtin_takes_paintings", lambda: True)
+    assert api.method_for(specs) == "fast" and api.method_for(specs, "gatys") == "gatys"
+    assert api.method_for(api.normalize_styles("starry-night")) == "fast"
+    with pytest.raises(OptionError, match="--levels, --steps: gatys options.*add --method gatys"):
+        api.stylize(wavy_photo(32, 32), painting, steps=3, levels=1)
+    monkeypatch.setattr(api, "builtin_takes_paintings", lambda: False)  # an installation without the predictor
+    assert api.method_for(specs) == "gatys" and api.method_for([]) == "gatys"

@@ -54,6 +54,11 @@ class ArbitraryRecipe(FastRecipe):
         hidden, bottleneck: widths of the predictor (see :class:`~stylefuse.nn.style_predictor.StylePredictor`).
         train_trunk: also train the shared convolutions and the named styles' tables.
         named_every: with ``train_trunk``, every ``named_every``-th batch item is a named style (0: none).
+        predictor_size: long side at which the predictor sees a painting (0: ``style_size``); smaller is
+            cheaper at inference. The loss targets stay at ``style_size``; each view's statistics are taken
+            from the view scaled by ``predictor_size / style_size``, as the whole painting is at inference.
+        keep_predictor: fine-tune the base folder's predictor (its weights kept, its input standardisation
+            refitted to the new statistics) instead of starting at the named styles' mean.
     """
 
     size: int = 128
@@ -68,10 +73,14 @@ class ArbitraryRecipe(FastRecipe):
     bottleneck: int = 100
     train_trunk: bool = False
     named_every: int = 2
+    predictor_size: int = 0
+    keep_predictor: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check_at_least("augmentations", self.augmentations, 1)
+        if self.predictor_size:
+            check_at_least("predictor_size", self.predictor_size, 32)
         check_at_least("style_crop", self.style_crop, 32)
         if not 0 < self.min_scale <= self.max_scale:
             raise ValueError(f"need 0 < min_scale <= max_scale, got {self.min_scale} and {self.max_scale}")
@@ -93,12 +102,14 @@ class ArbitraryFast(FastStyle):
         recipe.blocks = len(base.blocks)
         super().__init__(recipe, num_styles=base.num_styles)
         predictor = dict(layers=list(LAYERS), channels=list(CHANNELS), hidden=recipe.hidden,
-                         bottleneck=recipe.bottleneck, style_size=recipe.style_size)
+                         bottleneck=recipe.bottleneck, style_size=recipe.predictor_size or recipe.style_size)
         self.network_config = dict(num_styles=base.num_styles, channels=list(recipe.channels), blocks=recipe.blocks,
                                    predictor=predictor)
         network = FastStylizerNet(**self.network_config)
-        kept = base.state_dict()
-        kept = {key: value for key, value in kept.items() if not key.startswith("predictor.")}
+        if recipe.keep_predictor and base.predictor_config is None:
+            raise OptionError(f"keep_predictor needs a base with a style predictor; {recipe.base} has none")
+        kept = {key: value for key, value in base.state_dict().items()
+                if recipe.keep_predictor or not key.startswith("predictor.")}
         network.load_state_dict({**network.state_dict(), **kept})
         network.requires_grad_(recipe.train_trunk)
         network.predictor.requires_grad_(True)
@@ -146,8 +157,9 @@ class ArbitraryFast(FastStyle):
         self.named_targets = list(range(views + whole, len(self.features)))
         network: FastStylizerNet = self.generators["G"]
         network.predictor.fit_inputs(self.features[:views])
-        network.predictor.start_at(network.flatten_tables(network.tables(
-            torch.full((1, network.num_styles), 1.0 / network.num_styles)))[0])
+        if not recipe.keep_predictor:
+            network.predictor.start_at(network.flatten_tables(network.tables(
+                torch.full((1, network.num_styles), 1.0 / network.num_styles)))[0])
 
         photos = ImageFolder(_paths(folders["data"]), max_side=2 * recipe.size, report=report)
         valid_photos = folders.get("validation_data")
@@ -178,6 +190,8 @@ class ArbitraryFast(FastStyle):
         recipe = self.recipe
         settings = [recipe.style_size, recipe.style_crop, recipe.augmentations, recipe.min_scale, recipe.max_scale,
                     list(recipe.style_layers), seed, ENCODER_ID]
+        if recipe.predictor_size not in (0, recipe.style_size):  # appended only then: older caches stay valid
+            settings.append(recipe.predictor_size)
         files = [[str(path), path.stat().st_size] for path in [*paintings, None, *held, None, *named] if path]
         return hashlib.sha256(json.dumps([settings, files, len(held)]).encode()).hexdigest()
 
@@ -189,10 +203,8 @@ class ArbitraryFast(FastStyle):
         load = ImageFolder  # paintings are scaled per view below; keep enough pixels for the largest view
         views = self._view_targets(load(paintings, max_side=round(recipe.style_size * recipe.max_scale), report=report),
                                    seed, report)
-        whole = [self._targets(ops.resize_long_side(image, recipe.style_size).clamp(0, 1))
-                 for image in load(held, report=report).images]
-        whole_named = [self._targets(ops.resize_long_side(image, recipe.style_size).clamp(0, 1))
-                       for image in load(named, report=report).images] if named else []
+        whole = [self._whole_targets(image) for image in load(held, report=report).images]
+        whole_named = [self._whole_targets(image) for image in load(named, report=report).images] if named else []
         targets = views + whole + whole_named
         # bfloat16: half the memory, and Gram entries of caffe-scaled features overflow float16
         grams = {name: torch.stack([grams[name] for grams, _ in targets]).bfloat16() for name in targets[0][0]}
@@ -221,13 +233,27 @@ class ArbitraryFast(FastStyle):
                 report(f"style targets: {index + 1}/{len(paintings.images)} paintings")
         return targets
 
+    def _whole_targets(self, painting: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """The targets of a whole painting: Gram matrices at ``style_size``, the predictor's input as at
+        inference (the painting scaled once, to the predictor's size)."""
+        size, style_size = self.generators["G"].predictor.style_size, self.recipe.style_size
+        return self._targets(ops.resize_long_side(painting, style_size).clamp(0, 1),
+                             ops.resize_long_side(painting, size).clamp(0, 1) if size != style_size else None)
+
     @torch.no_grad()
-    def _targets(self, image: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-        """Gram matrices {layer: (C, C)} and predictor input (F,) of one view (3, H, W)."""
-        features = self.encoder(image[None], self.recipe.style_layers)
-        descriptor = style_statistics.describe(features)
+    def _targets(self, image: torch.Tensor,
+                 seen: torch.Tensor | None = None) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """Gram matrices {layer: (C, C)} and predictor input (F,) of one view (3, H, W) at ``style_size``
+        scale; the predictor sees ``seen``, else the view scaled by ``predictor_size / style_size``."""
+        recipe = self.recipe
+        features = self.encoder(image[None], recipe.style_layers)
         predictor = self.generators["G"].predictor
-        return {name: LF.gram_matrix(value)[0] for name, value in features.items()}, predictor.features(descriptor)
+        if seen is None and predictor.style_size != recipe.style_size:
+            scale = predictor.style_size / recipe.style_size
+            seen = ops.resize(image, tuple(max(16, round(side * scale)) for side in image.shape[-2:]))
+        encoded = features if seen is None else self.encoder(seen[None], predictor.layers)
+        return {name: LF.gram_matrix(value)[0] for name, value in features.items()}, \
+            predictor.batch_features(encoded)[0]
 
     # --- losses --------------------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from stylefuse.data.folders import ImageFolder, UnpairedCrops
 from stylefuse.errors import OptionError
 from stylefuse.fusion import sources
 from stylefuse.hub import load_model, read_config
+from stylefuse.image import ops
 from stylefuse.image.io import read_image
 from stylefuse.methods import style_statistics
 from stylefuse.methods._trainable import fit_and_export
@@ -181,6 +182,11 @@ class Personalize(FastStyle):
         self.style_files: list[dict[str, str]] = []
         self.base_statistics = style_statistics.load_statistics(base_folder(base), base_net.num_styles)
         self.new_statistics: style_statistics.Descriptor | None = None
+        self.start_scores: dict[str, float] = {}
+        """The warm-start candidates' scores on the photos :meth:`warm_start` was given (empty: one candidate)."""
+        self.predictor_input: torch.Tensor | None = None
+        """(F,) the base predictor's input for the new style: the mean over its images, each seen at the
+        predictor's own size (which need not be ``style_size``)."""
         self.trained_parameters = freeze(network, recipe.strategy)
         self.total_parameters = sum(p.numel() for p in network.parameters())
         self.ema_generator = None  # few steps: the last weights, validated, are what we keep
@@ -240,9 +246,8 @@ class Personalize(FastStyle):
         candidates = {"the mean of the base styles": new, **{name: i for i, name in enumerate(names)}}
         tables = [(table, table.clone()) for table in network.style_parameters().values()]
         predicted = None
-        if network.predictor_config is not None and self.new_statistics is not None:
-            predictor = network.predictor
-            predicted = network.predict_tables(predictor.features(self.new_statistics)[None])
+        if network.predictor_config is not None and self.predictor_input is not None:
+            predicted = network.predict_tables(self.predictor_input[None])
 
         def use(row: int | str) -> None:
             if row == PREDICTED:
@@ -256,15 +261,15 @@ class Personalize(FastStyle):
             candidates = {names[row]: row}
         if predicted is not None:
             candidates[PREDICTED] = PREDICTED
+        self.start_scores = {}
         if len(candidates) == 1:
             use(next(iter(candidates.values())))
             return next(iter(candidates))
         indices = torch.full((photos.shape[0],), new)
-        scores = {}
         for name, row in candidates.items():
             use(row)
-            scores[name] = self.validation_metric((photos, indices), network)
-        best = min(scores, key=scores.get)
+            self.start_scores[name] = self.validation_metric((photos, indices), network)
+        best = min(self.start_scores, key=self.start_scores.get)
         use(candidates[best])
         return best
 
@@ -294,6 +299,12 @@ class Personalize(FastStyle):
         means = {name: torch.stack([grams[name] for grams, _ in targets]).mean(0) for name in targets[0][0]}
         self.style_grams = {name: gram.expand(slots, -1, -1).clone() for name, gram in means.items()}
         self.new_statistics = style_statistics.mean_descriptor([descriptor for _, descriptor in targets])
+        network: FastStylizerNet = self.generators["G"]
+        if network.predictor_config is not None:
+            predictor = network.predictor
+            self.predictor_input = torch.cat([predictor.batch_features(self.encoder(
+                ops.resize_long_side(image, predictor.style_size).clamp(0, 1)[None], predictor.layers))
+                for image in images]).mean(0)
         if self.base_statistics is not None:
             self.style_statistics = style_statistics.append(self.base_statistics, self.new_statistics)
 

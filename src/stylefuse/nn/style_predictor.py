@@ -18,6 +18,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from stylefuse.losses import functional as LF
 from stylefuse.registry import NETWORKS
 
 LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
@@ -57,6 +58,11 @@ class StylePredictor(nn.Module):
     def features(self, descriptor: dict[str, torch.Tensor]) -> torch.Tensor:
         """The input of one painting, (F,), from its descriptor {layer: (2, C) means and stds}."""
         return torch.cat([descriptor[name].flatten() for name in self.layers])
+
+    def batch_features(self, encoded: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The inputs (B, F) of B paintings from their VGG16 features {layer: (B, C, h, w)} (what
+        :meth:`features` gives for each one's descriptor; one graph, so it exports to ONNX with the encoder)."""
+        return torch.cat([torch.cat(LF.mean_std(encoded[name]), dim=1) for name in self.layers], dim=1)
 
     def _normalised(self, features: torch.Tensor) -> torch.Tensor:
         return (torch.log(features.clamp_min(0) + 1e-3) - self.input_shift) / self.input_scale
