@@ -94,3 +94,18 @@ def test_smooth_fill_recovers_a_smooth_surface_better_than_pull_push() -> None:
     smooth_error = (filled - image).abs()[holes].mean()
     assert smooth_error < 0.01
     assert smooth_error < 0.5 * (fill_holes(image * (1 - mask), mask) - image).abs()[holes].mean()
+
+
+def test_four_phases_make_the_network_nearly_shift_equivariant() -> None:
+    network = _randomized(ConditionalNet(**TINY))
+    image = torch.rand(1, 3, 48, 48, generator=torch.Generator().manual_seed(2))
+    gaps = {}
+    with torch.no_grad():
+        for phases in (1, 4):
+            first = network(image[..., :-1, :-1], "denoise", phases=phases)
+            moved = network(image[..., 1:, 1:], "denoise", phases=phases)  # the same picture, one pixel up-left
+            gaps[phases] = (first[..., 1:, 1:] - moved[..., :-1, :-1])[..., 12:32, 12:32].abs().mean()
+    # the quarter-size stage keeps a 4-pixel period, so the output still moves a little with the grid
+    assert gaps[4] < 0.5 * gaps[1]
+    with pytest.raises(ValueError, match="phases"):
+        network(image, "denoise", phases=2)

@@ -30,6 +30,11 @@ SLOPE = 0.2
 whole layer below zero in a few Adam steps early in training, which then passes no gradient at all."""
 MULTIPLE = 4
 """Input sizes must be multiples of this (a pixel unshuffle and a stride-2 convolution); pad otherwise."""
+PHASES = (1, 4)
+"""How many placements of the 2x2 pixel-unshuffle grid a forward pass may average: the trunk sees a pixel
+at one position of its 2x2 block, so its output changes when the image moves by one pixel; averaging the
+four one-pixel shifts (a shift ensemble, as the geometric self-ensemble of Lim et al. 2017, EDSR+) removes
+most of that, at four times the cost (the quarter-size stage keeps a 4-pixel period)."""
 
 
 def fill_holes(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -60,9 +65,9 @@ def fill_holes(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 FILL_ITERATIONS = 20
 """Damped Jacobi sweeps of :func:`smooth_fill` at full size; each coarser level runs 1.5x as many (they are
 4x cheaper, and long-range errors take more sweeps)."""
-_BIHARMONIC = torch.tensor([[0, 0, 1, 0, 0], [0, 2, -8, 2, 0], [1, -8, 20, -8, 1], [0, 2, -8, 2, 0],
-                            [0, 0, 1, 0, 0]], dtype=torch.float32)
-"""The 13-point finite-difference bilaplacian Δ²."""
+BIHARMONIC = ((0, 0, 1, 0, 0), (0, 2, -8, 2, 0), (1, -8, 20, -8, 1), (0, 2, -8, 2, 0), (0, 0, 1, 0, 0))
+"""The 13-point finite-difference bilaplacian Δ² (plain numbers: a module-level tensor would be made on
+whatever device is the default when this module is first imported, the meta device inside model loading)."""
 
 
 def smooth_fill(image: torch.Tensor, mask: torch.Tensor, iterations: int = FILL_ITERATIONS,
@@ -94,7 +99,7 @@ def smooth_fill(image: torch.Tensor, mask: torch.Tensor, iterations: int = FILL_
     else:
         estimate = fill_holes(image, mask)
     count, channels, height, width = image.shape
-    stencil = _BIHARMONIC.to(image)[None, None] / 40  # ω / (centre weight 20)
+    stencil = torch.tensor(BIHARMONIC, dtype=image.dtype, device=image.device)[None, None] / 40  # ω / centre 20
     flat, step_mask = estimate.reshape(count * channels, 1, height, width), \
         mask.expand(count, channels, height, width).reshape(count * channels, 1, height, width)
     for _ in range(iterations):
@@ -171,7 +176,8 @@ class ConditionalNet(nn.Module):
     Shape:
         image (B, 3, H, W) in [0, 1], task ids (B,) (or one name / id for the batch), mask (B, 1, H, W) in
         {0, 1} (1 = missing, None: nothing missing), level (B,) noise σ in 8-bit units (None or 0: unknown)
-        -> (B, 3, H, W), not clamped. H and W are padded to multiples of :data:`MULTIPLE` inside.
+        -> (B, 3, H, W), not clamped. H and W are padded to multiples of :data:`MULTIPLE` inside. ``phases``
+        (1 or 4, :data:`PHASES`): average the trunk's correction over that many placements of its pixel grid.
     """
 
     def __init__(self, tasks: Sequence[str] = ("denoise",), channels: int = 64, wide_channels: int = 64,
@@ -226,8 +232,10 @@ class ConditionalNet(nn.Module):
         return task.to(device=device, dtype=torch.long)
 
     def forward(self, image: torch.Tensor, task: torch.Tensor | int | str = 0, mask: torch.Tensor | None = None,
-                level: torch.Tensor | float | None = None) -> torch.Tensor:
+                level: torch.Tensor | float | None = None, phases: int = 1) -> torch.Tensor:
         count, _, height, width = image.shape
+        if phases not in PHASES:
+            raise ValueError(f"phases must be one of {', '.join(map(str, PHASES))}, got {phases}")
         ids = self.task_ids(task, count, image.device)
         if mask is None:
             mask = image.new_zeros(count, 1, height, width)
@@ -237,6 +245,14 @@ class ConditionalNet(nn.Module):
             level = image.new_zeros(count)
         level = torch.as_tensor(level, dtype=image.dtype, device=image.device).expand(count)
         planes = torch.cat([image, mask, (level / LEVEL_SCALE).view(-1, 1, 1, 1).expand(count, 1, height, width)], 1)
+        offsets = ((0, 0), (0, 1), (1, 0), (1, 1))[:phases]
+        residuals = [self._residual(F.pad(planes, [dx, 0, dy, 0], mode="replicate") if dy or dx else planes, ids)
+                     [..., dy:dy + height, dx:dx + width] for dy, dx in offsets]
+        return image + (residuals[0] if phases == 1 else torch.stack(residuals).mean(0))
+
+    def _residual(self, planes: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        """The trunk's correction of ``planes`` (B, 5, H, W: image, mask, level) -> (B, 3, H, W)."""
+        height, width = planes.shape[-2:]
         pad_h, pad_w = -height % MULTIPLE, -width % MULTIPLE
         if pad_h or pad_w:
             planes = F.pad(planes, [0, pad_w, 0, pad_h], mode="replicate")
@@ -251,5 +267,4 @@ class ConditionalNet(nn.Module):
         x = skip + tables.film(F.pixel_shuffle(self.up(y), 2))
         for block in self.after:
             x = block(x, tables)
-        residual = F.pixel_shuffle(self.tail(F.leaky_relu(x, SLOPE)), 2)[..., :height, :width]
-        return image + residual
+        return F.pixel_shuffle(self.tail(F.leaky_relu(x, SLOPE)), 2)[..., :height, :width]
