@@ -65,9 +65,13 @@ def fill_holes(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 FILL_ITERATIONS = 20
 """Damped Jacobi sweeps of :func:`smooth_fill` at full size; each coarser level runs 1.5x as many (they are
 4x cheaper, and long-range errors take more sweeps)."""
-BIHARMONIC = ((0, 0, 1, 0, 0), (0, 2, -8, 2, 0), (1, -8, 20, -8, 1), (0, 2, -8, 2, 0), (0, 0, 1, 0, 0))
-"""The 13-point finite-difference bilaplacian Δ² (plain numbers: a module-level tensor would be made on
-whatever device is the default when this module is first imported, the meta device inside model loading)."""
+
+
+def laplacian(image: torch.Tensor) -> torch.Tensor:
+    """The 5-point Laplacian with replicated borders, (..., H, W) -> same shape (slices: several times faster
+    on the CPU than a one-channel convolution)."""
+    padded = F.pad(image, [1] * 4, mode="replicate")
+    return padded[..., :-2, 1:-1] + padded[..., 2:, 1:-1] + padded[..., 1:-1, :-2] + padded[..., 1:-1, 2:] - 4 * image
 
 
 def smooth_fill(image: torch.Tensor, mask: torch.Tensor, iterations: int = FILL_ITERATIONS,
@@ -98,13 +102,9 @@ def smooth_fill(image: torch.Tensor, mask: torch.Tensor, iterations: int = FILL_
                                                  align_corners=False) * mask
     else:
         estimate = fill_holes(image, mask)
-    count, channels, height, width = image.shape
-    stencil = torch.tensor(BIHARMONIC, dtype=image.dtype, device=image.device)[None, None] / 40  # ω / centre 20
-    flat, step_mask = estimate.reshape(count * channels, 1, height, width), \
-        mask.expand(count, channels, height, width).reshape(count * channels, 1, height, width)
-    for _ in range(iterations):
-        flat = flat - F.conv2d(F.pad(flat, [2] * 4, mode="replicate"), stencil) * step_mask
-    return flat.reshape(count, channels, height, width)
+    for _ in range(iterations):  # Δ² = Δ(Δ), the 13-point stencil of centre weight 20: ω / 20 = 1 / 40
+        estimate = estimate - laplacian(laplacian(estimate)) * (mask / 40)
+    return estimate
 
 
 class TaskAdapter(nn.Module):
