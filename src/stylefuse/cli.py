@@ -635,6 +635,8 @@ def restore(
     max_pixels: int = typer.Option(64_000_000, min=1, help="Refuse input images with more pixels than this."),
     overwrite_input: bool = typer.Option(False, "--overwrite-input", help="Allow writing over an input file."),
     threads: Optional[int] = typer.Option(None, min=1, help="CPU threads (default: all cores)."),
+    phases: Optional[int] = typer.Option(None, "--phases", help="1 (fast) or 4 (the network averaged over four "
+                                         "one-pixel shifts, 4x slower); default: 4 for denoise, else 1."),
 ) -> None:
     """Denoise, enlarge (sr2/sr4 of a bicubic-enlarged image), inpaint or brighten IMAGE with one conditional
     model; any size (overlapping tiles)."""
@@ -644,7 +646,8 @@ def restore(
 
     api.set_threads(threads)
     ensure_not_input(output, [image, *([mask] if mask else [])], overwrite_input)
-    result = as_picture(run_restore(image, task, model=model, mask=mask, level=level, max_pixels=max_pixels))
+    result = as_picture(run_restore(image, task, model=model, mask=mask, level=level, max_pixels=max_pixels,
+                                         phases=phases))
     write_image(output, result.rgb, result.alpha)
     typer.echo(f"wrote {output}")
 

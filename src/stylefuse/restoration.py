@@ -35,7 +35,7 @@ def read_mask(mask: Any, size: tuple[int, int], max_pixels: int = DEFAULT_MAX_PI
 
 
 def restore(picture: Any, task: str, model: Any = None, mask: Any = None, level: float | None = None,
-            max_pixels: int = DEFAULT_MAX_PIXELS, device: str = "cpu") -> Image.Image:
+            max_pixels: int = DEFAULT_MAX_PIXELS, device: str = "cpu", phases: int | None = None) -> Image.Image:
     """Restore ``picture`` with one task of a conditional model.
 
     Args:
@@ -46,6 +46,8 @@ def restore(picture: Any, task: str, model: Any = None, mask: Any = None, level:
         level: for ``denoise``: the noise σ in 8-bit units (None: estimated).
         max_pixels: refuse larger images.
         device: where to run.
+        phases: 1 (fast) or 4 (the network averaged over four one-pixel shifts, four times slower); None: 4
+            for denoising, where it gains most, else 1.
 
     Returns:
         The restored RGB image, at the picture's size (alpha, if any, is carried over).
@@ -61,7 +63,7 @@ def restore(picture: Any, task: str, model: Any = None, mask: Any = None, level:
     from stylefuse.methods.conditional import ConditionalStylizer
 
     folder = SHIPPED_MODEL if model is None else Path(model)
-    stylizer = hub.load(folder, method="conditional", task=task, level=level, device=device)
+    stylizer = hub.load(folder, method="conditional", task=task, level=level, device=device, phases=phases)
     if not isinstance(stylizer, ConditionalStylizer):
         raise OptionError(f"{folder} is not a conditional model")
     image = as_picture(picture, max_pixels)

@@ -12,6 +12,7 @@ import torch
 
 import stylefuse
 from stylefuse.data.folders import ImageFolder
+from stylefuse.errors import OptionError
 from stylefuse.hub import save_model
 from stylefuse.image.io import read_image, write_image
 from stylefuse.methods.conditional import Conditional, ConditionalRecipe, ConditionalStylizer, TaskCrops
@@ -173,3 +174,13 @@ def test_adapt_command_reports_the_trained_fraction(model: Path, tmp_path: Path,
 def test_pair_batches_are_of_the_new_task() -> None:
     batch = PairBatches(lambda step: (torch.rand(2, 3, 8, 8), torch.rand(2, 3, 8, 8)), 3)(0)
     assert batch[4].tolist() == [3, 3] and batch[2].shape == (2, 1, 8, 8)
+
+
+def test_denoising_averages_four_phases_unless_told(model: Path) -> None:
+    image = torch.rand(3, 40, 44, generator=torch.Generator().manual_seed(3))
+    averaged, once = (ConditionalStylizer(model, task="denoise", phases=phases) for phases in (None, 1))
+    assert averaged.phases == 4 and once.phases == 1
+    assert ConditionalStylizer(model, task="inpaint").phases == 1
+    assert not torch.allclose(averaged.run(image), once.run(image))
+    with pytest.raises(OptionError, match="phases 3"):
+        ConditionalStylizer(model, task="denoise", phases=3)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from stylefuse.nn.conditional import ConditionalNet, fill_holes
+from stylefuse.nn.conditional import ConditionalNet, fill_holes, smooth_fill
 from tests.helpers import check_network_round_trip
 
 TINY = dict(tasks=["denoise", "sr2"], channels=8, wide_channels=8, blocks=[1, 1, 1], rank=2)
@@ -81,3 +81,31 @@ def test_fill_holes_interpolates_from_the_surroundings() -> None:
     filled = fill_holes(image * (1 - mask), mask)
     assert torch.equal(filled * (1 - mask), image * (1 - mask))
     assert (filled - image).abs()[mask.expand_as(image) > 0].mean() < 0.08  # a smooth ramp is nearly recovered
+
+
+def test_smooth_fill_recovers_a_smooth_surface_better_than_pull_push() -> None:
+    y, x = torch.meshgrid(torch.linspace(0, 1, 64), torch.linspace(0, 1, 64), indexing="ij")
+    image = torch.stack([x, y, x * y])[None]  # Δ²u = 0 for all three: the biharmonic solve's own answer
+    mask = (torch.rand(1, 1, 64, 64, generator=torch.Generator().manual_seed(0)) < 0.5).float()
+    mask[..., 20:32, 8:40] = 1  # a large hole too
+    holes = mask.expand_as(image) > 0
+    filled = smooth_fill(image * (1 - mask), mask)
+    assert torch.equal(filled * (1 - mask), image * (1 - mask))
+    smooth_error = (filled - image).abs()[holes].mean()
+    assert smooth_error < 0.01
+    assert smooth_error < 0.5 * (fill_holes(image * (1 - mask), mask) - image).abs()[holes].mean()
+
+
+def test_four_phases_make_the_network_nearly_shift_equivariant() -> None:
+    network = _randomized(ConditionalNet(**TINY))
+    image = torch.rand(1, 3, 48, 48, generator=torch.Generator().manual_seed(2))
+    gaps = {}
+    with torch.no_grad():
+        for phases in (1, 4):
+            first = network(image[..., :-1, :-1], "denoise", phases=phases)
+            moved = network(image[..., 1:, 1:], "denoise", phases=phases)  # the same picture, one pixel up-left
+            gaps[phases] = (first[..., 1:, 1:] - moved[..., :-1, :-1])[..., 12:32, 12:32].abs().mean()
+    # the quarter-size stage keeps a 4-pixel period, so the output still moves a little with the grid
+    assert gaps[4] < 0.5 * gaps[1]
+    with pytest.raises(ValueError, match="phases"):
+        network(image, "denoise", phases=2)

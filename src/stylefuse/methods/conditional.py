@@ -25,7 +25,7 @@ from stylefuse.hub import load_model
 from stylefuse.image import ops
 from stylefuse.methods._base import NO_STYLE, Stylizer
 from stylefuse.methods._trainable import TrainableMethod, single_folder
-from stylefuse.nn.conditional import MULTIPLE, ConditionalNet
+from stylefuse.nn.conditional import MULTIPLE, PHASES, ConditionalNet
 from stylefuse.registry import METHODS, TRAINABLE
 from stylefuse.train.recipes import SizeRule, check_at_least, check_choice, check_size, option_value
 
@@ -38,6 +38,9 @@ KNOWN_TASKS = (*DEGRADATIONS, *STYLE_TASKS)
 """Every task a conditional model can be trained on from photos alone."""
 TASK_WEIGHTS = {"denoise": 2.0}
 """Sampling weight of a task in a batch (others 1): denoising has the most levels to learn."""
+DEFAULT_PHASES = {"denoise": 4}
+"""Tasks whose results gain from averaging the network over the four placements of its pixel grid (see
+:data:`~stylefuse.nn.conditional.PHASES`; measured in the README's restoration section); the others run once."""
 RECEPTIVE_MARGIN = 64
 """Context pixels around each inference tile: at least the network's receptive radius (about 62 px for the
 default trunk), so tiles reproduce a single pass."""
@@ -249,6 +252,8 @@ class ConditionalStylizer(Stylizer):
         model: a folder written by ``stylefuse train conditional`` or ``stylefuse adapt``.
         task: one of the model's tasks (None: its first).
         level: the noise σ in 8-bit units for denoising (None: estimated by the network).
+        phases: average the network over 1 or 4 placements of its 2x2 pixel grid (4: four times slower;
+            None: :data:`DEFAULT_PHASES` of the task, else 1).
         tile: images larger than this go through overlapping tiles, blended.
         device: where to run it.
     """
@@ -256,7 +261,7 @@ class ConditionalStylizer(Stylizer):
     style_input = NO_STYLE
 
     def __init__(self, model: str | Path, task: str | None = None, level: float | None = None, tile: int = 512,
-                 device: str = "cpu") -> None:
+                 device: str = "cpu", phases: int | None = None) -> None:
         if tile < 2 * RECEPTIVE_MARGIN:
             raise OptionError(f"tile must be at least {2 * RECEPTIVE_MARGIN} pixels, got {tile}")
         if level is not None and not 0 < level <= 255:
@@ -269,6 +274,9 @@ class ConditionalStylizer(Stylizer):
         self.device = torch.device(device)
         self.network.to(self.device)
         self.level, self.tile = level, tile
+        self.phases = DEFAULT_PHASES.get(self.task, 1) if phases is None else phases
+        if self.phases not in PHASES:
+            raise OptionError(f"phases {phases}: choose {' or '.join(map(str, PHASES))}")
 
     @classmethod
     def from_folder(cls, folder: Path, document: dict[str, Any], **options: Any) -> ConditionalStylizer:
@@ -288,7 +296,7 @@ class ConditionalStylizer(Stylizer):
         level = self.level
 
         def apply(tile: torch.Tensor) -> torch.Tensor:
-            return self.network(tile[:, :3], ids, tile[:, 3:] if tile.shape[1] > 3 else None, level)
+            return self.network(tile[:, :3], ids, tile[:, 3:] if tile.shape[1] > 3 else None, level, self.phases)
 
         overlap = min(64, self.tile // 4)
         out = ops.apply_tiled(apply, planes, tile=self.tile, overlap=overlap, multiple=MULTIPLE,
