@@ -7,7 +7,8 @@
   (``_common.QualityLosses``).
 - Panorama: 3 views with 30% and 40% overlap, each turned by up to 2 degrees and with a few pixels of perspective
   jitter, cut from wide photos, stitched back (``fuse-images --mode panorama``); the panorama is registered
-  onto the original (ORB + RANSAC homography) and PSNR and SSIM are taken over the area it covers.
+  onto the original (ORB + RANSAC homography) and PSNR and SSIM (windows centred in the covered area) are taken
+  over the area it covers.
 - Exposure: two brackets (-1.5 and +1 EV in linear light, gamma 2.2) of held-out photos, one shifted by
   3 px; PSNR of the fusion and of the best bracket against the photo.
 - Focus: three shots, each sharp in one horizontal band and blurred (Gaussian, sigma 3) elsewhere; PSNR of
@@ -19,8 +20,9 @@
   mean Gram) of the gate, each member and their uniform blend, and every registered eval metric (style
   metrics against each member's painting, averaged); a sheet with the gate maps (argmax colours).
 
-- Stitching at 20-30% overlap (``--stitch``): the panorama scores at overlaps 0.2, 0.25, 0.3 with OpenCV's
-  match confidence 1.0 and with 0.3.
+- Stitching at 20-40% overlap (``--stitch``): the panorama scores and seconds at overlaps 0.2, 0.25, 0.3, 0.4 of
+  every ``--stitch-mode`` side by side (:data:`STITCH_VARIANTS`: the SIFT homography chain, its affine
+  variant, OpenCV's stitcher at match confidence 1.0 and 0.3); a sheet of the default mode's panoramas.
 - Thumbnail instance norm (``--thumbnail``): a ``--panorama-width``-px-wide panorama (the wide held-out photos
   side by side at 0.3 of that height) stylized with a built-in style by the fast network (PyTorch) four ways,
   each in a fresh process for its peak memory: in 2048-px tiles with thumbnail instance norm (the default
@@ -66,6 +68,10 @@ WIDE = ("landscape_forest_path", "object_colorful_cups", "landscape_jetty_lake")
 WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
 RESULTS = Path(__file__).resolve().parent / "results"
 OVERLAPS = (0.3, 0.4)
+STITCH_VARIANTS = {"panorama (SIFT homography chain)": {}, "scans (SIFT affine chain)": {"stitch_mode": "scans"},
+                   "spherical (OpenCV stitcher), confidence 1": {"stitch_mode": "spherical"},
+                   "spherical (OpenCV stitcher), confidence 0.3": {"stitch_mode": "spherical", "confidence": 0.3}}
+"""Row name -> ``fuse_images`` options of the ``--stitch`` section."""
 
 
 def photo(name: str, size: int) -> torch.Tensor:
@@ -147,28 +153,37 @@ def registered(result: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, n
     return warped, covered
 
 
-def panorama(size: int, overlaps: tuple[float, ...] = OVERLAPS, confidence: float | None = None) -> tuple[dict, list]:
+def panorama(size: int, overlaps: tuple[float, ...] = OVERLAPS, options: dict | None = None) -> tuple[dict, list]:
+    """Scores of the panoramas of every wide photo at every overlap, stitched with ``fuse_images`` ``options``."""
     rows, cells = {}, []
     for overlap in overlaps:
         for name in WIDE:
-            rows[f"{name} overlap {overlap}"], more = one_panorama(name, size, overlap, confidence)
+            rows[f"{name} overlap {overlap}"], more = one_panorama(name, size, overlap, options or {})
             cells += more
+    scored = [row for row in rows.values() if "psnr_covered" in row]
+    rows["stitched"] = f"{len(scored)} of {len(rows)}"
+    if scored:
+        rows["mean_of_stitched"] = {key: round(statistics.mean(row[key] for row in scored), 3)
+                                    for key in ("psnr_covered", "ssim_covered_luma", "coverage", "seconds")}
     return rows, cells
 
 
-def one_panorama(name: str, size: int, overlap: float, confidence: float | None = None) -> tuple[dict, list]:
+def one_panorama(name: str, size: int, overlap: float, options: dict) -> tuple[dict, list]:
     """Scores of one stitched panorama (or the one-line error the stitch gave)."""
+    import time
+
     from stylefuse.errors import FusionError
     from stylefuse.fusion._cv import from_bgr, to_bgr8
 
     original = photo(name, size)
     reference = to_bgr8(original)[..., ::-1].copy()
     views = jittered_views(reference, np.random.default_rng(0), overlap)
+    started = time.perf_counter()
     try:
-        options = {} if confidence is None else {"confidence": confidence}
         stitched = fuse_images([from_bgr(view[..., ::-1].copy()) for view in views], "panorama", **options)
     except FusionError as exc:  # a refusal is a result here: report it
         return {"error": str(exc)}, []
+    seconds = round(time.perf_counter() - started, 2)
     import cv2
 
     try:
@@ -179,10 +194,12 @@ def one_panorama(name: str, size: int, overlap: float, confidence: float | None 
     got = torch.from_numpy(warped).permute(2, 0, 1).float() / 255
     mask = torch.from_numpy(covered)
     error = ((got - original) ** 2)[:, mask].mean()
-    luma = [ops.luminance(image)[None] * mask for image in (got, original)]
+    luma = [ops.luminance(image)[None] for image in (got, original)]
+    centres = torch.from_numpy(cv2.erode(covered.astype(np.uint8), np.ones((11, 11), np.uint8)) > 0)  # whole windows
     return {"psnr_covered": round(float(10 * torch.log10(1 / error)), 2),
-            "ssim_covered_luma": round(float(ssim(*luma)[0]), 4),
-            "coverage": round(float(mask.float().mean()), 3), "size": list(stitched.shape[-2:])}, \
+            "ssim_covered_luma": round(float(ssim(*luma, centres[None, None])[0]), 4),
+            "coverage": round(float(mask.float().mean()), 3), "size": list(stitched.shape[-2:]),
+            "seconds": seconds}, \
         [(f"{name[:14]} original", original), (f"stitched, overlap {overlap}", stitched)]
 
 
@@ -404,8 +421,10 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("out/bench_fusion"), help="Where trained folders go.")
     parser.add_argument("--thumbnail", action="store_true", help="Run only the thumbnail instance norm section.")
     parser.add_argument("--panorama-width", type=int, default=8000)
-    parser.add_argument("--stitch", action="store_true", help="Run only the panoramas at 20-30%% overlap, with the "
-                        "default match confidence and with 0.3.")
+    parser.add_argument("--stitch", action="store_true", help="Run only the panoramas at 20-40%% overlap, every "
+                        "stitch mode side by side.")
+    parser.add_argument("--suffix", default=None, help="--stitch: name the JSON and sheet fusion-stitch-SUFFIX "
+                        "(default: the date).")
     parser.add_argument("--panorama-run", choices=sorted(PANORAMA_RUNS), help=argparse.SUPPRESS)
     args = parser.parse_args()
     require_bench(args.threads)
@@ -414,9 +433,16 @@ def main() -> None:
         return
     result: dict = {"benchmark": "fusion", "threads": torch.get_num_threads()}
     if args.stitch:
-        result["stitch"] = {f"confidence {value or 1.0}": panorama(args.image_size, (0.2, 0.25, 0.3), value)[0]
-                            for value in (None, 0.3)}
-        save_result(result, args.out or RESULTS / f"fusion-stitch-{date.today()}.json")
+        import os
+
+        result["load_average"] = [round(value, 2) for value in os.getloadavg()]
+        result["stitch"], cells = {}, []
+        for variant, options in STITCH_VARIANTS.items():
+            result["stitch"][variant], stitched = panorama(args.image_size, (0.2, 0.25, 0.3, 0.4), options)
+            cells += stitched if not cells else []
+        suffix = args.suffix or str(date.today())
+        result["sheet"] = save_sheet(RESULTS / f"fusion-stitch-{suffix}.jpg", cells, columns=6, cell_size=320)
+        save_result(result, args.out or RESULTS / f"fusion-stitch-{suffix}.json")
         return
     if args.thumbnail:
         result["thumbnail_norm"], cells = thumbnail_norm(args.panorama_width, args.work / "thumbnail")

@@ -509,10 +509,11 @@ def fuse_images(
     model: Optional[Path] = typer.Option(None, "--model", help="Then run this model folder on the fused picture."),
     strength: Optional[float] = typer.Option(None, "--strength", min=0.0, max=1.0, help="Style strength 0..1."),
     set_: List[str] = typer.Option([], "--set", help="Stylization method option KEY=VALUE."),
-    stitch: Optional[str] = typer.Option(None, "--stitch-mode", help="panorama: panorama (a camera turning, default) "
-                                         "or scans (flat scenes, affine)."),
-    confidence: Optional[float] = typer.Option(None, min=0.0, help="panorama: match confidence to keep an image "
-                                               "(default 1; lower it when an image is left out)."),
+    stitch: Optional[str] = typer.Option(None, "--stitch-mode", help="panorama: panorama (SIFT + homographies, a "
+                                         "camera turning up to ~120 degrees or a flat scene; default), scans "
+                                         "(affine) or spherical (OpenCV's stitcher, wider sweeps, 30-40% overlap)."),
+    confidence: Optional[float] = typer.Option(None, min=0.0, help="panorama: how sure a link between two images "
+                                               "must be (default 1; lower it when an image is left out)."),
     no_align: bool = typer.Option(False, "--no-align", help="exposure, focus: the shots are already aligned."),
     max_pixels: int = typer.Option(64_000_000, min=1, help="Refuse input images with more pixels than this."),
     overwrite_input: bool = typer.Option(False, "--overwrite-input", help="Allow writing over an input file."),

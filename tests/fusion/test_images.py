@@ -58,6 +58,35 @@ def test_panorama_of_three_views_beats_any_single_view() -> None:
     assert fused > max(singles) + 3, (fused, singles)
 
 
+def textured(height: int, width: int, seed: int = 0) -> torch.Tensor:
+    """:func:`scene` under fine colour noise (Gaussian, sigma 1.5 px): blobs at SIFT's scales, so that a 32-px
+    overlap of 128-px views has dozens of matches."""
+    noise = cv2.GaussianBlur(np.random.default_rng(seed).random((height, width, 3)).astype(np.float32), (0, 0), 1.5)
+    noise = torch.from_numpy((noise - noise.mean()) / noise.std()).permute(2, 0, 1)
+    return (scene(height, width, seed) + 0.15 * noise).clamp(0, 1)
+
+
+def turned(view: torch.Tensor, degrees: float) -> torch.Tensor:
+    """``view`` turned about its centre, its corners filled by reflection (a camera that rolled a little)."""
+    array = view.permute(1, 2, 0).numpy()
+    matrix = cv2.getRotationMatrix2D((array.shape[1] / 2, array.shape[0] / 2), degrees, 1.0)
+    turned_ = cv2.warpAffine(array, matrix, (array.shape[1], array.shape[0]), borderMode=cv2.BORDER_REFLECT)
+    return torch.from_numpy(turned_).permute(2, 0, 1)
+
+
+def test_panorama_at_25_percent_overlap_with_turned_views() -> None:
+    original = textured(128, 320)
+    views = [original[:, :, index * 96:index * 96 + 128] for index in range(3)]  # 32 px of 128 overlap
+    stitched = fuse_images([turned(views[2], -1.5), turned(views[0], 2.0), views[1]], "panorama")
+    assert abs(stitched.shape[-1] - 320) <= 12 and abs(stitched.shape[-2] - 128) <= 10, stitched.shape
+    inner = (slice(None), slice(8, -8), slice(8, -8))  # the turned views' corners are reflections
+    fused = max(psnr_of(on_canvas(stitched[:, top:, left:], (128, 320))[inner], original[inner])
+                for top in range(6) for left in range(6))  # the canvas starts where a turned corner reaches
+    singles = [psnr_of(on_canvas(view, (128, 320), index * 96)[inner], original[inner])
+               for index, view in enumerate(views)]
+    assert fused > 25 and fused > max(singles) + 10, (fused, singles)
+
+
 def bracket(image: torch.Tensor, stops: float) -> torch.Tensor:
     """A shot of ``image`` at ``stops`` EV: scaled in linear light (gamma 2.2), clipped, re-encoded."""
     return (image ** 2.2 * 2.0**stops).clamp(0, 1) ** (1 / 2.2)
@@ -107,6 +136,8 @@ def files(tmp_path: Path) -> dict[str, Path]:
 @pytest.mark.parametrize("names, args, message", [
     (["a"], ["--mode", "panorama"], "needs at least two images, got 1"),
     (["a", "far"], ["--mode", "panorama"], "could not stitch the panorama: too few matching features"),
+    (["a", "b", "far"], ["--mode", "panorama"], "left out far.png"),
+    (["a", "b"], ["--mode", "panorama", "--stitch-mode", "cylinder"], "unknown --stitch-mode 'cylinder'"),
     (["a", "b", "far"], ["--mode", "panorama", "--stitch-mode", "scans", "--confidence", "0.5"], "left out far.png"),
     (["a", "small"], ["--mode", "focus"], "must have one size"),
     (["a", "b"], ["--mode", "exposure", "--stitch-mode", "scans"], "does not take --stitch-mode"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from stylefuse.metrics.content import canny, masked_psnr, psnr, psnr_y
+from stylefuse.metrics.content import canny, masked_psnr, psnr, psnr_y, ssim
 from stylefuse.registry import METRICS
 from tests.helpers import disc_photo, noisy_copy
 
@@ -17,6 +17,18 @@ def test_psnr_reference_values() -> None:
     image = torch.stack([torch.full((3, 4, 4), 0.1), torch.full((3, 4, 4), 2.0)])  # the second is clamped to 1
     torch.testing.assert_close(psnr(image, reference), torch.tensor([20.0, 0.0]))
     assert psnr(reference, reference).tolist() == pytest.approx([100.0, 100.0])  # floored, never infinite
+
+
+def test_masked_ssim_scores_only_the_windows_centred_in_the_mask() -> None:
+    torch.manual_seed(0)
+    reference = torch.rand(1, 1, 48, 64)
+    image = reference.clone()
+    image[..., 32:] = torch.rand(1, 1, 48, 32)  # the right half is wrong
+    mask = torch.zeros(1, 1, 48, 64)
+    mask[..., :24] = 1  # windows (11 px) centred here stay inside the left half
+    assert float(ssim(image, reference, mask)) == pytest.approx(1.0)
+    assert float(ssim(image, reference, 1 - mask)) < 0.5
+    assert float(ssim(image, reference)) < float(ssim(image, reference, mask))
 
 
 def test_psnr_y_measures_studio_luma_inside_the_border() -> None:

@@ -107,8 +107,9 @@ def _gaussian_window(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
     return (g[:, None] * g[None, :]).view(1, 1, size, size)
 
 
-def ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Mean SSIM of single-channel images (B, 1, H, W) in [0, 1] -> (B,) (Wang et al. 2004)."""
+def ssim(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean SSIM of single-channel images (B, 1, H, W) in [0, 1] -> (B,) (Wang et al. 2004); with a (B, 1, H, W)
+    ``mask`` in {0, 1}, the mean over the windows centred where it is 1 (a stitched picture's covered area)."""
     window = _gaussian_window().to(a)
     c1, c2 = 0.01 ** 2, 0.03 ** 2
     mu_a, mu_b = F.conv2d(a, window), F.conv2d(b, window)
@@ -116,7 +117,11 @@ def ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     var_b = F.conv2d(b * b, window) - mu_b ** 2
     cov = F.conv2d(a * b, window) - mu_a * mu_b
     index = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))
-    return index.mean(dim=(1, 2, 3))
+    if mask is None:
+        return index.mean(dim=(1, 2, 3))
+    half = window.shape[-1] // 2
+    centres = mask[..., half:-half, half:-half].to(index)
+    return (index * centres).sum(dim=(1, 2, 3)) / centres.sum(dim=(1, 2, 3)).clamp_min(1)
 
 
 @METRICS.register("ssim")
