@@ -5,10 +5,13 @@ in where a forward-backward check says the flow is reliable (the short-term cons
 2016, "Artistic style transfer for videos", applied as a post-process to any stylizer).
 :class:`ExponentialSmoothing` blends the previous output without motion (what simple video tools do);
 :class:`FrameByFrame` does nothing. Each takes the content frame and its stylization and returns the frame
-to write; frames are (H, W, 3) float32 numpy arrays in [0, 1].
+to write; frames are (H, W, 3) float32 numpy arrays in [0, 1]. :meth:`FlowBlend.run` also stylizes: it
+shifts each frame so that the scene stays at one phase of the stylizer's pixel grid while the camera moves.
 """
 
 from __future__ import annotations
+
+from typing import Callable
 
 import numpy as np
 
@@ -22,14 +25,26 @@ def _check_amount(amount: float) -> float:
     return amount
 
 
+GRID = 8
+"""The pixel grid of the feed-forward stylizers: the fast network and the VGG16 inverters work at 1/8 scale
+(the GAN generators at 1/4, which divides it)."""
+
+Stylize = Callable[[np.ndarray], np.ndarray]
+"""A frame (H, W, 3) -> its stylization (H, W, 3), float32 in [0, 1]."""
+
+
 class FrameByFrame:
     """No temporal filtering: each stylized frame as it is."""
 
     def __call__(self, content: np.ndarray, stylized: np.ndarray) -> np.ndarray:
         return stylized
 
+    def run(self, content: np.ndarray, stylize: Stylize) -> np.ndarray:
+        """Stylize a frame and filter it: the frame to write."""
+        return self(content, stylize(content))
 
-class ExponentialSmoothing:
+
+class ExponentialSmoothing(FrameByFrame):
     """``out_t = (1 - a) · stylized_t + a · out_{t-1}``, ignoring motion (moving edges ghost).
 
     Args:
@@ -47,11 +62,17 @@ class ExponentialSmoothing:
         return stylized
 
 
-class FlowBlend:
+class FlowBlend(FrameByFrame):
     """Flow-guided blending: ``out_t = stylized_t + a · m · (warp(out_{t-1}) - stylized_t)``, with the flow
     from the content frames (DIS) and m the forward-backward consistency mask, so occluded and newly
     visible pixels take the fresh stylization; the blend's fine detail then gets the contrast of the fresh
     stylization back (:func:`~stylefuse.image.flow.restore_detail`).
+
+    :meth:`run` also keeps the scene at one phase of the stylizer's :data:`GRID`: a network that works at 1/8
+    scale draws its texture differently for a picture moved by a number of pixels that is not a multiple of 8,
+    so under a panning camera the texture boils, and blending such textures washes them out. The camera's
+    translation (the median of the flow) is summed over the frames, and each frame is padded on the left and
+    top by that sum modulo 8 before it is stylized (then cropped back).
 
     Args:
         amount: a, the weight of the warped previous output where the flow is reliable, 0..1.
@@ -67,16 +88,39 @@ class FlowBlend:
         self.flow = FlowEstimator(preset)
         self.flow_side, self.keep_detail = flow_side, keep_detail
         self.previous: tuple[np.ndarray, np.ndarray] | None = None  # (grey content, output) of the last frame
+        self.offset = np.zeros(2, np.float32)  # the camera's summed translation (x, y), in pixels
+
+    def run(self, content: np.ndarray, stylize: Stylize) -> np.ndarray:
+        """Stylize a frame at the scene's phase of the grid, then blend: the frame to write."""
+        luma, backward = self._flow_to_previous(content)
+        if backward is not None:
+            shrink = content.shape[1] / luma.shape[1], content.shape[0] / luma.shape[0]
+            self.offset += np.median(backward.reshape(-1, 2), axis=0) * shrink
+        return self._blend(content, _stylize_at_phase(content, stylize, self.phase()), luma, backward)
+
+    def phase(self) -> tuple[int, int]:
+        """(x, y) padding, in pixels, that puts the scene at its first frame's phase of the grid."""
+        return int(round(float(self.offset[0]))) % GRID, int(round(float(self.offset[1]))) % GRID
 
     def __call__(self, content: np.ndarray, stylized: np.ndarray) -> np.ndarray:
         if content.shape != stylized.shape:
             raise ValueError(f"content {content.shape} and stylized {stylized.shape} frames differ in size")
+        return self._blend(content, stylized, *self._flow_to_previous(content))
+
+    def _flow_to_previous(self, content: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """The frame's luma for the flow, and the flow (h, w, 2) from it to the previous frame's (None first)."""
         height, width = content.shape[:2]
         luma = grey(content, max(1, max(height, width) // self.flow_side))
+        if self.previous is None or self.amount == 0 or self.previous[0].shape != luma.shape:
+            return luma, None
+        return luma, self.flow(luma, self.previous[0])
+
+    def _blend(self, content: np.ndarray, stylized: np.ndarray, luma: np.ndarray,
+               backward: np.ndarray | None) -> np.ndarray:
+        height, width = content.shape[:2]
         out = stylized
-        if self.previous is not None and self.amount > 0:
+        if backward is not None:
             previous_luma, previous_out = self.previous
-            backward = self.flow(luma, previous_luma)
             mask = consistency_mask(backward, self.flow(previous_luma, luma))
             if mask.shape != (height, width):
                 backward = resize_flow(backward, height, width)
@@ -89,6 +133,16 @@ class FlowBlend:
                 out = restore_detail(out, stylized)
         self.previous = (luma, out)
         return out
+
+
+def _stylize_at_phase(content: np.ndarray, stylize: Stylize, phase: tuple[int, int]) -> np.ndarray:
+    """Stylize ``content`` (H, W, 3) padded by ``phase`` (x, y) pixels on the left and top (mirrored), cropped
+    back to (H, W, 3)."""
+    x, y = phase
+    if x == 0 and y == 0:
+        return stylize(content)
+    padded = np.pad(content, ((y, 0), (x, 0), (0, 0)), mode="reflect")
+    return np.ascontiguousarray(stylize(padded)[y:, x:])
 
 
 FILTERS = {"flow": FlowBlend, "smooth": ExponentialSmoothing, "none": FrameByFrame}

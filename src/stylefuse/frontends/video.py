@@ -68,13 +68,21 @@ def stylize_video(source: Path, target: Path, stylize: Callable[[torch.Tensor], 
     Args:
         stylize: (3, H, W) in [0, 1] -> (3, H', W') in [0, 1] (e.g. ``lambda rgb: job.run(Picture(rgb)).rgb``);
             results of another size are resized back to the frame size.
-        temporal: a filter of :mod:`stylefuse.frontends.temporal` (content, stylized) -> output frame.
+        temporal: a filter of :mod:`stylefuse.frontends.temporal`; its ``run`` stylizes each frame and gives the
+            frame to write.
         progress: show a bar with rate and ETA.
         max_pixels: refuse frames with more pixels than this.
     """
     from stylefuse.image import ops
     from stylefuse.image.io import quantize
     from stylefuse.progress import progress_bar
+
+    def styled(frame: np.ndarray) -> np.ndarray:
+        content = to_tensor(frame)
+        result = stylize(content).clamp(0, 1)
+        if result.shape != content.shape:
+            result = ops.resize(result, tuple(content.shape[-2:])).clamp(0, 1)
+        return to_array(result)
 
     av = _av()
     if not source.is_file():
@@ -105,11 +113,7 @@ def stylize_video(source: Path, target: Path, stylize: Callable[[torch.Tensor], 
                         sound.add(packet)
                         continue
                     for frame in packet.decode():
-                        content = to_tensor(frame.to_ndarray(format="rgb24"))
-                        result = stylize(content).clamp(0, 1)
-                        if result.shape != content.shape:
-                            result = ops.resize(result, (height, width)).clamp(0, 1)
-                        out = temporal(to_array(content), to_array(result))
+                        out = temporal.run(frame.to_ndarray(format="rgb24").astype(np.float32) / 255, styled)
                         pixels = quantize(torch.from_numpy(out))
                         _encode(writer, encoder, av.VideoFrame.from_ndarray(pixels, format="rgb24"))
                         count += 1
