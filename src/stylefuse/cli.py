@@ -547,11 +547,13 @@ def export(
     fmt: str = typer.Option("onnx", "--format", help="onnx or torchscript."),
     int8: bool = typer.Option(False, "--int8", help="Quantise the weights to int8 (ONNX only)."),
     method: Optional[str] = typer.Option(None, "--method", "-m", help="Load the folder with this method."),
+    part: Optional[str] = typer.Option(None, "--part", help="A fast model's part: stylizer (the default), tables "
+                                       "(style input: a painting's tables) or predictor (painting -> tables)."),
 ) -> None:
     """Export a model folder's network to ONNX or TorchScript, with dynamic height and width."""
     from stylefuse.frontends.export import export_model
 
-    path = export_model(model, output, fmt, int8, method)
+    path = export_model(model, output, fmt, int8, method, part)
     typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 

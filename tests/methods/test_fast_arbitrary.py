@@ -229,3 +229,27 @@ def test_a_painting_defaults_to_fast_when_the_builtin_network_predicts_paintings
         api.stylize(wavy_photo(32, 32), painting, steps=3, levels=1)
     monkeypatch.setattr(api, "builtin_takes_paintings", lambda: False)  # an installation without the predictor
     assert api.method_for(specs) == "gatys" and api.method_for([]) == "gatys"
+
+
+def test_export_parts_predict_and_stylize_with_a_painting_like_the_model(predictor_model, painting, tmp_path) -> None:
+    ort = pytest.importorskip("onnxruntime")
+    from stylefuse.frontends.export import export_model
+
+    def run(path: Path, *inputs: torch.Tensor) -> torch.Tensor:
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        names = [item.name for item in session.get_inputs()]
+        return torch.from_numpy(session.run(None, {n: x.numpy() for n, x in zip(names, inputs)})[0])
+
+    stylizer = _stylizer(predictor_model)
+    predictor = export_model(predictor_model, tmp_path / "predictor.onnx", part="predictor")
+    stylize = export_model(predictor_model, tmp_path / "tables.onnx", part="tables")
+    side = int(ort.InferenceSession(str(predictor)).get_modelmeta().custom_metadata_map["style_size"])
+    tables = run(predictor, ops.resize_long_side(painting, side).clamp(0, 1)[None])
+    assert torch.allclose(tables, stylizer.runner.painting_tables(painting), atol=1e-4)
+    photo = wavy_photo(32, 48)
+    assert torch.allclose(run(stylize, photo[None], tables)[0], stylizer.stylize(photo, [painting]), atol=1e-3)
+    with pytest.raises(OptionError, match="unknown part"):
+        export_model(predictor_model, tmp_path / "x.onnx", part="decoder")
+    plain = save_style_model(tmp_path / "plain", [8, 8, 16], 1)
+    with pytest.raises(OptionError, match="no style predictor"):
+        export_model(plain, tmp_path / "x.onnx", part="predictor")

@@ -17,7 +17,7 @@ FORMATS = ("onnx", "torchscript")
 
 
 def export_model(model: str | os.PathLike, output: str | os.PathLike, fmt: str = "onnx", int8: bool = False,
-                 method: str | None = None) -> Path:
+                 method: str | None = None, part: str | None = None) -> Path:
     """Export a model folder's network to ``output``, atomically.
 
     Args:
@@ -26,6 +26,8 @@ def export_model(model: str | os.PathLike, output: str | os.PathLike, fmt: str =
         fmt: "onnx" or "torchscript".
         int8: quantise the weights to int8 (ONNX only).
         method: load the folder with this method instead of the recorded one.
+        part: a named part of the network instead of the whole (the fast network's ``stylizer``, ``tables``
+            or ``predictor``: :meth:`~stylefuse.methods.fast.FastStylizer.export_part`).
 
     Returns:
         The path written.
@@ -38,7 +40,8 @@ def export_model(model: str | os.PathLike, output: str | os.PathLike, fmt: str =
         raise OptionError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
     if int8 and fmt != "onnx":
         raise OptionError("--int8 quantises ONNX models only; add --format onnx")
-    graph = hub.load(model, method).export_graph()
+    stylizer = hub.load(model, method)
+    graph = stylizer.export_graph() if part is None else stylizer.export_part(part)
     data = export.onnx_bytes(graph) if fmt == "onnx" else export.torchscript_bytes(graph)
     if int8:
         data = export.quantize_int8(data)

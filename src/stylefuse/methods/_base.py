@@ -59,6 +59,11 @@ class Stylizer(ABC):
         raise OptionError(f"{type(self).__name__} runs no single feed-forward network and cannot be exported; "
                           "export a fast, generator (cyclegan, pix2pix, adversarial_style) or inverter model folder")
 
+    def export_part(self, part: str) -> Any:
+        """One named part of the network as an :class:`~stylefuse.nn.export.ExportGraph` (``stylefuse export
+        --part``); only the fast network has parts."""
+        raise OptionError(f"--part {part}: only a fast model folder has parts to export; leave --part out")
+
     @abstractmethod
     def stylize(self, content: torch.Tensor, styles: Sequence[Any],
                 weights: Sequence[float] | None = None) -> torch.Tensor:

@@ -118,6 +118,18 @@ class FastStylizer(Stylizer):
         it."""
         return self.runner.graph()
 
+    def export_part(self, part: str) -> ExportGraph:
+        """A part of :data:`EXPORT_PARTS`: ``stylizer`` (as :meth:`export_graph`), ``tables`` (the network with
+        a painting's flat tables (B, D) as its style input) or ``predictor`` (a painting scaled to the
+        predictor's style size, written in the file's metadata -> its flat tables); ``predictor`` then
+        ``tables`` stylize with any painting."""
+        runner = self.runner
+        if part not in EXPORT_PARTS:
+            raise OptionError(f"unknown part {part!r}; choose from {', '.join(EXPORT_PARTS)}")
+        if part == "predictor" and not self.takes_style_images:
+            raise OptionError(f"{runner.folder} has no style predictor to export; its parts are stylizer and tables")
+        return {"stylizer": runner.graph, "tables": runner.tables_graph, "predictor": runner.painting_graph}[part]()
+
     @torch.no_grad()
     def stylize(self, content: torch.Tensor, styles: Sequence[str],
                 weights: Sequence[float] | None = None) -> torch.Tensor:
@@ -322,6 +334,10 @@ class _TablesInput(nn.Module):
 
     def forward(self, image: torch.Tensor, tables: torch.Tensor) -> torch.Tensor:
         return self.network.forward_tables(image, self.network.unflatten_tables(tables))
+
+
+EXPORT_PARTS = ("stylizer", "tables", "predictor")
+"""The parts of a fast model folder ``stylefuse export --part`` writes."""
 
 
 @functools.lru_cache(maxsize=4)
