@@ -56,6 +56,26 @@ def test_restore_detail_brings_back_the_reference_contrast(scene) -> None:
     assert detail(averaged) < 0.8 * detail(texture) and abs(detail(restored) - detail(texture)) < 0.1 * detail(texture)
 
 
+def test_restore_detail_brings_back_coarser_strokes_too(scene) -> None:
+    import cv2
+
+    rng = np.random.default_rng(2)
+
+    def strokes() -> np.ndarray:  # texture at a few pixels' scale, as a network's brush strokes
+        return cv2.GaussianBlur(rng.normal(0, 0.3, scene.shape).astype(np.float32), (0, 0), 1.5)
+
+    texture = np.clip(scene + strokes(), 0, 1)
+    averaged = 0.5 * texture + 0.5 * np.clip(scene + strokes(), 0, 1)
+
+    def band(image):  # the second band of restore_detail
+        low = cv2.GaussianBlur(image, (7, 7), 1.5)
+        return (low - cv2.GaussianBlur(low, (13, 13), 3.0)).std()
+
+    restored = F.restore_detail(averaged, texture)
+    assert band(averaged) < 0.85 * band(texture) and abs(band(restored) - band(texture)) < 0.05 * band(texture)
+    assert abs(band(F.restore_detail(averaged, texture, sigmas=(1.5,))) - band(texture)) > 0.1 * band(texture)
+
+
 def test_warping_error_is_zero_for_a_perfect_warp(scene) -> None:
     flow, mask = shift_flow(48, 77, 3), np.ones((48, 77), np.float32)
     previous, current = scene[:, :77], scene[:, 3:80]
