@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from stylefuse import api
-from stylefuse.frontends.temporal import make_filter
+from stylefuse.frontends.temporal import DEFAULT_AMOUNT, make_filter
 from stylefuse.frontends.video import to_array, to_tensor
 from stylefuse.image import ops
 from stylefuse.image.flow import warp, warping_error
@@ -83,7 +83,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=12)
     parser.add_argument("--photos", type=int, default=2, help="how many held-out photos")
     parser.add_argument("--style", default="starry-night", help="a built-in style")
-    parser.add_argument("--amount", type=float, default=0.6, help="the temporal weight (--temporal)")
+    parser.add_argument("--amount", type=float, default=DEFAULT_AMOUNT, help="the temporal weight (--temporal)")
     parser.add_argument("--noise", type=float, default=0.02)
     parser.add_argument("--no-quality", action="store_true", help="skip the VGG16 losses of the last frames")
     parser.add_argument("--out", type=Path, default=Path(f"benchmarks/results/video-{date.today()}.json"))
