@@ -152,3 +152,17 @@ def test_two_styles_by_colour_regions_or_by_mask(photo, names) -> None:
                              (Request(photo, "fast", (names[0], None), regions="stripes"), "unknown regions")]:
         with pytest.raises(StylefuseError, match=message):
             stylist.run(request)
+
+
+def test_identical_results_are_stored_as_different_files() -> None:
+    processing = pytest.importorskip("gradio.processing_utils")
+    from io import BytesIO
+
+    from PIL import Image
+
+    from stylefuse.frontends.web import _numbered
+
+    pixels = (np.arange(24 * 32 * 3) % 251).astype(np.uint8).reshape(24, 32, 3)
+    first, second = (processing.encode_pil_to_bytes(_numbered(pixels, n), "png") for n in (1, 2))
+    assert first != second  # Gradio names a result by the hash of these bytes
+    assert np.array_equal(np.asarray(Image.open(BytesIO(second)).convert("RGB")), pixels)

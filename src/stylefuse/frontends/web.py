@@ -11,6 +11,7 @@ removed at exit; it binds to 127.0.0.1 unless told otherwise.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import signal
@@ -280,11 +281,14 @@ def build_app(stylist: WebStylist):
     names = builtin_style_names()
     methods = stylist.methods()
 
+    served = itertools.count(1)
+
     def stylize(*form):  # raw values (preprocess=False): web_form checks them before anything is decoded
         try:
-            return stylist.run(form_request(stylist.limits, get_upload_folder(), *form)), "done"
+            pixels = stylist.run(form_request(stylist.limits, get_upload_folder(), *form))
         except StylefuseError as exc:
             raise gr.Error(str(exc)) from None
+        return _numbered(pixels, next(served)), "done"
 
     with gr.Blocks(title="stylefuse") as app:
         gr.Markdown("# stylefuse\nStyle transfer on this machine: nothing leaves it.")
@@ -325,6 +329,18 @@ def build_app(stylist: WebStylist):
                   preprocess=False)
     app.queue(max_size=stylist.limits.queue_size, default_concurrency_limit=stylist.limits.concurrency)
     return app
+
+
+def _numbered(pixels: np.ndarray, number: int):
+    """The result (H, W, 3) uint8 as a PIL image whose PNG text names the request: Gradio stores a result under
+    the hash of its PNG bytes and rewrites that file in place, so two requests with the same pixels would
+    overwrite the file while the first one is being downloaded (a truncated download)."""
+    from PIL import Image
+
+    image = Image.fromarray(pixels)
+    image.info["Software"] = "stylefuse"
+    image.info["stylefuse-request"] = str(number)
+    return image
 
 
 def serve(stylist: WebStylist, host: str = "127.0.0.1", port: int = 7860, block: bool = True):
