@@ -15,7 +15,6 @@ from typing import Any, List, Optional
 import typer
 
 from stylefuse.errors import ImageReadError, OptionError, StylefuseError, one_line
-from stylefuse.frontends.temporal import DEFAULT_AMOUNT
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="stylefuse: image style transfer that works offline, on a laptop CPU.")
@@ -102,8 +101,9 @@ def stylize(
     max_pixels: int = typer.Option(64_000_000, min=1, help="Refuse input images with more pixels than this."),
     overwrite_input: bool = typer.Option(False, "--overwrite-input", help="Allow writing over an input file."),
     threads: Optional[int] = typer.Option(None, min=1, help="CPU threads (default: all cores)."),
-    temporal: float = typer.Option(DEFAULT_AMOUNT, min=0.0, max=1.0, help="video: weight 0..1 of the previous frame, "
-                                   "warped along the motion, where the flow is reliable (0 = frame by frame)."),
+    temporal: Optional[float] = typer.Option(None, min=0.0, max=1.0, help="video: weight 0..1 of the previous "
+                                             "frame, warped along the motion, where the flow is reliable (0 = frame "
+                                             "by frame; default 0.5)."),
     temporal_mode: str = typer.Option("flow", help="video: flow (optical-flow guided), smooth (no motion) or none."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     device: str = _device_option(),
@@ -176,7 +176,7 @@ def _is_video(content: Path) -> bool:
     return content.is_file() and is_video(content)
 
 
-def _stylize_video(job, content: Path, output: Optional[Path], temporal: float, mode: str, quiet: bool,
+def _stylize_video(job, content: Path, output: Optional[Path], temporal: Optional[float], mode: str, quiet: bool,
                    max_pixels: int, protected: list[Path], overwrite_input: bool) -> None:
     """Run a prepared job over a video file; one summary line; Ctrl-C keeps a playable file and exits 130."""
     from stylefuse.frontends.video import run_job_on_video

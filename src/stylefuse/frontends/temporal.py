@@ -153,8 +153,10 @@ FILTERS = {"flow": FlowBlend, "smooth": ExponentialSmoothing, "none": FrameByFra
 """The temporal filters by name (``--temporal-mode``)."""
 
 
-def make_filter(mode: str, amount: float):
-    """A fresh filter: ``mode`` from :data:`FILTERS`, ``amount`` its weight of the past (0 = frame by frame)."""
+def make_filter(mode: str, amount: float | None = None):
+    """A fresh filter: ``mode`` from :data:`FILTERS`, ``amount`` its weight of the past (0 = frame by frame; None:
+    :data:`DEFAULT_AMOUNT`)."""
+    amount = DEFAULT_AMOUNT if amount is None else amount
     if mode not in FILTERS:
         raise OptionError(f"unknown temporal mode {mode!r}; choose from {', '.join(FILTERS)}")
     if mode == "none" or amount == 0:

@@ -172,7 +172,7 @@ class _AudioCopy:
             _encode(self.writer, self.stream, None)
 
 
-def run_job_on_video(job, source: Path, output: Path | None, temporal: float, mode: str, progress: bool,
+def run_job_on_video(job, source: Path, output: Path | None, temporal: float | None, mode: str, progress: bool,
                      max_pixels: int, protected: list[Path], overwrite_input: bool) -> tuple[Path, VideoSummary]:
     """``stylefuse stylize CLIP``: run a prepared :class:`stylefuse.api.Job` over a video file.
 
