@@ -120,13 +120,14 @@ class _Predictor:
     def __init__(self, threads: int | None) -> None:
         self.threads = threads
         self.session = None
+        self.side = 0  # the predictor's style size, from the export's metadata
 
     def __call__(self, rgb: np.ndarray) -> dict[str, np.ndarray]:
         if self.session is None:
             model = cached_export(FAST_EXPORTS["painting"], WEIGHTS, lambda: _export("painting"))
             self.session = session(model, self.threads, spinning=False)
-        side = int(self.session.get_modelmeta().custom_metadata_map["style_size"])
-        return {"tables": self.session.run(None, {"painting": resize_long_side_array(rgb, side)[None]})[0]}
+            self.side = int(self.session.get_modelmeta().custom_metadata_map["style_size"])
+        return {"tables": self.session.run(None, {"painting": resize_long_side_array(rgb, self.side)[None]})[0]}
 
 
 def run_instant(request: InstantRequest | None) -> int | None:
@@ -158,6 +159,4 @@ def _export(kind: str) -> bytes:
     from stylefuse import hub
     from stylefuse.nn.export import onnx_bytes
 
-    runner = hub.load(STYLES_FOLDER, backend="torch").runner
-    graphs = {"style": runner.graph, "tables": runner.tables_graph, "painting": runner.painting_graph}
-    return onnx_bytes(graphs[kind]())
+    return onnx_bytes(hub.load(STYLES_FOLDER, backend="torch").runner.export_graph(kind))

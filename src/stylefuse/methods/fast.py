@@ -123,12 +123,11 @@ class FastStylizer(Stylizer):
         a painting's flat tables (B, D) as its style input) or ``predictor`` (a painting scaled to the
         predictor's style size, written in the file's metadata -> its flat tables); ``predictor`` then
         ``tables`` stylize with any painting."""
-        runner = self.runner
         if part not in EXPORT_PARTS:
             raise OptionError(f"unknown part {part!r}; choose from {', '.join(EXPORT_PARTS)}")
         if part == "predictor" and not self.takes_style_images:
-            raise OptionError(f"{runner.folder} has no style predictor to export; its parts are stylizer and tables")
-        return {"stylizer": runner.graph, "tables": runner.tables_graph, "predictor": runner.painting_graph}[part]()
+            raise OptionError(f"{self.folder} has no style predictor to export; its parts are stylizer and tables")
+        return self.runner.export_graph(EXPORT_PARTS[part])
 
     @torch.no_grad()
     def stylize(self, content: torch.Tensor, styles: Sequence[str],
@@ -256,8 +255,6 @@ class _Runner:
 
     def _painting_tables_module(self) -> _PaintingTables:
         if self._painting_module is None:
-            from stylefuse.encoders.vgg import MultiLayerEncoder
-
             encoder = MultiLayerEncoder(self.network.predictor.layers).to(self.device)
             self._painting_module = _PaintingTables(encoder, self.network.predictor)
         return self._painting_module
@@ -281,9 +278,13 @@ class _Runner:
         """The network as ONNX (dynamic batch and size), exported once and cached by weights hash."""
         from stylefuse.onnx_runtime import cached_export
 
-        graph = {"style": self.graph, "tables": self.tables_graph, "painting": self.painting_graph}[kind]
         return cached_export(FAST_EXPORTS[kind], self.folder / "model.safetensors",
-                             lambda: onnx_bytes(graph())).read_bytes()
+                             lambda: onnx_bytes(self.export_graph(kind))).read_bytes()
+
+    def export_graph(self, kind: str) -> ExportGraph:
+        """The graph of one of :data:`~stylefuse.onnx_runtime.FAST_EXPORTS`' kinds: ``style`` (:meth:`graph`),
+        ``tables`` (:meth:`tables_graph`) or ``painting`` (:meth:`painting_graph`)."""
+        return {"style": self.graph, "tables": self.tables_graph, "painting": self.painting_graph}[kind]()
 
     def graph(self) -> ExportGraph:
         """The network as an :class:`ExportGraph`: image (B, 3, H, W) in [0, 1] with H, W multiples of the
@@ -336,8 +337,8 @@ class _TablesInput(nn.Module):
         return self.network.forward_tables(image, self.network.unflatten_tables(tables))
 
 
-EXPORT_PARTS = ("stylizer", "tables", "predictor")
-"""The parts of a fast model folder ``stylefuse export --part`` writes."""
+EXPORT_PARTS = {"stylizer": "style", "tables": "tables", "predictor": "painting"}
+"""The parts of a fast model folder ``stylefuse export --part`` writes, and their :data:`FAST_EXPORTS` kinds."""
 
 
 @functools.lru_cache(maxsize=4)

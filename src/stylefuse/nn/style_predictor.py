@@ -55,13 +55,9 @@ class StylePredictor(nn.Module):
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
-    def features(self, descriptor: dict[str, torch.Tensor]) -> torch.Tensor:
-        """The input of one painting, (F,), from its descriptor {layer: (2, C) means and stds}."""
-        return torch.cat([descriptor[name].flatten() for name in self.layers])
-
     def batch_features(self, encoded: dict[str, torch.Tensor]) -> torch.Tensor:
-        """The inputs (B, F) of B paintings from their VGG16 features {layer: (B, C, h, w)} (what
-        :meth:`features` gives for each one's descriptor; one graph, so it exports to ONNX with the encoder)."""
+        """The inputs (B, F) of B paintings from their VGG16 features {layer: (B, C, h, w)}: each layer's channel
+        means, then its stds (tensor ops only, so it exports to ONNX with the encoder)."""
         return torch.cat([torch.cat(LF.mean_std(encoded[name]), dim=1) for name in self.layers], dim=1)
 
     def _normalised(self, features: torch.Tensor) -> torch.Tensor:
