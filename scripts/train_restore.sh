@@ -19,16 +19,7 @@ export PYTHONPATH=src OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 mkdir -p "$RUN"
 # the training split as a folder of links (never the validation photos)
 DATA="$RUN/train-photos"
-"$PYTHON" - "$DATA" <<'PY'
-import sys
-from pathlib import Path
-from stylefuse.data.splits import split
-folder = Path(sys.argv[1]); folder.mkdir(parents=True, exist_ok=True)
-for path in split("photos").train:
-    link = folder / path.name
-    if not link.exists():
-        link.symlink_to(path.resolve())
-PY
+"$PYTHON" scripts/split_folder.py photos "$DATA"
 RESUME=()
 [ -f "$RUN/checkpoint.pt" ] && RESUME=(--resume)
 [ -n "${CHANGE:-}" ] && RESUME+=(--change-recipe)

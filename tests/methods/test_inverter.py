@@ -61,3 +61,17 @@ def test_recipe_errors(options, message) -> None:
 def test_without_a_feature_term_only_the_pixel_loss_counts() -> None:
     task = InverterTraining(InverterRecipe(level="relu1_1", size=32, width=0.25, feature_weight=0.0))
     assert set(task.generator_loss([torch.rand(1, 3, 32, 32)])) == {"pixel", "total"}
+
+
+def test_init_starts_from_an_inverter_folder_and_refuses_another_level(tmp_path) -> None:
+    from stylefuse.builtin import INVERTERS_FOLDER
+    from stylefuse.hub import load_model
+
+    shipped, _ = load_model(INVERTERS_FOLDER / "relu1_1")
+    task = InverterTraining(InverterRecipe(level="relu1_1", size=32, width=0.5, init="builtin"))
+    for name, value in task.generators["G"].state_dict().items():
+        torch.testing.assert_close(value, shipped.state_dict()[name])
+    with pytest.raises(OptionError, match="init=builtin: .* is not an inverter with level=relu2_1"):
+        InverterTraining(InverterRecipe(level="relu2_1", size=32, width=0.25, init="builtin"))
+    with pytest.raises(OptionError, match="init=.*relu2_1: .* with level=relu1_1"):
+        InverterTraining(InverterRecipe(level="relu1_1", size=32, width=0.5, init=str(INVERTERS_FOLDER / "relu2_1")))

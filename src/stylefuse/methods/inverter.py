@@ -10,13 +10,17 @@ cost of re-encoding the output up to a deep level.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 import torch
 from torch import nn
 
+from stylefuse.builtin import INVERTERS_FOLDER
 from stylefuse.data.folders import AugmentedCrops, ImageFolder
 from stylefuse.encoders.vgg import ENCODER_ID, MultiLayerEncoder
+from stylefuse.errors import OptionError
+from stylefuse.hub import load_model
 from stylefuse.losses import functional as LF
 from stylefuse.methods._trainable import TrainableMethod, single_folder
 from stylefuse.metrics.content import psnr
@@ -39,6 +43,8 @@ class InverterRecipe:
         feature_depth: the deepest level of the feature term.
         augment: random scales, quarter turns, hue and saturation (see :class:`AugmentedCrops`); a
             few photos then generalise better to unseen photos and to the colours of paintings.
+        init: start from the weights of this inverter model folder ("builtin": the shipped inverter of
+            ``level``) instead of random ones: fine-tuning on new photos. Its level and width must match.
     """
 
     level: str = "relu4_1"
@@ -49,6 +55,7 @@ class InverterRecipe:
     feature_weight: float = 0.02
     feature_depth: str = "relu2_1"
     augment: bool = True
+    init: str = ""
 
     def __post_init__(self) -> None:
         check_choice("level", self.level, LEVELS)
@@ -76,8 +83,20 @@ class InverterTraining(TrainableMethod):
         self.recipe = recipe = recipe or InverterRecipe()
         self.network_config = dict(level=recipe.level, width=recipe.width)
         self.generators = nn.ModuleDict({"G": VGGInverter(**self.network_config)})
+        if recipe.init:
+            self._start_from(recipe.init)
         self.feature_levels = list(LEVELS[: min(LEVELS.index(recipe.level), LEVELS.index(recipe.feature_depth)) + 1])
         self.encoder = MultiLayerEncoder(dict.fromkeys(self.feature_levels + [recipe.level]))
+
+    def _start_from(self, init: str) -> None:
+        """Load the weights of the inverter folder ``init`` ("builtin": the shipped one) into G."""
+        folder = INVERTERS_FOLDER / self.recipe.level if init == "builtin" else Path(init)
+        network, document = load_model(folder)
+        config = {key: document.get("config", {}).get(key) for key in self.network_config}
+        if not isinstance(network, VGGInverter) or config != self.network_config:
+            raise OptionError(f"--set init={init}: {folder} is not an inverter with level={self.recipe.level} "
+                              f"and width={self.recipe.width:g} (it has {document.get('network')} {config})")
+        self.generators["G"].load_state_dict(network.state_dict())
 
     def make_batches(self, folders: dict[str, Any], seed: int = 0,
                      report: Callable[[str], None] | None = None) -> Callable[[int], Any]:
