@@ -32,6 +32,7 @@ import torch
 from torchvision.utils import make_grid
 
 from stylefuse import hub
+from stylefuse.data.folders import link_folder
 from stylefuse.data.splits import DEFAULT_ROOT, split
 from stylefuse.image import ops
 from stylefuse.image.io import read_image, write_image
@@ -44,16 +45,6 @@ from adversarial_style import Scorer, mean_scores  # noqa: E402
 
 ARTIST = "Vincent van Gogh"
 EVAL_SIZE = 256
-
-
-def link_folder(folder: Path, paths: list[Path]) -> Path:
-    """A folder of links to ``paths`` (the trainer reads folders; nothing is copied)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for path in paths:
-        link = folder / path.name
-        if not link.exists():
-            link.symlink_to(path.resolve())
-    return folder
 
 
 def collection(artist: str) -> list[Path]:

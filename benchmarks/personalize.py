@@ -42,7 +42,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from stylefuse.data.folders import ImageFolder, UnpairedCrops
+from stylefuse.data.folders import ImageFolder, UnpairedCrops, link_folder
 from stylefuse.image import ops
 from stylefuse.image.io import read_image
 from stylefuse.methods.fast import FastRecipe, FastStyle
@@ -57,12 +57,8 @@ ARTWORKS = ("klee_clouds_over_bor_1940", "vallotton_camille_mauclair_woodcut", "
 
 def training_photos(folder: Path) -> Path:
     """A folder of links to the bench photos that are not held out."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for path in sorted((BENCH / "content").glob("*.jpg")):
-        link = folder / path.name
-        if path.stem not in HELD_OUT and not link.exists():
-            link.symlink_to(path)
-    return folder
+    photos = sorted((BENCH / "content").glob("*.jpg"))
+    return link_folder(folder, [path for path in photos if path.stem not in HELD_OUT])
 
 
 def held_out_batches(size: int, count: int = 5) -> list[torch.Tensor]:

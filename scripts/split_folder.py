@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from stylefuse.data.folders import link_folder
 from stylefuse.data.splits import split
 
 
@@ -20,12 +21,8 @@ def main() -> None:
     parser.add_argument("folder", type=Path)
     parser.add_argument("--side", choices=("train", "validation"), default="train")
     args = parser.parse_args()
-    args.folder.mkdir(parents=True, exist_ok=True)
     paths = getattr(split(args.kind), args.side)
-    for path in paths:
-        link = args.folder / path.name
-        if not link.exists():
-            link.symlink_to(path.resolve())
+    link_folder(args.folder, paths)
     print(f"{len(paths)} {args.side} {args.kind} linked in {args.folder}")
 
 

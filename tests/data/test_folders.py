@@ -117,3 +117,16 @@ def test_paired_crops_are_aligned_and_matched_by_name(tmp_path) -> None:
     write_image(tmp_path / "d" / "x.png", _ramp(40, 40))
     with pytest.raises(DatasetError, match="paired images must have the same size"):
         PairedCrops(ImageFolder(tmp_path / "a"), ImageFolder(tmp_path / "d"), 32)
+
+
+def test_link_folder_links_each_path_once_and_keeps_existing_links(tmp_path) -> None:
+    from stylefuse.data.folders import link_folder
+
+    sources = []
+    for name in ("a.png", "b.png"):
+        (tmp_path / name).write_bytes(b"x")
+        sources.append(tmp_path / name)
+    folder = link_folder(tmp_path / "links", sources)
+    assert sorted(p.name for p in folder.iterdir()) == ["a.png", "b.png"]
+    assert all((folder / s.name).resolve() == s.resolve() for s in sources)
+    assert link_folder(folder, sources[:1]) == folder and len(list(folder.iterdir())) == 2

@@ -22,6 +22,18 @@ class DatasetError(StylefuseError):
     """A training folder is missing, empty, or its pairs do not match."""
 
 
+def link_folder(folder: str | Path, paths: list[Path] | tuple[Path, ...]) -> Path:
+    """A folder of links to ``paths`` (training reads folders; nothing is copied), made if missing; links that
+    exist already are kept. Returns the folder."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in paths:
+        link = folder / path.name
+        if not link.exists():
+            link.symlink_to(Path(path).resolve())
+    return folder
+
+
 def step_generator(seed: int, step: int) -> torch.Generator:
     """A CPU generator whose state depends only on (seed, step)."""
     return torch.Generator().manual_seed(seed * 1_000_003 + step)
