@@ -3,8 +3,8 @@
 The held-out task (``--task``) is ``impulse`` (salt-and-pepper noise, a noise the shipped model never saw) or
 ``sr3`` (bicubic x3; the shipped model knows sr2 and sr4). On the same threads and the same on-the-fly pairs
 from the training photos:
-- adapt: the shipped model (``--base``) plus a new adapter for the task, started as a copy of a related
-  task's (:data:`HELD_OUT`), trunk frozen (``stylefuse adapt``'s
+- adapt: the shipped model (``--base``) plus a new adapter of rank ``--rank`` (default: the base's) for the
+  task, started as a copy of a related task's (:data:`HELD_OUT`), trunk frozen (``stylefuse adapt``'s
   :class:`~stylefuse.methods.conditional_adapt.Adapt`), for ``--minutes``;
 - scratch: the same architecture with the task as its only one, every parameter trained from a random
   initialisation, for ``--scratch-factor`` times as long;
@@ -102,6 +102,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", type=Path, default=SHIPPED_MODEL)
     parser.add_argument("--task", choices=sorted(HELD_OUT), default="impulse")
+    parser.add_argument("--rank", type=int, default=None)
     parser.add_argument("--minutes", type=float, default=1.0)
     parser.add_argument("--scratch-factor", type=float, default=5.0)
     parser.add_argument("--every", type=int, default=10)
@@ -121,8 +122,8 @@ def main() -> None:
     input_loss = sum(F.l1_loss(x, y).item() for x, y in validation) / len(validation)
 
     torch.manual_seed(0)
-    adapt = Adapt(AdaptRecipe(base=str(args.base), task=args.task, like=HELD_OUT[args.task], size=args.size,
-                              batch_size=args.batch_size))
+    adapt = Adapt(AdaptRecipe(base=str(args.base), task=args.task, like=HELD_OUT[args.task], rank=args.rank,
+                              size=args.size, batch_size=args.batch_size))
     adapt_id = adapt.generators["G"].tasks.index(args.task)
     crops = TaskCrops(train, [args.task], args.size, args.batch_size, seed=0)
     started = time.perf_counter()
@@ -143,7 +144,7 @@ def main() -> None:
     scratch_params = sum(p.numel() for p in scratch.generators["G"].parameters())
     report = {
         "benchmark": "adapt", "date": str(date.today()), "task": args.task, "like": HELD_OUT[args.task],
-        "base": str(args.base),
+        "base": str(args.base), "rank": adapt.generators["G"].adapters[args.task].down[0].shape[0],
         "threads": args.threads, "minutes": args.minutes, "scratch_minutes": args.minutes * args.scratch_factor,
         "input_l1": round(input_loss, 5), "adapt_trained_fraction": round(trained / total, 4),
         "adapt_trained": trained, "adapt_total": total, "scratch_trained": scratch_params,

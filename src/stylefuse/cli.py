@@ -664,6 +664,8 @@ def adapt(
     b: Path = typer.Option(..., "--b", help="Their targets, matched to --a by file name."),
     out: Path = typer.Option(..., "--out", help="Model folder to write (every old task and the new one)."),
     like: Optional[str] = typer.Option(None, "--like", help="Start from this task's adapter (default: the mean)."),
+    rank: Optional[int] = typer.Option(None, "--rank", help="Rank of the new adapter (default: the base's; larger "
+                                       "for a task far from the base's)."),
     size: int = typer.Option(64, help="Crop size in pixels (a multiple of 4)."),
     batch_size: int = typer.Option(4, min=1, help="Pairs per step."),
     steps: int = typer.Option(300, min=1, help="Training steps."),
@@ -682,7 +684,7 @@ def adapt(
     from stylefuse.methods.conditional_adapt import Adapt, AdaptRecipe, trained_fraction
     from stylefuse.train.loop import TrainOptions
 
-    recipe = AdaptRecipe(base=str(base), task=task, like=like, size=size, batch_size=batch_size)
+    recipe = AdaptRecipe(base=str(base), task=task, like=like, rank=rank, size=size, batch_size=batch_size)
     options = TrainOptions(steps=steps, lr=Adapt.default_lr if lr is None else lr, betas=Adapt.default_betas,
                            checkpoint_every=checkpoint_every, sample_every=checkpoint_every, seed=seed,
                            progress=not quiet, overwrite=overwrite,

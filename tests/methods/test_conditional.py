@@ -13,7 +13,7 @@ import torch
 import stylefuse
 from stylefuse.data.folders import ImageFolder
 from stylefuse.errors import OptionError
-from stylefuse.hub import save_model
+from stylefuse.hub import load_model, save_model
 from stylefuse.image.io import read_image, write_image
 from stylefuse.methods.conditional import Conditional, ConditionalRecipe, ConditionalStylizer, TaskCrops
 from stylefuse.methods.conditional_adapt import Adapt, AdaptRecipe, PairBatches, trained_fraction
@@ -86,6 +86,25 @@ def test_adaptation_trains_only_the_new_adapter_and_resumes_exactly(tmp_path: Pa
     folder = straight.task.export(straight, tmp_path / "adapted")
     assert json.loads((folder / "config.json").read_text())["config"]["tasks"] == ["denoise", "sr2", "inpaint", "sr3"]
     assert ConditionalStylizer(folder, task="sr3").task == "sr3"
+
+
+def test_an_adapter_of_a_larger_rank_is_saved_and_reloaded(tmp_path: Path) -> None:
+    base = _base_model(tmp_path)
+    torch.manual_seed(0)
+    task = Adapt(AdaptRecipe(base=str(base), task="sr3", like="sr2", rank=6, size=32, batch_size=2))
+    trainer = _trainer(task, task.make_batches({"a": random_folder(tmp_path, "a", 3, 1),
+                                                "b": random_folder(tmp_path, "b", 3, 2)}), tmp_path / "run", 2, lr=3e-3)
+    trainer.fit()
+    folder = task.export(trainer, tmp_path / "adapted")
+    assert json.loads((folder / "config.json").read_text())["config"]["task_ranks"] == {"sr3": 6}
+    network, _ = load_model(folder)
+    assert network.adapters["sr3"].down[0].shape[0] == 6
+    image = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(network(image, "sr3"), task.generators["G"].eval()(image, "sr3"),
+                                   atol=2e-2, rtol=1e-2)  # fp16 storage
+    with pytest.raises(OptionError, match="rank"):
+        AdaptRecipe(base=str(base), task="sr3", rank=-1)
 
 
 def test_the_adapter_is_at_most_five_percent_of_the_default_model(tmp_path: Path) -> None:

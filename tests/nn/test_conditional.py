@@ -28,6 +28,11 @@ def test_round_trip(name: str, tmp_path) -> None:
     check_network_round_trip(name, *CASES[name], tmp_path / name)
 
 
+def test_round_trip_with_a_task_of_another_rank(tmp_path) -> None:
+    check_network_round_trip("conditional_net", {**TINY, "task_ranks": {"sr2": 6}},
+                             (torch.rand(2, 3, 32, 40), torch.tensor([0, 1])), tmp_path / "ranks")
+
+
 @pytest.mark.parametrize("size", [(32, 40), (29, 37)])
 def test_shapes_with_and_without_mask(size) -> None:
     network = _randomized(ConditionalNet(**TINY))
@@ -63,6 +68,24 @@ def test_adding_a_task_adds_only_its_adapter_and_starts_as_a_copy() -> None:
         network.add_task("sr2")
     with pytest.raises(ValueError, match="unknown task"):
         network(image, "oil")
+
+
+@pytest.mark.parametrize("rank", [0, 5])
+def test_a_new_task_of_another_rank_starts_as_a_copy_and_mixes_with_the_others(rank: int) -> None:
+    network = _randomized(ConditionalNet(**TINY))
+    adapter = network.add_task("sr3", like="sr2", rank=rank)
+    assert adapter.down[0].shape == (rank, 8) and network.task_ranks == {"sr3": rank}
+    image = torch.rand(3, 3, 32, 32)
+    with torch.no_grad():
+        if rank > TINY["rank"]:  # the extra ranks start as zero updates: exactly the copied task
+            assert torch.equal(network(image, "sr3"), network(image, "sr2"))
+        for parameter in adapter.up:
+            parameter.add_(0.1)
+        mixed = network(image, torch.tensor([0, 2, 1]))
+        for row, task in enumerate(["denoise", "sr3", "sr2"]):
+            assert torch.allclose(mixed[row], network(image[row:row + 1], task)[0], atol=1e-5), task
+    with pytest.raises(ValueError, match="task_ranks"):
+        ConditionalNet(**TINY, task_ranks={"oil": 3})
 
 
 def test_the_default_adapter_is_under_five_percent_of_the_parameters() -> None:

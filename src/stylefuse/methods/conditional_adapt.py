@@ -2,8 +2,9 @@
 
 The trunk of the pretrained model is frozen; the new task gets one :class:`~stylefuse.nn.conditional.TaskAdapter`
 (FiLM tables and low-rank 1x1 residual adapters, Perez et al. 2018, Rebuffi et al. 2017), started as a copy
-of an existing task's (or their mean), and that is all that trains: about 1 % of the parameters. The result
-is a model folder with every old task and the new one.
+of an existing task's (or their mean), and that is all that trains: about 1 % of the parameters at the base's
+rank, more with a larger ``rank`` for a task far from the base's. The result is a model folder with every old
+task and the new one.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class AdaptRecipe:
         base: the conditional model folder to adapt.
         task: the new task's name (not one of the base's).
         like: start the new adapter as a copy of this task's (None: the mean of all the base's adapters).
+        rank: rank of the new adapter's 1x1 residual adapters (None: the base's).
         size: crop size in pixels (a multiple of 4).
         batch_size: pairs per step.
         loss: "l1" or "mse".
@@ -42,6 +44,7 @@ class AdaptRecipe:
     base: str = ""
     task: str = "new-task"
     like: str | None = None
+    rank: int | None = None
     size: int = 64
     batch_size: int = 4
     loss: str = "l1"
@@ -51,11 +54,15 @@ class AdaptRecipe:
             raise OptionError(f"--task {self.task!r}: give one task name")
         check_size(self.size, self.SIZE_RULE)
         check_at_least("batch_size", self.batch_size, 1)
+        if self.rank is not None:
+            check_at_least("rank", self.rank, 0)
         check_choice("loss", self.loss, ("l1", "mse"))
 
 
-def adapted_network(base: str | Path, task: str, like: str | None = None) -> tuple[ConditionalNet, dict[str, Any]]:
-    """The base model's network with a new trainable adapter for ``task`` and everything else frozen.
+def adapted_network(base: str | Path, task: str, like: str | None = None,
+                    rank: int | None = None) -> tuple[ConditionalNet, dict[str, Any]]:
+    """The base model's network with a new trainable adapter for ``task`` (of ``rank``, None: the base's) and
+    everything else frozen.
 
     Returns:
         (network, the base folder's config document).
@@ -69,7 +76,7 @@ def adapted_network(base: str | Path, task: str, like: str | None = None) -> tup
         raise OptionError(f"{option_value('like', like)}: {base} has no such task (its tasks: "
                           f"{', '.join(network.tasks)})")
     network.requires_grad_(False)
-    network.add_task(task, like).requires_grad_(True)
+    network.add_task(task, like, rank).requires_grad_(True)
     return network.train(), document
 
 
@@ -103,8 +110,10 @@ class Adapt(ReconstructionTraining):
 
     def __init__(self, recipe: AdaptRecipe) -> None:
         self.recipe = recipe
-        network, document = adapted_network(recipe.base, recipe.task, recipe.like)
+        network, document = adapted_network(recipe.base, recipe.task, recipe.like, recipe.rank)
         self.network_config = {**document["config"], "tasks": list(network.tasks)}
+        if network.task_ranks:
+            self.network_config["task_ranks"] = dict(network.task_ranks)
         self.generators = nn.ModuleDict({"G": network})
 
     def make_batches(self, folders: dict[str, Any], seed: int = 0,

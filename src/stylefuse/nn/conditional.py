@@ -125,6 +125,18 @@ class TaskAdapter(nn.Module):
         self.up = nn.ParameterList([nn.Parameter(torch.zeros(c, rank)) for c in block_widths])
 
 
+def _fit_rank(source: torch.Tensor, target: torch.Tensor, name: str) -> torch.Tensor:
+    """``source``, an adapter parameter called ``name``, cut or extended to ``target``'s rank: ``down`` rows
+    (R, C) beyond the source's keep ``target``'s values, ``up`` columns (C, R) beyond it are zero."""
+    if source.shape == target.shape:
+        return source
+    down = name.startswith("down")
+    count = min(source.shape[0 if down else 1], target.shape[0 if down else 1])
+    if down:
+        return torch.cat([source[:count], target[count:]])
+    return torch.cat([source[:, :count], torch.zeros_like(target[:, count:])], 1)
+
+
 class _Tables:
     """The adapters' parameters stacked over tasks and picked per sample, for one forward pass."""
 
@@ -135,6 +147,14 @@ class _Tables:
     def _pick(self, name: str, index: int) -> torch.Tensor:
         return torch.stack([getattr(adapter, name)[index] for adapter in self.adapters])[self.ids]
 
+    def _pick_low_rank(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(down (B, R, C), up (B, C, R)) of block ``index``, each task's zero-padded to the largest rank R (the
+        padding adds nothing to ``up @ down``)."""
+        rank = max(adapter.down[index].shape[0] for adapter in self.adapters)
+        down = torch.stack([F.pad(a.down[index], [0, 0, 0, rank - a.down[index].shape[0]]) for a in self.adapters])
+        up = torch.stack([F.pad(a.up[index], [0, rank - a.up[index].shape[1]]) for a in self.adapters])
+        return down[self.ids], up[self.ids]
+
     def film(self, x: torch.Tensor) -> torch.Tensor:
         """x (B, C, H, W) -> γ_task · x + β_task for the next modulated convolution."""
         i, self.film_index = self.film_index, self.film_index + 1
@@ -143,10 +163,11 @@ class _Tables:
     def low_rank(self, x: torch.Tensor) -> torch.Tensor:
         """The next block's adapter: (B, C, H, W) -> up_task · down_task · x, same shape."""
         i, self.block_index = self.block_index, self.block_index + 1
-        if self.adapters[0].down[i].shape[0] == 0:
+        down, up = self._pick_low_rank(i)
+        if down.shape[1] == 0:
             return torch.zeros_like(x)
-        hidden = torch.einsum("bchw,brc->brhw", x, self._pick("down", i))
-        return torch.einsum("brhw,bcr->bchw", hidden, self._pick("up", i))
+        hidden = torch.einsum("bchw,brc->brhw", x, down)
+        return torch.einsum("brhw,bcr->bchw", hidden, up)
 
 
 class _Block(nn.Module):
@@ -172,6 +193,7 @@ class ConditionalNet(nn.Module):
         wide_channels: width at quarter resolution.
         blocks: residual blocks (half resolution before the quarter stage, quarter, half after).
         rank: rank of the per-task 1x1 residual adapters.
+        task_ranks: tasks whose adapters have another rank than ``rank`` (added by :meth:`add_task`).
 
     Shape:
         image (B, 3, H, W) in [0, 1], task ids (B,) (or one name / id for the batch), mask (B, 1, H, W) in
@@ -181,14 +203,18 @@ class ConditionalNet(nn.Module):
     """
 
     def __init__(self, tasks: Sequence[str] = ("denoise",), channels: int = 64, wide_channels: int = 64,
-                 blocks: Sequence[int] = (3, 4, 2), rank: int = 4) -> None:
+                 blocks: Sequence[int] = (3, 4, 2), rank: int = 4, task_ranks: dict[str, int] | None = None) -> None:
         super().__init__()
         if not tasks or len(set(tasks)) != len(tasks):
             raise ValueError(f"tasks must be distinct names, got {list(tasks)}")
         if len(blocks) != 3 or min(blocks) < 0:
             raise ValueError(f"blocks takes three counts >= 0 (half, quarter, half), got {list(blocks)}")
+        task_ranks = dict(task_ranks or {})
+        if set(task_ranks) - set(tasks) or min(task_ranks.values(), default=0) < 0:
+            raise ValueError(f"task_ranks takes ranks >= 0 of some of the tasks {list(tasks)}, got {task_ranks}")
         self.tasks = list(tasks)
         self.rank = rank
+        self.task_ranks = task_ranks
         self.head = nn.Conv2d(5 * 4, channels, 3, padding=1)
         self.before = nn.ModuleList(_Block(channels) for _ in range(blocks[0]))
         self.down = nn.Conv2d(channels, wide_channels, 3, stride=2, padding=1)
@@ -201,24 +227,35 @@ class ConditionalNet(nn.Module):
         self._widths = [channels] + [channels] * 2 * blocks[0] + [wide_channels] * (1 + 2 * blocks[1]) \
             + [channels] * (1 + 2 * blocks[2])
         self._block_widths = [channels] * blocks[0] + [wide_channels] * blocks[1] + [channels] * blocks[2]
-        self.adapters = nn.ModuleDict({task: self.new_adapter() for task in self.tasks})
+        self.adapters = nn.ModuleDict({task: self.new_adapter(task_ranks.get(task)) for task in self.tasks})
 
-    def new_adapter(self) -> TaskAdapter:
-        """A fresh adapter for this trunk (identity FiLM, zero low-rank updates)."""
-        return TaskAdapter(self._widths, self._block_widths, self.rank)
+    def new_adapter(self, rank: int | None = None) -> TaskAdapter:
+        """A fresh adapter for this trunk (identity FiLM, zero low-rank updates) of ``rank`` (None: the
+        network's)."""
+        return TaskAdapter(self._widths, self._block_widths, self.rank if rank is None else rank)
 
-    def add_task(self, task: str, like: str | None = None) -> TaskAdapter:
-        """Add ``task`` with a new adapter, a copy of task ``like``'s (None: the mean of all adapters), and
-        return it (the only new parameters)."""
+    def add_task(self, task: str, like: str | None = None, rank: int | None = None) -> TaskAdapter:
+        """Add ``task`` with a new adapter of ``rank`` (None: the network's), a copy of task ``like``'s (None:
+        the mean of all adapters), and return it (the only new parameters).
+
+        A larger rank gives a new task more room (Hu et al. 2022 on LoRA's rank); the copy fills the first
+        ranks and the rest start as zero updates, so the new task still starts as ``like``.
+        """
         if task in self.adapters:
             raise ValueError(f"task {task!r} exists already")
-        adapter = self.new_adapter().to(self.head.weight.device)
+        rank = self.rank if rank is None else rank
+        if rank < 0:
+            raise ValueError(f"rank must be >= 0, got {rank}")
+        adapter = self.new_adapter(rank).to(self.head.weight.device)
         sources = [self.adapters[like]] if like is not None else list(self.adapters.values())
         with torch.no_grad():
             for name, parameter in adapter.named_parameters():
-                parameter.copy_(torch.stack([source.get_parameter(name) for source in sources]).mean(0))
+                values = [_fit_rank(source.get_parameter(name), parameter, name) for source in sources]
+                parameter.copy_(torch.stack(values).mean(0))
         self.adapters[task] = adapter
         self.tasks.append(task)
+        if rank != self.rank:
+            self.task_ranks[task] = rank
         return adapter
 
     def task_ids(self, task: torch.Tensor | int | str, count: int, device: torch.device) -> torch.Tensor:
