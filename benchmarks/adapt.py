@@ -14,7 +14,12 @@ shares, the degraded input's loss, and the time each run first reached the scrat
 scratch time / adapted time (target >= 5, with at most 5 % of the parameters trained). A scratch curve is
 noisy, so its final loss is the minimum of its last three validations.
 
+With ``--pairs N`` both learn instead from N fixed pairs, each training photo degraded once and written to
+``--out``/pairs/{a,b}, the way a user hands ``stylefuse adapt --a --b`` 5-20 pairs (the adapted run reads them
+through :meth:`Adapt.make_batches`); without it, from fresh degradations of 40 photos at every step.
+
     python benchmarks/adapt.py --minutes 1 --scratch-factor 5 --threads 1
+    python benchmarks/adapt.py --pairs 10 --minutes 1 --scratch-factor 10 --threads 1
 """
 
 from __future__ import annotations
@@ -29,10 +34,11 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from stylefuse.data.folders import ImageFolder
+from stylefuse.data.folders import ImageFolder, PairedCrops, step_generator
 from stylefuse.data.splits import split
-from stylefuse.methods.conditional import Conditional, ConditionalRecipe, TaskCrops
-from stylefuse.methods.conditional_adapt import Adapt, AdaptRecipe, trained_fraction
+from stylefuse.image.io import write_image
+from stylefuse.methods.conditional import Conditional, ConditionalRecipe, TaskCrops, degrade_for
+from stylefuse.methods.conditional_adapt import Adapt, AdaptRecipe, PairBatches, trained_fraction
 from stylefuse.restoration import SHIPPED_MODEL
 from stylefuse.train.loop import Trainer, TrainOptions
 
@@ -52,6 +58,17 @@ class Relabelled:
     def __call__(self, step: int):
         *parts, ids = self.crops(step)
         return (*parts, torch.full_like(ids, self.task_id))
+
+
+def write_pairs(photos: ImageFolder, task: str, folder: Path) -> dict[str, Path]:
+    """Each photo degraded once for ``task`` (seeded), written as ``folder/a/NAME.png`` (input) and
+    ``folder/b/NAME.png`` (target); returns ``{"a": ..., "b": ...}``."""
+    generator = step_generator(0, -1)
+    for index, image in enumerate(photos.images):
+        degraded = degrade_for(task, image[None], generator)
+        write_image(folder / "a" / f"pair{index:02d}.png", degraded.input[0])
+        write_image(folder / "b" / f"pair{index:02d}.png", degraded.target[0])
+    return {"a": folder / "a", "b": folder / "b"}
 
 
 def run(task, batches, validation, minutes: float, lr: float, every: int, out: Path) -> list[tuple[float, float]]:
@@ -109,13 +126,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--size", type=int, default=48)
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--pairs", type=int, default=0, help="learn from this many fixed pairs (0: fresh "
+                        "degradations of 40 photos every step)")
     parser.add_argument("--out", type=Path, default=Path("out/bench_adapt"))
     parser.add_argument("--results", type=Path,
                         default=Path(__file__).parent / "results" / f"adapt-{date.today()}.json")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     photos = split("photos")
-    train = ImageFolder(list(photos.train[:40]), max_side=256)
+    train = ImageFolder(list(photos.train[:args.pairs or 40]), max_side=256)
     held = ImageFolder(list(photos.validation[:8]), max_side=256)
     fixed = TaskCrops(held, [args.task], 96, 4, seed=7)
     validation = [fixed(-1 - i)[:2] for i in range(4)]
@@ -125,17 +144,25 @@ def main() -> None:
     adapt = Adapt(AdaptRecipe(base=str(args.base), task=args.task, like=HELD_OUT[args.task], rank=args.rank,
                               size=args.size, batch_size=args.batch_size))
     adapt_id = adapt.generators["G"].tasks.index(args.task)
-    crops = TaskCrops(train, [args.task], args.size, args.batch_size, seed=0)
+    if args.pairs:
+        folders = write_pairs(train, args.task, args.out / "pairs")
+        adapt_batches = adapt.make_batches(folders)
+        scratch_batches = PairBatches(PairedCrops(*(ImageFolder(folders[side]) for side in "ab"), args.size,
+                                                  args.batch_size), 0)
+    else:
+        crops = TaskCrops(train, [args.task], args.size, args.batch_size, seed=0)
+        adapt_batches, scratch_batches = Relabelled(crops, adapt_id), Relabelled(crops, 0)
     started = time.perf_counter()
-    adapted = run(adapt, Relabelled(crops, adapt_id), validation, args.minutes, Adapt.default_lr, args.every,
+    adapted = run(adapt, adapt_batches, validation, args.minutes, Adapt.default_lr, args.every,
                   args.out / "adapt")
     adapt_wall = time.perf_counter() - started
 
-    config = {key: value for key, value in adapt.network_config.items() if key != "tasks"}
+    config = {key: value for key, value in adapt.network_config.items()
+              if key not in ("tasks", "task_ranks")}
     torch.manual_seed(0)
     scratch = Conditional(ConditionalRecipe(tasks=[args.task], size=args.size, batch_size=args.batch_size,
                                             **config))
-    scratch_curve = run(scratch, Relabelled(crops, 0), validation, args.minutes * args.scratch_factor, 5e-4,
+    scratch_curve = run(scratch, scratch_batches, validation, args.minutes * args.scratch_factor, 5e-4,
                         args.every, args.out / "scratch")
     target = min(loss for _, loss in scratch_curve[-3:])
     scratch_time = first_reach(scratch_curve, target)
@@ -144,7 +171,8 @@ def main() -> None:
     scratch_params = sum(p.numel() for p in scratch.generators["G"].parameters())
     report = {
         "benchmark": "adapt", "date": str(date.today()), "task": args.task, "like": HELD_OUT[args.task],
-        "base": str(args.base), "rank": adapt.generators["G"].adapters[args.task].down[0].shape[0],
+        "base": str(args.base), "pairs": args.pairs or "fresh (40 photos)",
+        "rank": adapt.generators["G"].adapters[args.task].down[0].shape[0],
         "threads": args.threads, "minutes": args.minutes, "scratch_minutes": args.minutes * args.scratch_factor,
         "input_l1": round(input_loss, 5), "adapt_trained_fraction": round(trained / total, 4),
         "adapt_trained": trained, "adapt_total": total, "scratch_trained": scratch_params,
