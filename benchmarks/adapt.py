@@ -3,16 +3,18 @@
 The held-out task (``--task``) is ``impulse`` (salt-and-pepper noise, a noise the shipped model never saw) or
 ``sr3`` (bicubic x3; the shipped model knows sr2 and sr4). On the same threads and the same on-the-fly pairs
 from the training photos:
-- adapt: the shipped model (``--base``) plus a new adapter of rank ``--rank`` (default: the base's) for the
+- adapt: the shipped model (``--base``) plus a new adapter of rank ``--rank`` (default: its source's) for the
   task, started as a copy of a related task's (:data:`HELD_OUT`), trunk frozen (``stylefuse adapt``'s
   :class:`~stylefuse.methods.conditional_adapt.Adapt`), for ``--minutes``;
-- scratch: the same architecture with the task as its only one, every parameter trained from a random
-  initialisation, for ``--scratch-factor`` times as long;
+- scratch: the same architecture (adapter at the base's rank) with the task as its only one, every
+  parameter trained from a random initialisation, for ``--scratch-factor`` times as long;
 both with Adam (adapt 3e-3, scratch 5e-4, each method's default), validated every ``--every`` steps on fixed
 crops of validation photos (L1; validation time not counted). Prints the curves, the trained parameter
 shares, the degraded input's loss, and the time each run first reached the scratch run's final loss; ratio =
 scratch time / adapted time (target >= 5, with at most 5 % of the parameters trained). A scratch curve is
-noisy, so its final loss is the minimum of its last three validations.
+noisy, so its final loss is the minimum of its last three validations. With ``--full-minutes M`` a third run
+fine-tunes every parameter of the base plus the new adapter (Adam 5e-4) for M minutes: how much the pretrained
+trunk is worth when nothing is frozen.
 
 With ``--pairs N`` both learn instead from N fixed pairs, each training photo degraded once and written to
 ``--out``/pairs/{a,b}, the way a user hands ``stylefuse adapt --a --b`` 5-20 pairs (the adapted run reads them
@@ -20,12 +22,14 @@ through :meth:`Adapt.make_batches`); without it, from fresh degradations of 40 p
 
     python benchmarks/adapt.py --minutes 1 --scratch-factor 5 --threads 1
     python benchmarks/adapt.py --pairs 10 --minutes 1 --scratch-factor 10 --threads 1
+    python benchmarks/adapt.py --minutes 0.5 --scratch-factor 6 --full-minutes 3 --threads 1
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from datetime import date
@@ -62,7 +66,8 @@ class Relabelled:
 
 def write_pairs(photos: ImageFolder, task: str, folder: Path) -> dict[str, Path]:
     """Each photo degraded once for ``task`` (seeded), written as ``folder/a/NAME.png`` (input) and
-    ``folder/b/NAME.png`` (target); returns ``{"a": ..., "b": ...}``."""
+    ``folder/b/NAME.png`` (target), replacing the folder's earlier pairs; returns ``{"a": ..., "b": ...}``."""
+    shutil.rmtree(folder, ignore_errors=True)
     generator = step_generator(0, -1)
     for index, image in enumerate(photos.images):
         degraded = degrade_for(task, image[None], generator)
@@ -128,21 +133,30 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--pairs", type=int, default=0, help="learn from this many fixed pairs (0: fresh "
                         "degradations of 40 photos every step)")
+    parser.add_argument("--full-minutes", type=float, default=0.0,
+                        help="also fine-tune every parameter of the base for this long (0: skip)")
     parser.add_argument("--out", type=Path, default=Path("out/bench_adapt"))
     parser.add_argument("--results", type=Path,
                         default=Path(__file__).parent / "results" / f"adapt-{date.today()}.json")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
     photos = split("photos")
+    if not 0 <= args.pairs <= len(photos.train):
+        parser.error(f"--pairs {args.pairs}: give 0 to {len(photos.train)} (the training photos)")
+    if args.rank is not None and args.rank < 0 or min(args.minutes, args.scratch_factor, args.full_minutes) < 0:
+        parser.error("--rank, --minutes, --scratch-factor and --full-minutes must be >= 0")
+    torch.set_num_threads(args.threads)
     train = ImageFolder(list(photos.train[:args.pairs or 40]), max_side=256)
     held = ImageFolder(list(photos.validation[:8]), max_side=256)
     fixed = TaskCrops(held, [args.task], 96, 4, seed=7)
     validation = [fixed(-1 - i)[:2] for i in range(4)]
     input_loss = sum(F.l1_loss(x, y).item() for x, y in validation) / len(validation)
 
-    torch.manual_seed(0)
-    adapt = Adapt(AdaptRecipe(base=str(args.base), task=args.task, like=HELD_OUT[args.task], rank=args.rank,
-                              size=args.size, batch_size=args.batch_size))
+    def new_adapt() -> Adapt:
+        torch.manual_seed(0)
+        return Adapt(AdaptRecipe(base=str(args.base), task=args.task, like=HELD_OUT[args.task], rank=args.rank,
+                                 size=args.size, batch_size=args.batch_size))
+
+    adapt = new_adapt()
     adapt_id = adapt.generators["G"].tasks.index(args.task)
     if args.pairs:
         folders = write_pairs(train, args.task, args.out / "pairs")
@@ -164,6 +178,11 @@ def main() -> None:
                                             **config))
     scratch_curve = run(scratch, scratch_batches, validation, args.minutes * args.scratch_factor, 5e-4,
                         args.every, args.out / "scratch")
+    full_curve = []
+    if args.full_minutes:
+        full = new_adapt()
+        full.generators["G"].requires_grad_(True)
+        full_curve = run(full, adapt_batches, validation, args.full_minutes, 5e-4, args.every, args.out / "full")
     target = min(loss for _, loss in scratch_curve[-3:])
     scratch_time = first_reach(scratch_curve, target)
     adapt_time = first_reach(adapted, target)
@@ -172,7 +191,7 @@ def main() -> None:
     report = {
         "benchmark": "adapt", "date": str(date.today()), "task": args.task, "like": HELD_OUT[args.task],
         "base": str(args.base), "pairs": args.pairs or "fresh (40 photos)",
-        "rank": adapt.generators["G"].adapters[args.task].down[0].shape[0],
+        "rank": adapt.generators["G"].task_ranks.get(args.task, adapt.generators["G"].rank),
         "threads": args.threads, "minutes": args.minutes, "scratch_minutes": args.minutes * args.scratch_factor,
         "input_l1": round(input_loss, 5), "adapt_trained_fraction": round(trained / total, 4),
         "adapt_trained": trained, "adapt_total": total, "scratch_trained": scratch_params,
@@ -180,8 +199,13 @@ def main() -> None:
         "scratch_seconds_to_its_final": scratch_time, "adapt_seconds_to_scratch_final": adapt_time,
         "speedup": speedup(scratch_time, adapt_time, adapted),
         "adapt_wall_seconds": round(adapt_wall, 1),
+        **({"full_minutes": args.full_minutes, "full_final_l1": round(full_curve[-1][1], 5),
+            "full_seconds_to_scratch_final": first_reach(full_curve, target),
+            "full_speedup": speedup(scratch_time, first_reach(full_curve, target), full_curve)}
+           if full_curve else {}),
         "adapt_curve": [[round(t, 2), round(v, 5)] for t, v in adapted],
         "scratch_curve": [[round(t, 2), round(v, 5)] for t, v in scratch_curve],
+        "full_curve": [[round(t, 2), round(v, 5)] for t, v in full_curve],
     }
     x, y = validation[0]
     with torch.no_grad():

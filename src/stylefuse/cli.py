@@ -664,8 +664,8 @@ def adapt(
     b: Path = typer.Option(..., "--b", help="Their targets, matched to --a by file name."),
     out: Path = typer.Option(..., "--out", help="Model folder to write (every old task and the new one)."),
     like: Optional[str] = typer.Option(None, "--like", help="Start from this task's adapter (default: the mean)."),
-    rank: Optional[int] = typer.Option(None, "--rank", help="Rank of the new adapter (default: the base's; larger "
-                                       "for a task far from the base's)."),
+    rank: Optional[int] = typer.Option(None, "--rank", min=0, help="Rank of the new adapter (default: that of the "
+                                       "adapter it starts from; larger for a task far from the base's)."),
     size: int = typer.Option(64, help="Crop size in pixels (a multiple of 4)."),
     batch_size: int = typer.Option(4, min=1, help="Pairs per step."),
     steps: int = typer.Option(300, min=1, help="Training steps."),

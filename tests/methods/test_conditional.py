@@ -188,6 +188,8 @@ def test_adapt_command_reports_the_trained_fraction(model: Path, tmp_path: Path,
     code, _, err = run_cli(["adapt", "--base", model, "--task", "denoise", "--a", a, "--b", b, "--out",
                             tmp_path / "x", "-q"], capsys, monkeypatch)
     assert code == 2 and "already has task 'denoise'" in err
+    code, _, err = run_cli([*args[:-2], "2", "--rank", "-1", "--overwrite"], capsys, monkeypatch)
+    assert code == 2 and "--rank" in err
 
 
 def test_pair_batches_are_of_the_new_task() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from stylefuse.hub import load_model, save_model
 from stylefuse.nn.conditional import ConditionalNet, fill_holes, smooth_fill
 from tests.helpers import check_network_round_trip
 
@@ -29,8 +30,16 @@ def test_round_trip(name: str, tmp_path) -> None:
 
 
 def test_round_trip_with_a_task_of_another_rank(tmp_path) -> None:
-    check_network_round_trip("conditional_net", {**TINY, "task_ranks": {"sr2": 6}},
-                             (torch.rand(2, 3, 32, 40), torch.tensor([0, 1])), tmp_path / "ranks")
+    config = {**TINY, "task_ranks": {"sr2": 6}}
+    network = _randomized(ConditionalNet(**config))
+    image, tasks = torch.rand(2, 3, 32, 40), torch.tensor([0, 1])
+    save_model(network, tmp_path / "ranks", "conditional_net", config)
+    loaded, document = load_model(tmp_path / "ranks")
+    assert document["config"]["task_ranks"] == {"sr2": 6} and loaded.adapters["sr2"].down[0].shape == (6, 8)
+    with torch.no_grad():
+        expected = network(image, tasks)
+        assert not torch.allclose(expected, image, atol=1e-2)  # the randomised adapters and tail do something
+        torch.testing.assert_close(loaded(image, tasks), expected, atol=2e-2, rtol=1e-2)  # fp16 storage
 
 
 @pytest.mark.parametrize("size", [(32, 40), (29, 37)])
@@ -73,10 +82,14 @@ def test_adding_a_task_adds_only_its_adapter_and_starts_as_a_copy() -> None:
 @pytest.mark.parametrize("rank", [0, 5])
 def test_a_new_task_of_another_rank_starts_as_a_copy_and_mixes_with_the_others(rank: int) -> None:
     network = _randomized(ConditionalNet(**TINY))
-    adapter = network.add_task("sr3", like="sr2", rank=rank)
-    assert adapter.down[0].shape == (rank, 8) and network.task_ranks == {"sr3": rank}
     image = torch.rand(3, 3, 32, 32)
     with torch.no_grad():
+        old_tasks = {task: network(image, task) for task in ("denoise", "sr2")}
+    adapter = network.add_task("sr3", like="sr2", rank=rank)
+    assert adapter.down[0].shape == (rank, 8) and network.task_ranks == {"sr3": rank}
+    with torch.no_grad():
+        for task, before in old_tasks.items():  # padding the tables to the largest rank changes no old task
+            assert torch.allclose(network(image, task), before, atol=1e-6), task
         if rank > TINY["rank"]:  # the extra ranks start as zero updates: exactly the copied task
             assert torch.equal(network(image, "sr3"), network(image, "sr2"))
         for parameter in adapter.up:
@@ -86,6 +99,16 @@ def test_a_new_task_of_another_rank_starts_as_a_copy_and_mixes_with_the_others(r
             assert torch.allclose(mixed[row], network(image[row:row + 1], task)[0], atol=1e-5), task
     with pytest.raises(ValueError, match="task_ranks"):
         ConditionalNet(**TINY, task_ranks={"oil": 3})
+
+
+def test_a_new_task_takes_the_rank_of_the_adapter_it_copies() -> None:
+    network = _randomized(ConditionalNet(**TINY, task_ranks={"sr2": 6}))
+    assert network.add_task("sr3", like="sr2").down[0].shape == (6, 8)  # not cut to the network's rank 2
+    assert network.add_task("mean").down[0].shape == (6, 8)
+    assert network.add_task("low", like="denoise").down[0].shape == (2, 8) and "low" not in network.task_ranks
+    image = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(network(image, "sr3"), network(image, "sr2"))
 
 
 def test_the_default_adapter_is_under_five_percent_of_the_parameters() -> None:

@@ -123,7 +123,7 @@ def test_plain_data_and_the_first_difference() -> None:
     from dataclasses import dataclass
     from pathlib import Path
 
-    from stylefuse.train.recipes import first_difference, plain
+    from stylefuse.train.recipes import field_defaults, first_difference, plain
 
     @dataclass
     class Recipe:
@@ -137,3 +137,9 @@ def test_plain_data_and_the_first_difference() -> None:
     assert first_difference({"a": 1, "b": 2}, {"b": 3, "a": 4}) == ("b", 2, 3)  # in the current recipe's order
     assert first_difference({"a": 1, "old": 2}, {"a": 1}) == ("old", 2, None)
     assert first_difference({"a": 1}, {"a": 1, "new": 0}) == ("new", None, 0)
+    # a field added since the checkpoint was saved: at its default it is no difference, set otherwise it is
+    defaults = field_defaults(Recipe(size=64))
+    assert defaults == {"size": 32, "betas": [0.5, 0.999], "data": "photos"} and field_defaults("x") == {}
+    assert first_difference({"size": 32}, {"size": 32, "betas": [0.5, 0.999]}, defaults) is None
+    assert first_difference({"size": 32}, {"size": 32, "betas": [0.9, 0.999]}, defaults) == \
+        ("betas", [0.5, 0.999], [0.9, 0.999])

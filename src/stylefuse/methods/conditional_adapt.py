@@ -33,7 +33,7 @@ class AdaptRecipe:
         base: the conditional model folder to adapt.
         task: the new task's name (not one of the base's).
         like: start the new adapter as a copy of this task's (None: the mean of all the base's adapters).
-        rank: rank of the new adapter's 1x1 residual adapters (None: the base's).
+        rank: rank of the new adapter's 1x1 residual adapters (None: the largest of the adapters it starts from).
         size: crop size in pixels (a multiple of 4).
         batch_size: pairs per step.
         loss: "l1" or "mse".
@@ -61,8 +61,8 @@ class AdaptRecipe:
 
 def adapted_network(base: str | Path, task: str, like: str | None = None,
                     rank: int | None = None) -> tuple[ConditionalNet, dict[str, Any]]:
-    """The base model's network with a new trainable adapter for ``task`` (of ``rank``, None: the base's) and
-    everything else frozen.
+    """The base model's network with a new trainable adapter for ``task`` (of ``rank``, see
+    :meth:`ConditionalNet.add_task`) and everything else frozen.
 
     Returns:
         (network, the base folder's config document).

@@ -193,7 +193,8 @@ class ConditionalNet(nn.Module):
         wide_channels: width at quarter resolution.
         blocks: residual blocks (half resolution before the quarter stage, quarter, half after).
         rank: rank of the per-task 1x1 residual adapters.
-        task_ranks: tasks whose adapters have another rank than ``rank`` (added by :meth:`add_task`).
+        task_ranks: ``{task: rank}`` for the tasks whose adapters have another rank than ``rank`` (added by
+            :meth:`add_task`).
 
     Shape:
         image (B, 3, H, W) in [0, 1], task ids (B,) (or one name / id for the batch), mask (B, 1, H, W) in
@@ -235,19 +236,21 @@ class ConditionalNet(nn.Module):
         return TaskAdapter(self._widths, self._block_widths, self.rank if rank is None else rank)
 
     def add_task(self, task: str, like: str | None = None, rank: int | None = None) -> TaskAdapter:
-        """Add ``task`` with a new adapter of ``rank`` (None: the network's), a copy of task ``like``'s (None:
-        the mean of all adapters), and return it (the only new parameters).
+        """Add ``task`` with a new adapter of ``rank``, a copy of task ``like``'s (None: the mean of all
+        adapters), and return it (the only new parameters).
 
         A larger rank gives a new task more room (Hu et al. 2022 on LoRA's rank); the copy fills the first
-        ranks and the rest start as zero updates, so the new task still starts as ``like``.
+        ranks and the rest start as zero updates. ``rank`` None takes the largest rank among the copied
+        adapters, so the new task starts exactly as ``like`` (a smaller rank drops ``like``'s last ranks).
         """
         if task in self.adapters:
             raise ValueError(f"task {task!r} exists already")
-        rank = self.rank if rank is None else rank
+        names = [like] if like is not None else list(self.tasks)
+        rank = max(self.task_ranks.get(name, self.rank) for name in names) if rank is None else rank
         if rank < 0:
             raise ValueError(f"rank must be >= 0, got {rank}")
         adapter = self.new_adapter(rank).to(self.head.weight.device)
-        sources = [self.adapters[like]] if like is not None else list(self.adapters.values())
+        sources = [self.adapters[name] for name in names]
         with torch.no_grad():
             for name, parameter in adapter.named_parameters():
                 values = [_fit_rank(source.get_parameter(name), parameter, name) for source in sources]

@@ -45,7 +45,7 @@ from stylefuse.train.checkpoint import (
     set_rng_state,
 )
 from stylefuse.train.distributed import Engine, RankLostError, split_batch
-from stylefuse.train.recipes import check_at_least, first_difference, option_name, plain
+from stylefuse.train.recipes import check_at_least, field_defaults, first_difference, option_name, plain
 
 Batch = Any
 
@@ -584,7 +584,7 @@ class Trainer:
         if version != CHECKPOINT_VERSION:
             raise StylefuseError(f"cannot resume: the checkpoint in {folder} has format version {version}, this "
                                  f"stylefuse writes version {CHECKPOINT_VERSION}; start over with --overwrite")
-        difference = first_difference(state["recipe"], self.recipe_record())
+        difference = first_difference(state["recipe"], self.recipe_record(), field_defaults(self.task.recipe))
         if difference is not None and not self.options.change_recipe:
             field, old, new = difference
             raise StylefuseError(f"cannot resume: the checkpoint was trained with {field}={old}, this run asks for "

@@ -97,11 +97,23 @@ def plain(value: Any) -> Any:
 _MISSING = object()
 
 
-def first_difference(saved: dict[str, Any], current: dict[str, Any]) -> tuple[str, Any, Any] | None:
+def field_defaults(recipe: Any) -> dict[str, Any]:
+    """The default values of a recipe dataclass's fields, as :func:`plain` data ({} for anything else)."""
+    if not dataclasses.is_dataclass(recipe):
+        return {}
+    return {f.name: plain(f.default if f.default_factory is dataclasses.MISSING else f.default_factory())
+            for f in dataclasses.fields(recipe)
+            if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING}
+
+
+def first_difference(saved: dict[str, Any], current: dict[str, Any],
+                     defaults: dict[str, Any] | None = None) -> tuple[str, Any, Any] | None:
     """The first key (in ``current``'s order, then ``saved``'s) whose values differ, as
-    ``(key, saved value, current value)`` (a missing value is :data:`None`); None when they agree."""
+    ``(key, saved value, current value)`` (a missing value is :data:`None`); None when they agree. A key
+    ``saved`` lacks counts as its value in ``defaults`` (a field added since the save, at its default)."""
+    defaults = defaults or {}
     for key in [*current, *(k for k in saved if k not in current)]:
-        old, new = saved.get(key, _MISSING), current.get(key, _MISSING)
+        old, new = saved.get(key, defaults.get(key, _MISSING)), current.get(key, _MISSING)
         if old != new:
             return key, None if old is _MISSING else old, None if new is _MISSING else new
     return None
