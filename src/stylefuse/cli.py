@@ -317,6 +317,8 @@ def personalize(
     patience: int = typer.Option(4, min=0, help="Validations without improvement before stopping early."),
     max_minutes: Optional[float] = typer.Option(None, min=0.0, help="Stop (and save) after this much wall time."),
     seed: int = typer.Option(0, help="Random seed."),
+    style_weight: Optional[float] = typer.Option(None, min=0.0, help="Weight of the style term (multi-style "
+                                                 "base; default 5): larger learns the style more strongly."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Start over in an OUT that already holds a run."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     device: str = _device_option(),
@@ -335,7 +337,8 @@ def personalize(
     given = dict(steps=steps, batch_size=batch_size, validate_every=validate_every)
     common.update({key: value for key, value in given.items() if value is not None})  # else each base's own
     summary = TRAINABLE.get("personalize").from_images(style_images, out, base=base, freeze=freeze,
-                                                       optimizer=optimizer, size=size, name=name, data=data, **common)
+                                                       optimizer=optimizer, size=size, name=name, data=data,
+                                                       style_weight=style_weight, **common)
     _report_training(summary, out, f"; try: stylefuse stylize photo.jpg --model {out}")
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from stylefuse.errors import OptionError
 from stylefuse.fusion.lineage import fingerprint
 from stylefuse.hub import load_model, read_config, save_model
 from stylefuse.image.io import read_image, write_image
@@ -136,6 +137,10 @@ def test_lbfgs_recipes_grow_their_batch_unless_it_is_too_small_to_grow() -> None
     assert small.fixed_batch and (small.warmup_crops, small.warmup_steps) == (None, 0)
     assert personalize_recipe(lbfgs, "norm-only", 64, "x", steps=6).warmup_steps == 3  # at most half the run
     assert not personalize_recipe(adam, "norm-only", 64, "x").fixed_batch
+    assert recipe.style_weight == 5.0
+    assert personalize_recipe(lbfgs, "norm-only", 64, "x", style_weight=12).style_weight == 12
+    with pytest.raises(OptionError, match="style_weight=-1"):
+        personalize_recipe(lbfgs, "norm-only", 64, "x", style_weight=-1)
 
 
 def test_norm_only_lbfgs_lowers_the_loss_of_its_fixed_crops(base, tmp_path) -> None:
@@ -165,8 +170,9 @@ def test_personalize_cli_end_to_end(tmp_path, base, capsys, monkeypatch) -> None
     out = tmp_path / "mine"
     code, stdout, err = run_cli(["personalize", "--images", styles[0], styles[1], "--base", base, "--name", "dots",
                                  "--data", photos, "--out", out, "--steps", "3", "--size", "32", "--batch-size", "2",
-                                 "--validate-every", "1", "-q"], capsys, monkeypatch)
+                                 "--validate-every", "1", "--style-weight", "12", "-q"], capsys, monkeypatch)
     assert code == 0, err
+    assert read_config(out)["recipe"]["style_weight"] == 12
     trained, total = (int(n.replace(",", "")) for n in re.search(r"training ([\d,]+) of ([\d,]+)", stdout).groups())
     assert trained < 0.05 * total
     assert "estimated time" in stdout and "3 lbfgs steps" in stdout  # norm-only's default optimiser
@@ -220,6 +226,9 @@ def test_personalize_a_gan_model_with_freezed(tmp_path, capsys, monkeypatch) -> 
     code, _, err = run_cli(["personalize", "--images", style, "--base", base, "--out", tmp_path / "y",
                             "--optimizer", "lbfgs"], capsys, monkeypatch)
     assert code == 2 and "GAN bases train against a discriminator" in err
+    code, _, err = run_cli(["personalize", "--images", style, "--base", base, "--out", tmp_path / "z",
+                            "--style-weight", "3"], capsys, monkeypatch)
+    assert code == 2 and "--style-weight is for the multi-style network" in err
 
 
 def test_freezed_keeps_the_frozen_discriminator_layers(tmp_path) -> None:

@@ -379,6 +379,8 @@ class FastRecipe:
         check_at_least("batch_size", self.batch_size, 1)
         check_at_least("style_size", self.style_size, 16)
         check_at_least("blocks", self.blocks, 0)
+        for name in ("content_weight", "style_weight", "tv_weight"):
+            check_at_least(name, getattr(self, name), 0)
 
 
 def style_name_from_path(path: Path) -> str:

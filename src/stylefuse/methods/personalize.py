@@ -144,15 +144,20 @@ class Personalize(FastStyle):
     @staticmethod
     def from_images(style_images: list[Path], out: Path, base: str | Path = "builtin", freeze: str | None = None,
                     optimizer: str | None = None, size: int | None = None, name: str = "my-style",
-                    data: Path | None = None, **common: Any) -> dict[str, Any]:
+                    data: Path | None = None, style_weight: float | None = None, **common: Any) -> dict[str, Any]:
         """Personalise ``base`` (a multi-style folder, "builtin", or a GAN generator folder, fine-tuned
         with FreezeD by :func:`.personalize_gan.personalize_gan`) from 1 to 10 ``style_images``; each
-        kind of base has its own defaults for ``freeze``, ``optimizer`` and ``size``."""
+        kind of base has its own defaults for ``freeze``, ``optimizer`` and ``size``; ``style_weight``
+        (multi-style bases: β of the perceptual loss, None: :class:`FastRecipe`'s) sets how strongly the
+        new style is learned."""
         if not 1 <= len(style_images) <= 10:
             raise OptionError(f"give 1 to 10 images of the new style, got {len(style_images)}")
         if str(base) != "builtin" and read_config(base)["network"] != "fast_stylizer":
             from stylefuse.methods.personalize_gan import personalize_gan
 
+            if style_weight is not None:
+                raise OptionError("--style-weight is for the multi-style network; a GAN base learns the style "
+                                  "from its discriminator")
             if optimizer == "lbfgs":
                 raise OptionError("--optimizer lbfgs needs a deterministic objective; GAN bases train against a "
                                   "discriminator: use adam")
@@ -161,7 +166,8 @@ class Personalize(FastStyle):
         if freeze is not None and freeze not in FREEZE_STRATEGIES:
             raise OptionError(f"unknown --freeze {freeze!r}; choose from {', '.join(FREEZE_STRATEGIES)}")
         return personalize_model(style_images, out, base=base, name=name, data=data, optimizer=optimizer,
-                                 strategy=freeze or "norm-only", size=size or 256, **common)
+                                 strategy=freeze or "norm-only", size=size or 256, style_weight=style_weight,
+                                 **common)
 
     def __init__(self, recipe: PersonalizeRecipe | None = None) -> None:
         recipe = recipe or PersonalizeRecipe()
@@ -362,10 +368,11 @@ def training_defaults(strategy: str, optimizer: str | None = None) -> TrainingDe
 
 def personalize_recipe(defaults: TrainingDefaults, strategy: str, size: int, name: str,
                        batch_size: int | None = None, steps: int | None = None,
-                       base: str | Path = "builtin") -> PersonalizeRecipe:
+                       base: str | Path = "builtin", style_weight: float | None = None) -> PersonalizeRecipe:
     """The recipe for ``defaults`` (:func:`training_defaults`): L-BFGS trains on a fixed batch, growing
     from its warm-up crops for at most half of ``steps`` (default: the defaults' steps); ``batch_size``
-    replaces the default number of crops."""
+    replaces the default number of crops, ``style_weight`` (None: :class:`FastRecipe`'s) the style term's
+    weight."""
     crops = defaults.batch_size if batch_size is None else batch_size
     lbfgs = defaults.optimizer == "lbfgs"
     warmup = lbfgs and defaults.warmup_crops is not None and defaults.warmup_crops < crops
@@ -373,7 +380,8 @@ def personalize_recipe(defaults: TrainingDefaults, strategy: str, size: int, nam
     return PersonalizeRecipe(base=str(base), size=size, batch_size=crops, strategy=strategy, style_names=[name],
                              fixed_batch=lbfgs,
                              warmup_crops=defaults.warmup_crops if warmup else None,
-                             warmup_steps=warmup_steps if warmup else 0)
+                             warmup_steps=warmup_steps if warmup else 0,
+                             **({} if style_weight is None else {"style_weight": style_weight}))
 
 
 DEFAULT_PHOTOS = Path(__file__).resolve().parents[1] / "data" / "photos"
@@ -385,7 +393,7 @@ def personalize_model(style_images: list[Path], out: Path, base: str | Path = "b
                       size: int = 256, batch_size: int | None = None, lr: float | None = None,
                       optimizer: str | None = None, validate_every: int | None = None, patience: int = 4,
                       max_minutes: float | None = None, seed: int = 0, progress: bool = True, overwrite: bool = False,
-                      device: str = "cpu",
+                      device: str = "cpu", style_weight: float | None = None,
                       report: Callable[[str], None] = print) -> dict[str, Any]:
     """Train a new style into a copy of ``base`` and write the result to ``out`` (a model folder).
 
@@ -405,7 +413,7 @@ def personalize_model(style_images: list[Path], out: Path, base: str | Path = "b
     defaults = training_defaults(strategy, optimizer)
     steps = defaults.steps if steps is None else steps
     validate_every = max(1, steps // 6) if validate_every is None else validate_every
-    task = Personalize(personalize_recipe(defaults, strategy, size, name, batch_size, steps, base))
+    task = Personalize(personalize_recipe(defaults, strategy, size, name, batch_size, steps, base, style_weight))
     batches = task.make_batches({"data": data or DEFAULT_PHOTOS, "style": list(style_images)}, seed,
                                 report=report)
     share = 100 * task.trained_parameters / task.total_parameters
