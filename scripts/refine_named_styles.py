@@ -65,7 +65,7 @@ def main() -> None:
         print(f"refined {name}", flush=True)
     network.load_state_dict(state)
     extra = {key: value for key, value in document.items() if key not in ("format_version", "network", "config")}
-    extra["refined_styles"] = {"styles": chosen, "style_weight": args.style_weight,
+    extra["refined_styles"] = {"styles": chosen, "style_weight": args.style_weight, "max_minutes": args.max_minutes,
                                "how": "scripts/refine_named_styles.py: norm-only personalisation from each "
                                       "style's own painting and table, training photos"}
     save_model(network, args.out, document["network"], document["config"], extra=extra)
