@@ -2,13 +2,15 @@
 
     python scripts/refine_named_styles.py ../shared/data/bench/style --runs runs/refine --out runs/styles-refined \
         --style-weight 15 [--names udnie,grande-jatte] [--max-minutes 2]
-    python scripts/ship_weights.py styles runs/styles-refined
+    cp runs/styles-refined/model.safetensors runs/styles-refined/config.json src/stylefuse/weights/styles/
 
 Each named style (default: all) is personalised from its source painting (``stylefuse personalize``: its own
 table as the warm start, only the style's tables trained, 50 L-BFGS steps on fixed crops of the training split's
 photos, ``--style-weight``), then its refined table replaces the style's row in a copy of the shipped folder;
 the trunk, the predictor and the other styles stay as they are. A style whose run folder holds a model is not
-trained again, so an interrupted refinement goes on where it stopped.
+trained again, so an interrupted refinement goes on where it stopped. The written folder keeps the shipped
+config's records (plus ``refined_styles``) and is shipped by copying it (``ship_weights.py`` would relabel the
+weights as a run's EMA).
 """
 
 from __future__ import annotations
@@ -61,9 +63,8 @@ def main() -> None:
                               data=photos, style_weight=args.style_weight, max_minutes=args.max_minutes,
                               overwrite=True, progress=False)
         for key, row in refined_row(run, len(names)).items():
-            state[key][names.index(name)] = row
+            state[key][names.index(name)] = row  # the state dict shares the network's storage
         print(f"refined {name}", flush=True)
-    network.load_state_dict(state)
     extra = {key: value for key, value in document.items() if key not in ("format_version", "network", "config")}
     extra["refined_styles"] = {"styles": chosen, "style_weight": args.style_weight, "max_minutes": args.max_minutes,
                                "how": "scripts/refine_named_styles.py: norm-only personalisation from each "
