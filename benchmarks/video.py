@@ -1,8 +1,9 @@
 """Temporal consistency of video stylization: warping error (Lai et al. 2018) of frame-by-frame, exponential
 smoothing and the flow-guided blend, and their cost in ms per frame, on short clips made from held-out bench
 photos by panning and zooming with sensor noise added to each frame (so the true motion is known and the
-warping error is measured with it, not with the estimated flow). Style and content losses of the last frame
-of each clip check that the blend keeps the style. The flow filter stylizes each frame itself, at the scene's
+warping error is measured with it, not with the estimated flow); the pans move by whole pixels and, cut from
+the photo at twice the size, by half pixels. Style and content losses of each clip's last frames (their mean)
+check that the blend keeps the style. The flow filter stylizes each frame itself, at the scene's
 phase of the stylizer's pixel grid (its cost excludes that stylization). Prints JSON. Needs ../shared/data/bench.
 
     python benchmarks/video.py [--size 512 --frames 12 --style starry-night]
@@ -21,7 +22,7 @@ import numpy as np
 import torch
 
 from stylefuse import api
-from stylefuse.frontends.temporal import DEFAULT_AMOUNT, make_filter
+from stylefuse.frontends.temporal import DEFAULT_AMOUNT, DISAGREEMENT_SHARE, FlowBlend, make_filter
 from stylefuse.frontends.video import to_array, to_tensor
 from stylefuse.image import ops
 from stylefuse.image.flow import warp, warping_error
@@ -46,6 +47,17 @@ def pan_clip(photo: np.ndarray, size: int, frames: int, step: float) -> tuple[li
     flow = np.zeros((height, size, 2), np.float32)
     flow[..., 0] = step
     return clip, [flow] * frames
+
+
+def subpixel_pan_clip(name: str, size: int, frames: int, step: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Frames of a window moving right by ``step`` px a frame, a half-pixel step allowed (the camera's usual
+    case): the pan is cut from the photo at twice the size at whole pixels, each frame then halved (area)."""
+    import cv2
+
+    twice = photo_array(name, 2 * (size + 4 * frames))
+    clip, flows = pan_clip(twice, 2 * size, frames, 2 * step)
+    halves = [cv2.resize(frame, (size, frame.shape[0] // 2), interpolation=cv2.INTER_AREA) for frame in clip]
+    return halves, [cv2.resize(flow, (size, flow.shape[0] // 2)) / 2 for flow in flows]
 
 
 def zoom_clip(photo: np.ndarray, size: int, frames: int, rate: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -84,10 +96,17 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=2, help="how many held-out photos")
     parser.add_argument("--style", default="starry-night", help="a built-in style")
     parser.add_argument("--amount", type=float, default=DEFAULT_AMOUNT, help="the temporal weight (--temporal)")
+    parser.add_argument("--share", type=float, default=DISAGREEMENT_SHARE,
+                        help="the flow blend's weight share where the textures disagree (1: blend regardless)")
     parser.add_argument("--noise", type=float, default=0.02)
     parser.add_argument("--no-quality", action="store_true", help="skip the VGG16 losses of the last frames")
+    parser.add_argument("--quality-frames", type=int, default=4, help="how many last frames the losses average")
     parser.add_argument("--out", type=Path, default=Path(f"benchmarks/results/video-{date.today()}.json"))
     args = parser.parse_args()
+    if not 1 <= args.quality_frames <= args.frames:
+        parser.error(f"--quality-frames must be between 1 and --frames ({args.frames})")
+    if not 0 <= args.share <= 1:
+        parser.error("--share must be between 0 and 1")
     require_bench()
     job = api.prepare(args.style)
     style_image = read_image(BENCH / "style" / "vangogh_starry_night.jpg").rgb if args.style == "starry-night" \
@@ -97,10 +116,12 @@ def main() -> None:
     for index, name in enumerate(HELD_OUT[: args.photos]):
         photo = photo_array(name, args.size + 4 * args.frames)
         for kind, (clip, flows) in {"pan": pan_clip(photo, args.size, args.frames, 3.0),
+                                    "subpixel-pan": subpixel_pan_clip(name, args.size, args.frames, 2.5),
                                     "zoom": zoom_clip(photo, args.size, args.frames, 1.01)}.items():
             clips[f"{name}/{kind}"] = (add_noise(clip, args.noise, index), flows)
     result: dict = {"benchmark": "video", "size": args.size, "frames": args.frames, "style": args.style,
-                    "amount": args.amount, "noise": args.noise, "threads": torch.get_num_threads(), "clips": {}}
+                    "amount": args.amount, "share": args.share, "noise": args.noise,
+                    "quality_frames": args.quality_frames, "threads": torch.get_num_threads(), "clips": {}}
     timings: dict[str, list[float]] = {"stylize": [], **{mode: [] for mode in MODES}}
     for key, (clip, flows) in clips.items():
         stylized = []
@@ -110,7 +131,8 @@ def main() -> None:
             timings["stylize"].append(time.perf_counter() - started)
         entry = {}
         for mode in MODES:
-            temporal = make_filter(mode, args.amount)
+            temporal = FlowBlend(args.amount, disagreement_share=args.share) if mode == "flow" \
+                else make_filter(mode, args.amount)
             outputs = []
             for frame, raw in zip(clip, stylized):
                 spent = []  # the stylizer's own seconds: the flow filter stylizes the frame at its phase itself
@@ -129,13 +151,20 @@ def main() -> None:
                 timings[mode].append(time.perf_counter() - started - sum(spent))
             entry[mode] = {"warping_error": round(mean_warping_error(outputs, flows), 6)}
             if quality is not None:
-                entry[mode].update(quality(to_tensor(outputs[-1]), to_tensor(clip[-1]), style_image))
+                last = [quality(to_tensor(output), to_tensor(frame), style_image)
+                        for output, frame in zip(outputs[-args.quality_frames:], clip[-args.quality_frames:])]
+                entry[mode].update({key: round(float(np.mean([losses[key] for losses in last])), 4)
+                                    for key in last[0]})
         entry["flow_vs_frame_by_frame"] = round(entry["flow"]["warping_error"] / entry["none"]["warping_error"], 3)
+        if quality is not None:
+            entry["flow_style_change"] = round(entry["flow"]["style"] / entry["none"]["style"] - 1, 3)
         result["clips"][key] = entry
         print(key, entry, file=sys.stderr)
     result["ms_per_frame"] = {mode: round(1000 * statistics.median(values), 2) for mode, values in timings.items()}
     ratios = [entry["flow_vs_frame_by_frame"] for entry in result["clips"].values()]
     result["flow_vs_frame_by_frame_mean"] = round(float(np.mean(ratios)), 3)
+    if quality is not None:
+        result["flow_style_change_max"] = max(entry["flow_style_change"] for entry in result["clips"].values())
     save_result(result, args.out)
 
 

@@ -56,6 +56,38 @@ def test_phase_alignment_stops_the_texture_from_boiling(pan) -> None:
     assert true_error([aligned.run(frame, grid_textured) for frame in pan]) < 0.1 * true_error(by_frame)
 
 
+def redrawn(seed: int):
+    """A stand-in stylizer that draws new strokes on every frame (what a zoom does to a network's texture)."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+
+    def stylize(frame: np.ndarray) -> np.ndarray:
+        strokes = cv2.GaussianBlur(rng.normal(0, 0.2, frame.shape).astype(np.float32), (0, 0), 1.0)
+        return np.clip(frame + strokes, 0, 1)
+
+    return stylize
+
+
+def test_new_strokes_are_not_averaged_away(pan) -> None:
+    still = [pan[0]] * 4
+    outputs = {}
+    for share in (0.0, 1.0):
+        blend, stylize = FlowBlend(0.6, preset="medium", disagreement_share=share), redrawn(1)
+        outputs[share] = [blend.run(frame, stylize) for frame in still]
+    stylize = redrawn(1)
+    fresh = [stylize(frame) for frame in still]
+    # blending regardless mixes each frame's strokes with the last ones; weighting by agreement keeps them
+    assert np.abs(outputs[0.0][-1] - fresh[-1]).mean() < 0.5 * np.abs(outputs[1.0][-1] - fresh[-1]).mean()
+
+
+def test_disagreement_share_is_checked() -> None:
+    from stylefuse.errors import OptionError
+
+    with pytest.raises(OptionError, match="disagreement_share"):
+        FlowBlend(0.5, disagreement_share=1.5)
+
+
 def test_run_and_call_agree_without_motion(pan) -> None:
     still = [pan[0]] * 3
     first, second = FlowBlend(0.6), FlowBlend(0.6)

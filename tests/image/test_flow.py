@@ -29,6 +29,21 @@ def test_warp_follows_a_constant_flow(scene) -> None:
     assert np.allclose(warped[:, :-3], scene[:, 3:], atol=1e-6)
 
 
+def test_cubic_warp_keeps_detail_that_repeated_bilinear_warps_blur(scene) -> None:
+    import cv2
+
+    rng = np.random.default_rng(4)
+    texture = cv2.GaussianBlur(rng.random((48, 80, 3)).astype(np.float32), (0, 0), 1.0)
+    there_and_back = {}
+    for cubic in (False, True):
+        image = texture
+        for dx in (0.5, -0.5) * 4:  # half a pixel right, then back, four times
+            image = F.warp(image, shift_flow(48, 80, dx), cubic=cubic)
+        there_and_back[cubic] = np.abs(image - texture)[8:-8, 8:-8].mean()
+    assert F.warp(texture, shift_flow(48, 80, 2), cubic=True)[:, :-2] == pytest.approx(texture[:, 2:], abs=1e-5)
+    assert there_and_back[True] < 0.5 * there_and_back[False]
+
+
 def test_mask_keeps_consistent_flow_and_drops_pixels_from_outside(scene) -> None:
     backward, forward = shift_flow(48, 60, 3), shift_flow(48, 60, -3)
     mask = F.consistency_mask(backward, forward)
@@ -74,6 +89,23 @@ def test_restore_detail_brings_back_coarser_strokes_too(scene) -> None:
     restored = F.restore_detail(averaged, texture)
     assert band(averaged) < 0.85 * band(texture) and abs(band(restored) - band(texture)) < 0.05 * band(texture)
     assert abs(band(F.restore_detail(averaged, texture, sigmas=(1.5,))) - band(texture)) > 0.1 * band(texture)
+
+
+def test_texture_agreement_tells_the_same_strokes_from_new_ones(scene) -> None:
+    import cv2
+
+    rng = np.random.default_rng(3)
+
+    def strokes() -> np.ndarray:
+        return cv2.GaussianBlur(rng.normal(0, 0.3, scene.shape).astype(np.float32), (0, 0), 1.0)
+
+    texture = np.clip(scene + strokes(), 0, 1)
+    redrawn = np.clip(scene + strokes(), 0, 1)  # the same scene, other strokes
+    same = F.texture_agreement(texture, np.clip(texture + rng.normal(0, 0.01, scene.shape).astype(np.float32), 0, 1))
+    other = F.texture_agreement(texture, redrawn)
+    assert same.shape == other.shape == scene.shape[:2]
+    assert same.mean() > 0.9 and other.mean() < 0.25 and 0 <= other.min() and same.max() <= 1
+    assert F.texture_agreement(texture, texture, shrink=2).shape == scene.shape[:2]
 
 
 def test_warping_error_is_zero_for_a_perfect_warp(scene) -> None:

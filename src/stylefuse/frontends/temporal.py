@@ -16,7 +16,16 @@ from typing import Callable
 import numpy as np
 
 from stylefuse.errors import OptionError
-from stylefuse.image.flow import FlowEstimator, consistency_mask, grey, resize_flow, resize_map, restore_detail, warp
+from stylefuse.image.flow import (
+    FlowEstimator,
+    consistency_mask,
+    grey,
+    resize_flow,
+    resize_map,
+    restore_detail,
+    texture_agreement,
+    warp,
+)
 
 
 def _check_amount(amount: float) -> float:
@@ -26,8 +35,8 @@ def _check_amount(amount: float) -> float:
 
 
 DEFAULT_AMOUNT = 0.5
-"""``--temporal``'s default: the weight of the warped previous output (benchmarks/video.py: at 0.5 every clip
-keeps its style within 5% of frame by frame; 0.6 flickered less and lost 6% on one zoom)."""
+"""``--temporal``'s default: the weight of the warped previous output (chosen with benchmarks/video.py; the
+README has its figures)."""
 
 GRID = 8
 """The pixel grid of the feed-forward stylizers: the fast network and the VGG16 inverters work at 1/8 scale
@@ -66,11 +75,20 @@ class ExponentialSmoothing(FrameByFrame):
         return stylized
 
 
+DISAGREEMENT_SHARE = 0.2
+"""The share of the blend weight kept where the warped previous output and the fresh stylization draw different
+strokes (see :class:`FlowBlend`)."""
+
+
 class FlowBlend(FrameByFrame):
-    """Flow-guided blending: ``out_t = stylized_t + a · m · (warp(out_{t-1}) - stylized_t)``, with the flow
-    from the content frames (DIS) and m the forward-backward consistency mask, so occluded and newly
-    visible pixels take the fresh stylization; the blend's fine detail then gets the contrast of the fresh
-    stylization back (:func:`~stylefuse.image.flow.restore_detail`).
+    """Flow-guided blending: ``out_t = stylized_t + a · m · (s + (1 - s) · g) · (warp(out_{t-1}) - stylized_t)``,
+    with the flow from the content frames (DIS), m the forward-backward consistency mask, so occluded and newly
+    visible pixels take the fresh stylization, and g the local agreement of the two textures
+    (:func:`~stylefuse.image.flow.texture_agreement`): where the stylizer re-drew its strokes (a zoom), averaging
+    them would wash the style out, so only the share s of the weight stays there. The previous output is warped
+    bicubically (a bilinear warp by fractions of a pixel, repeated frame after frame, blurs the strokes), and
+    the blend's fine detail then gets the contrast of the fresh stylization back
+    (:func:`~stylefuse.image.flow.restore_detail`).
 
     :meth:`run` also keeps the scene at one phase of the stylizer's :data:`GRID`: a network that works at 1/8
     scale draws its texture differently for a picture moved by a number of pixels that is not a multiple of 8,
@@ -84,11 +102,15 @@ class FlowBlend(FrameByFrame):
         flow_side: the flow is estimated on frames scaled down to about this long side, then scaled up
             (motion is smooth; this keeps the cost low at large sizes).
         keep_detail: restore the detail contrast after blending.
+        disagreement_share: s, 0..1 (1: blend regardless of the textures).
     """
 
     def __init__(self, amount: float = DEFAULT_AMOUNT, preset: str = "ultrafast", flow_side: int = 256,
-                 keep_detail: bool = True) -> None:
+                 keep_detail: bool = True, disagreement_share: float = DISAGREEMENT_SHARE) -> None:
         self.amount = _check_amount(amount)
+        if not 0.0 <= disagreement_share <= 1.0:
+            raise OptionError(f"disagreement_share must be between 0 and 1, got {disagreement_share}")
+        self.disagreement_share = disagreement_share
         self.flow = FlowEstimator(preset)
         self.flow_side, self.keep_detail = flow_side, keep_detail
         self.previous: tuple[np.ndarray, np.ndarray] | None = None  # (grey content, output) of the last frame
@@ -113,11 +135,14 @@ class FlowBlend(FrameByFrame):
 
     def _flow_to_previous(self, content: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """The frame's luma for the flow, and the flow (h, w, 2) from it to the previous frame's (None first)."""
-        height, width = content.shape[:2]
-        luma = grey(content, max(1, max(height, width) // self.flow_side))
+        luma = grey(content, self._shrink(content))
         if self.previous is None or self.amount == 0 or self.previous[0].shape != luma.shape:
             return luma, None
         return luma, self.flow(luma, self.previous[0])
+
+    def _shrink(self, content: np.ndarray) -> int:
+        """The factor the flow and the texture agreement scale a frame down by."""
+        return max(1, max(content.shape[:2]) // self.flow_side)
 
     def _blend(self, content: np.ndarray, stylized: np.ndarray, luma: np.ndarray,
                backward: np.ndarray | None) -> np.ndarray:
@@ -129,7 +154,10 @@ class FlowBlend(FrameByFrame):
             if mask.shape != (height, width):
                 backward = resize_flow(backward, height, width)
                 mask = resize_map(mask, height, width)
-            change = warp(previous_out, backward)
+            change = warp(previous_out, backward, cubic=True)
+            if self.disagreement_share < 1:
+                share = self.disagreement_share
+                mask = mask * (share + (1 - share) * texture_agreement(change, stylized, self._shrink(content)))
             change -= stylized
             change *= (self.amount * mask)[..., None]
             out = change + stylized

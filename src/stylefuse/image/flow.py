@@ -53,16 +53,19 @@ class FlowEstimator:
         return self.dis.calc(first, second, None)
 
 
-def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
+def warp(image: np.ndarray, flow: np.ndarray, cubic: bool = False) -> np.ndarray:
     """Backward warp: ``out[y, x] = image[y + flow_y, x + flow_x]`` (bilinear, edges replicated).
 
     Args:
         image: (H, W, C) float32.
         flow: (H, W, 2), from the output frame to ``image``'s frame.
+        cubic: bicubic instead of bilinear: a picture warped again and again by fractions of a pixel (a video's
+            blended output) stays sharp, where bilinear blurs it a little each time.
     """
     cv2 = _cv2()
     xs, ys = _grid(*flow.shape[:2])
-    return cv2.remap(image, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    interpolation = cv2.INTER_CUBIC if cubic else cv2.INTER_LINEAR
+    return cv2.remap(image, xs + flow[..., 0], ys + flow[..., 1], interpolation, borderMode=cv2.BORDER_REPLICATE)
 
 
 @functools.lru_cache(maxsize=4)
@@ -105,6 +108,39 @@ def restore_detail(blended: np.ndarray, reference: np.ndarray, sigmas: tuple[flo
         out = band if out is None else cv2.add(out, band)
         rest, wanted_rest = low, wanted_low
     return np.clip(cv2.add(rest, out), 0, 1)
+
+
+def texture_agreement(first: np.ndarray, second: np.ndarray, shrink: int = 1, detail: float = 2.0,
+                      window: float = 4.0) -> np.ndarray:
+    """Where two pictures carry the same fine texture: the local correlation of their detail (luma minus its
+    blur of ``detail`` px), in Gaussian windows of ``window`` px, clipped to [0, 1]. Two stylizations of one
+    scene agree where the stylizer drew the same strokes (a pan kept at the grid's phase) and not where it
+    drew new ones (a zoom re-draws its texture at a new scale); averaging strokes that do not agree washes
+    the texture out, which :func:`restore_detail`'s contrast gain does not undo.
+
+    Args:
+        first, second: (H, W, 3) float32 in [0, 1].
+        shrink: measure on pictures scaled down by this factor (the widths are in those pixels), then scale up.
+
+    Returns:
+        (H, W) float32 in [0, 1].
+    """
+    cv2 = _cv2()
+    height, width = first.shape[:2]
+
+    def fine(image: np.ndarray) -> np.ndarray:
+        luma = cv2.cvtColor(np.asarray(image, np.float32), cv2.COLOR_RGB2GRAY)
+        if shrink > 1:
+            luma = cv2.resize(luma, (max(1, width // shrink), max(1, height // shrink)), interpolation=cv2.INTER_AREA)
+        return cv2.subtract(luma, cv2.GaussianBlur(luma, (0, 0), detail))
+
+    a, b = fine(first), fine(second)
+
+    def local(product: np.ndarray) -> np.ndarray:
+        return cv2.GaussianBlur(product, (0, 0), window)
+
+    correlation = local(a * b) / np.sqrt(local(a * a) * local(b * b) + 1e-8)
+    return resize_map(np.clip(correlation, 0, 1).astype(np.float32), height, width)
 
 
 def consistency_mask(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
