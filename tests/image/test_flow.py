@@ -108,6 +108,16 @@ def test_texture_agreement_tells_the_same_strokes_from_new_ones(scene) -> None:
     assert F.texture_agreement(texture, texture, shrink=2).shape == scene.shape[:2]
 
 
+def test_weigh_detail_keeps_the_smooth_part_whole(scene) -> None:
+    rng = np.random.default_rng(5)
+    noise = rng.normal(0, 0.1, scene.shape).astype(np.float32)
+    shift = np.full(scene.shape, 0.2, np.float32)  # a colour change: all smooth
+    weight = np.zeros(scene.shape[:2], np.float32)
+    assert np.allclose(F.weigh_detail(shift, weight), shift, atol=1e-6)
+    assert np.abs(F.weigh_detail(noise, weight)).mean() < 0.2 * np.abs(noise).mean()
+    assert np.allclose(F.weigh_detail(noise, weight + 1), noise, atol=1e-6)
+
+
 def test_warping_error_is_zero_for_a_perfect_warp(scene) -> None:
     flow, mask = shift_flow(48, 77, 3), np.ones((48, 77), np.float32)
     previous, current = scene[:, :77], scene[:, 3:80]

@@ -25,6 +25,7 @@ from stylefuse.image.flow import (
     restore_detail,
     texture_agreement,
     warp,
+    weigh_detail,
 )
 
 
@@ -157,8 +158,11 @@ class FlowBlend(FrameByFrame):
             change = warp(previous_out, backward, cubic=True)
             if self.disagreement_share < 1:
                 share = self.disagreement_share
-                mask = mask * (share + (1 - share) * texture_agreement(change, stylized, self._shrink(content)))
-            change -= stylized
+                agreement = texture_agreement(change, stylized, self._shrink(content))
+                change -= stylized
+                change = weigh_detail(change, share + (1 - share) * agreement)
+            else:
+                change -= stylized
             change *= (self.amount * mask)[..., None]
             out = change + stylized
             if self.keep_detail:

@@ -110,6 +110,14 @@ def restore_detail(blended: np.ndarray, reference: np.ndarray, sigmas: tuple[flo
     return np.clip(cv2.add(rest, out), 0, 1)
 
 
+def weigh_detail(change: np.ndarray, weight: np.ndarray, sigma: float = 3.0) -> np.ndarray:
+    """``change`` (H, W, C) with its detail (itself minus its Gaussian blur of ``sigma`` px) scaled by ``weight``
+    (H, W) and its smooth part kept whole: colour and light keep their full temporal weight, strokes only where
+    they agree."""
+    smooth = _cv2().GaussianBlur(change, (0, 0), sigma)
+    return smooth + (change - smooth) * weight[..., None]
+
+
 def texture_agreement(first: np.ndarray, second: np.ndarray, shrink: int = 1, detail: float = 2.0,
                       window: float = 4.0) -> np.ndarray:
     """Where two pictures carry the same fine texture: the local correlation of their detail (luma minus its
