@@ -63,7 +63,7 @@ def redrawn(seed: int):
     rng = np.random.default_rng(seed)
 
     def stylize(frame: np.ndarray) -> np.ndarray:
-        strokes = cv2.GaussianBlur(rng.normal(0, 0.2, frame.shape).astype(np.float32), (0, 0), 1.0)
+        strokes = cv2.GaussianBlur(rng.normal(0, 0.5, frame.shape).astype(np.float32), (0, 0), 1.0)
         return np.clip(frame + strokes, 0, 1)
 
     return stylize

@@ -110,12 +110,18 @@ def restore_detail(blended: np.ndarray, reference: np.ndarray, sigmas: tuple[flo
     return np.clip(cv2.add(rest, out), 0, 1)
 
 
-def weigh_detail(change: np.ndarray, weight: np.ndarray, sigma: float = 3.0) -> np.ndarray:
-    """``change`` (H, W, C) with its detail (itself minus its Gaussian blur of ``sigma`` px) scaled by ``weight``
-    (H, W) and its smooth part kept whole: colour and light keep their full temporal weight, strokes only where
-    they agree."""
-    smooth = _cv2().GaussianBlur(change, (0, 0), sigma)
-    return smooth + (change - smooth) * weight[..., None]
+def weigh_detail(change: np.ndarray, weight: np.ndarray, shrink: int = 4) -> np.ndarray:
+    """``change`` (H, W, C) with its detail scaled by ``weight`` (H, W) and its smooth part kept whole: in a
+    temporal blend, colour and light keep their full weight, strokes only where they agree. The smooth part is
+    ``change`` scaled down by ``shrink`` (area) and back up (bilinear), a low-pass a tenth the cost of a blur."""
+    cv2 = _cv2()
+    height, width = change.shape[:2]
+    small = cv2.resize(change, (max(1, width // shrink), max(1, height // shrink)), interpolation=cv2.INTER_AREA)
+    smooth = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
+    detail = cv2.subtract(change, smooth)
+    detail *= weight[..., None]
+    detail += smooth
+    return detail
 
 
 def texture_agreement(first: np.ndarray, second: np.ndarray, shrink: int = 1, detail: float = 2.0,
