@@ -110,7 +110,7 @@ def restore_detail(blended: np.ndarray, reference: np.ndarray, sigmas: tuple[flo
     return np.clip(cv2.add(rest, out), 0, 1)
 
 
-def weigh_detail(change: np.ndarray, weight: np.ndarray, shrink: int = 4) -> np.ndarray:
+def weigh_detail(change: np.ndarray, weight: np.ndarray, shrink: int = 8) -> np.ndarray:
     """``change`` (H, W, C) with its detail scaled by ``weight`` (H, W) and its smooth part kept whole: in a
     temporal blend, colour and light keep their full weight, strokes only where they agree. The smooth part is
     ``change`` scaled down by ``shrink`` (area) and back up (bilinear), a low-pass a tenth the cost of a blur."""
