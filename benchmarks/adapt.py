@@ -1,7 +1,8 @@
 """Adapting the conditional model to a held-out task against training the same network from scratch.
 
-The held-out task (``--task``) is ``impulse`` (salt-and-pepper noise, a noise the shipped model never saw) or
-``sr3`` (bicubic x3; the shipped model knows sr2 and sr4). On the same threads and the same on-the-fly pairs
+The held-out task (``--task``) is ``impulse`` (salt-and-pepper noise, a noise the shipped model never saw),
+``sr3`` (bicubic x3; the shipped model knows sr2 and sr4), or a procedural style, ``cartoon`` or ``oil`` (the
+shipped model knows no style). On the same threads and the same on-the-fly pairs
 from the training photos:
 - adapt: the shipped model (``--base``) plus a new adapter of rank ``--rank`` (default: its source's) for the
   task, started as a copy of a related task's (:data:`HELD_OUT`), trunk frozen (``stylefuse adapt``'s
@@ -49,8 +50,9 @@ from stylefuse.train.loop import Trainer, TrainOptions
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import save_sheet  # noqa: E402
 
-HELD_OUT = {"impulse": "denoise", "sr3": "sr2"}
-"""Held-out tasks and the task whose adapter the new one starts from."""
+HELD_OUT = {"impulse": "denoise", "sr3": "sr2", "cartoon": "denoise", "oil": "denoise"}
+"""Held-out tasks and the task whose adapter the new one starts from (the shipped model knows no style domain,
+so ``cartoon`` and ``oil``, procedural styles that smooth, start from denoising)."""
 
 
 class Relabelled:
