@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from stylefuse import api
-from stylefuse.frontends.temporal import DEFAULT_AMOUNT, DISAGREEMENT_SHARE, FlowBlend, make_filter
+from stylefuse.frontends.temporal import DEFAULT_AMOUNT, DISAGREEMENT_SHARE, make_filter
 from stylefuse.frontends.video import to_array, to_tensor
 from stylefuse.image import ops
 from stylefuse.image.flow import warp, warping_error
@@ -54,8 +54,12 @@ def subpixel_pan_clip(name: str, size: int, frames: int, step: float) -> tuple[l
     case): the pan is cut from the photo at twice the size at whole pixels, each frame then halved (area)."""
     import cv2
 
+    if (2 * step) % 1:
+        raise ValueError(f"a pan of {step} px a frame is not a whole number of pixels at twice the size")
     twice = photo_array(name, 2 * (size + 4 * frames))
     clip, flows = pan_clip(twice, 2 * size, frames, 2 * step)
+    if any(frame.shape[1] != 2 * size for frame in clip):
+        raise ValueError(f"{name} is too narrow for a {size} px pan of {frames} frames")
     halves = [cv2.resize(frame, (size, frame.shape[0] // 2), interpolation=cv2.INTER_AREA) for frame in clip]
     return halves, [cv2.resize(flow, (size, flow.shape[0] // 2)) / 2 for flow in flows]
 
@@ -131,8 +135,7 @@ def main() -> None:
             timings["stylize"].append(time.perf_counter() - started)
         entry = {}
         for mode in MODES:
-            temporal = FlowBlend(args.amount, disagreement_share=args.share) if mode == "flow" \
-                else make_filter(mode, args.amount)
+            temporal = make_filter(mode, args.amount, **({"disagreement_share": args.share} if mode == "flow" else {}))
             outputs = []
             for frame, raw in zip(clip, stylized):
                 spent = []  # the stylizer's own seconds: the flow filter stylizes the frame at its phase itself
@@ -153,8 +156,8 @@ def main() -> None:
             if quality is not None:
                 last = [quality(to_tensor(output), to_tensor(frame), style_image)
                         for output, frame in zip(outputs[-args.quality_frames:], clip[-args.quality_frames:])]
-                entry[mode].update({key: round(float(np.mean([losses[key] for losses in last])), 4)
-                                    for key in last[0]})
+                entry[mode].update({loss: round(float(np.mean([losses[loss] for losses in last])), 4)
+                                    for loss in last[0]})
         entry["flow_vs_frame_by_frame"] = round(entry["flow"]["warping_error"] / entry["none"]["warping_error"], 3)
         if quality is not None:
             entry["flow_style_change"] = round(entry["flow"]["style"] / entry["none"]["style"] - 1, 3)

@@ -77,7 +77,6 @@ def test_new_strokes_are_not_averaged_away(pan) -> None:
         outputs[share] = [blend.run(frame, stylize) for frame in still]
     stylize = redrawn(1)
     fresh = [stylize(frame) for frame in still]
-    # blending regardless mixes each frame's strokes with the last ones; weighting by agreement keeps them
     def strokes(image: np.ndarray) -> np.ndarray:
         import cv2
 
@@ -86,7 +85,26 @@ def test_new_strokes_are_not_averaged_away(pan) -> None:
     def stroke_error(share: float) -> float:
         return float(np.abs(strokes(outputs[share][-1]) - strokes(fresh[-1])).mean())
 
+    # blending regardless mixes each frame's strokes with the last ones; weighting by agreement keeps them
     assert stroke_error(0.0) < 0.5 * stroke_error(1.0)
+
+
+def test_strokes_that_agree_are_still_blended(pan) -> None:
+    import cv2
+
+    rng = np.random.default_rng(2)
+    strokes = cv2.GaussianBlur(rng.normal(0, 0.5, pan[0].shape).astype(np.float32), (0, 0), 1.0)
+
+    def steady(frame: np.ndarray) -> np.ndarray:  # the same strokes each frame, plus fresh sensor-like noise
+        return np.clip(frame + strokes + rng.normal(0, 0.03, frame.shape).astype(np.float32), 0, 1)
+
+    def flicker(frames: list[np.ndarray]) -> float:
+        return float(np.mean([np.abs(b - a).mean() for a, b in zip(frames[1:], frames[2:])]))
+
+    still = [pan[0]] * 6
+    by_frame = flicker([steady(frame) for frame in still])
+    blend = FlowBlend(0.6, preset="medium", disagreement_share=0.0)
+    assert flicker([blend.run(frame, steady) for frame in still]) < 0.75 * by_frame
 
 
 def test_disagreement_share_is_checked() -> None:

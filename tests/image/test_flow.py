@@ -29,7 +29,7 @@ def test_warp_follows_a_constant_flow(scene) -> None:
     assert np.allclose(warped[:, :-3], scene[:, 3:], atol=1e-6)
 
 
-def test_cubic_warp_keeps_detail_that_repeated_bilinear_warps_blur(scene) -> None:
+def test_cubic_warp_keeps_detail_that_repeated_bilinear_warps_blur() -> None:
     import cv2
 
     rng = np.random.default_rng(4)
@@ -105,7 +105,7 @@ def test_texture_agreement_tells_the_same_strokes_from_new_ones(scene) -> None:
     other = F.texture_agreement(texture, redrawn)
     assert same.shape == other.shape == scene.shape[:2]
     assert same.mean() > 0.9 and other.mean() < 0.25 and 0 <= other.min() and same.max() <= 1
-    assert F.texture_agreement(texture, texture, shrink=2).shape == scene.shape[:2]
+    assert F.texture_agreement(texture, texture, shrink=1).shape == scene.shape[:2]
 
 
 def test_weigh_detail_keeps_the_smooth_part_whole(scene) -> None:

@@ -82,11 +82,13 @@ strokes (see :class:`FlowBlend`)."""
 
 
 class FlowBlend(FrameByFrame):
-    """Flow-guided blending: ``out_t = stylized_t + a · m · (s + (1 - s) · g) · (warp(out_{t-1}) - stylized_t)``,
-    with the flow from the content frames (DIS), m the forward-backward consistency mask, so occluded and newly
-    visible pixels take the fresh stylization, and g the local agreement of the two textures
-    (:func:`~stylefuse.image.flow.texture_agreement`): where the stylizer re-drew its strokes (a zoom), averaging
-    them would wash the style out, so only the share s of the weight stays there. The previous output is warped
+    """Flow-guided blending: ``out_t = stylized_t + a · m · (L(d) + (s + (1 - s) · g) · (d - L(d)))`` with
+    ``d = warp(out_{t-1}) - stylized_t``, the flow from the content frames (DIS), m the forward-backward consistency
+    mask, so occluded and newly visible pixels take the fresh stylization, L a low-pass at 1/8 scale
+    (:func:`~stylefuse.image.flow.weigh_detail`) and g the local agreement of the two textures
+    (:func:`~stylefuse.image.flow.texture_agreement`): colour and light take the full weight, but where the
+    stylizer re-drew its strokes (a zoom), averaging them would wash the style out, so only the share s of the
+    weight stays on the detail there (s = 1: blend regardless). The previous output is warped
     bicubically (a bilinear warp by fractions of a pixel, repeated frame after frame, blurs the strokes), and
     the blend's fine detail then gets the contrast of the fresh stylization back
     (:func:`~stylefuse.image.flow.restore_detail`).
@@ -136,14 +138,10 @@ class FlowBlend(FrameByFrame):
 
     def _flow_to_previous(self, content: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """The frame's luma for the flow, and the flow (h, w, 2) from it to the previous frame's (None first)."""
-        luma = grey(content, self._shrink(content))
+        luma = grey(content, max(1, max(content.shape[:2]) // self.flow_side))
         if self.previous is None or self.amount == 0 or self.previous[0].shape != luma.shape:
             return luma, None
         return luma, self.flow(luma, self.previous[0])
-
-    def _shrink(self, content: np.ndarray) -> int:
-        """The factor the flow and the texture agreement scale a frame down by."""
-        return max(1, max(content.shape[:2]) // self.flow_side)
 
     def _blend(self, content: np.ndarray, stylized: np.ndarray, luma: np.ndarray,
                backward: np.ndarray | None) -> np.ndarray:
@@ -158,15 +156,14 @@ class FlowBlend(FrameByFrame):
             change = warp(previous_out, backward, cubic=True)
             if self.disagreement_share < 1:
                 share = self.disagreement_share
-                agreement = texture_agreement(change, stylized, self._shrink(content))
+                agreement = texture_agreement(change, stylized)
                 change -= stylized
                 change = weigh_detail(change, share + (1 - share) * agreement)
             else:
                 change -= stylized
             change *= (self.amount * mask)[..., None]
             out = change + stylized
-            if self.keep_detail:
-                out = restore_detail(out, stylized)
+            out = restore_detail(out, stylized) if self.keep_detail else np.clip(out, 0, 1)
         self.previous = (luma, out)
         return out
 
@@ -185,12 +182,13 @@ FILTERS = {"flow": FlowBlend, "smooth": ExponentialSmoothing, "none": FrameByFra
 """The temporal filters by name (``--temporal-mode``)."""
 
 
-def make_filter(mode: str, amount: float | None = None):
+def make_filter(mode: str, amount: float | None = None, **options):
     """A fresh filter: ``mode`` from :data:`FILTERS`, ``amount`` its weight of the past (0 = frame by frame; None:
-    :data:`DEFAULT_AMOUNT`)."""
+    :data:`DEFAULT_AMOUNT`), ``options`` the other arguments of its class (e.g. :class:`FlowBlend`'s
+    ``disagreement_share``)."""
     amount = DEFAULT_AMOUNT if amount is None else amount
     if mode not in FILTERS:
         raise OptionError(f"unknown temporal mode {mode!r}; choose from {', '.join(FILTERS)}")
     if mode == "none" or amount == 0:
         return FrameByFrame()
-    return FILTERS[mode](amount)
+    return FILTERS[mode](amount, **options)

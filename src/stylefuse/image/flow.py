@@ -19,14 +19,19 @@ def _cv2():
     return require_cv2("optical flow", "video")
 
 
-def grey(image: np.ndarray, shrink: int = 1) -> np.ndarray:
-    """(H, W, 3) float in [0, 1] -> (H / shrink, W / shrink) uint8 luma (OpenCV's Rec. 601, area-averaged),
-    what the flow estimator reads."""
+def luma(image: np.ndarray, shrink: int = 1) -> np.ndarray:
+    """(H, W, 3) float in [0, 1] -> (H / shrink, W / shrink) float32 luma (OpenCV's Rec. 601, area-averaged)."""
     cv2 = _cv2()
-    luma = cv2.cvtColor(np.asarray(image, np.float32), cv2.COLOR_RGB2GRAY)
+    values = cv2.cvtColor(np.asarray(image, np.float32), cv2.COLOR_RGB2GRAY)
     if shrink > 1:
-        luma = cv2.resize(luma, (luma.shape[1] // shrink, luma.shape[0] // shrink), interpolation=cv2.INTER_AREA)
-    return cv2.convertScaleAbs(luma, alpha=255.0)  # rounds and saturates to uint8
+        size = (max(1, values.shape[1] // shrink), max(1, values.shape[0] // shrink))
+        values = cv2.resize(values, size, interpolation=cv2.INTER_AREA)
+    return values
+
+
+def grey(image: np.ndarray, shrink: int = 1) -> np.ndarray:
+    """:func:`luma` as uint8, what the flow estimator reads."""
+    return _cv2().convertScaleAbs(luma(image, shrink), alpha=255.0)  # rounds and saturates to uint8
 
 
 def resize_map(array: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -54,7 +59,7 @@ class FlowEstimator:
 
 
 def warp(image: np.ndarray, flow: np.ndarray, cubic: bool = False) -> np.ndarray:
-    """Backward warp: ``out[y, x] = image[y + flow_y, x + flow_x]`` (bilinear, edges replicated).
+    """Backward warp: ``out[y, x] = image[y + flow_y, x + flow_x]`` (bilinear or bicubic, edges replicated).
 
     Args:
         image: (H, W, C) float32.
@@ -113,7 +118,7 @@ def restore_detail(blended: np.ndarray, reference: np.ndarray, sigmas: tuple[flo
 def weigh_detail(change: np.ndarray, weight: np.ndarray, shrink: int = 8) -> np.ndarray:
     """``change`` (H, W, C) with its detail scaled by ``weight`` (H, W) and its smooth part kept whole: in a
     temporal blend, colour and light keep their full weight, strokes only where they agree. The smooth part is
-    ``change`` scaled down by ``shrink`` (area) and back up (bilinear), a low-pass a tenth the cost of a blur."""
+    ``change`` scaled down by ``shrink`` (area) and back up (bilinear), a low-pass far cheaper than a wide blur."""
     cv2 = _cv2()
     height, width = change.shape[:2]
     small = cv2.resize(change, (max(1, width // shrink), max(1, height // shrink)), interpolation=cv2.INTER_AREA)
@@ -124,7 +129,7 @@ def weigh_detail(change: np.ndarray, weight: np.ndarray, shrink: int = 8) -> np.
     return detail
 
 
-def texture_agreement(first: np.ndarray, second: np.ndarray, shrink: int = 1, detail: float = 2.0,
+def texture_agreement(first: np.ndarray, second: np.ndarray, shrink: int = 2, detail: float = 2.0,
                       window: float = 4.0) -> np.ndarray:
     """Where two pictures carry the same fine texture: the local correlation of their detail (luma minus its
     blur of ``detail`` px), in Gaussian windows of ``window`` px, clipped to [0, 1]. Two stylizations of one
@@ -134,7 +139,8 @@ def texture_agreement(first: np.ndarray, second: np.ndarray, shrink: int = 1, de
 
     Args:
         first, second: (H, W, 3) float32 in [0, 1].
-        shrink: measure on pictures scaled down by this factor (the widths are in those pixels), then scale up.
+        shrink: measure on pictures scaled down by this factor (the widths are in those pixels), then scale up;
+            fixed, not tied to the picture's size, since a stylizer's strokes keep their size in pixels.
 
     Returns:
         (H, W) float32 in [0, 1].
@@ -143,10 +149,8 @@ def texture_agreement(first: np.ndarray, second: np.ndarray, shrink: int = 1, de
     height, width = first.shape[:2]
 
     def fine(image: np.ndarray) -> np.ndarray:
-        luma = cv2.cvtColor(np.asarray(image, np.float32), cv2.COLOR_RGB2GRAY)
-        if shrink > 1:
-            luma = cv2.resize(luma, (max(1, width // shrink), max(1, height // shrink)), interpolation=cv2.INTER_AREA)
-        return cv2.subtract(luma, cv2.GaussianBlur(luma, (0, 0), detail))
+        values = luma(image, shrink)
+        return cv2.subtract(values, cv2.GaussianBlur(values, (0, 0), detail))
 
     a, b = fine(first), fine(second)
 
