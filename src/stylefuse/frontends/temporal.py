@@ -153,14 +153,11 @@ class FlowBlend(FrameByFrame):
             if mask.shape != (height, width):
                 backward = resize_flow(backward, height, width)
                 mask = resize_map(mask, height, width)
-            change = warp(previous_out, backward, cubic=True)
+            warped = warp(previous_out, backward, cubic=True)
+            change = warped - stylized
             if self.disagreement_share < 1:
                 share = self.disagreement_share
-                agreement = texture_agreement(change, stylized)
-                change -= stylized
-                change = weigh_detail(change, share + (1 - share) * agreement)
-            else:
-                change -= stylized
+                change = weigh_detail(change, share + (1 - share) * texture_agreement(warped, stylized))
             change *= (self.amount * mask)[..., None]
             out = change + stylized
             out = restore_detail(out, stylized) if self.keep_detail else np.clip(out, 0, 1)
